@@ -1,0 +1,39 @@
+/** A byte range of an object. */
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+/** What `head` and `list` report about an object. */
+export interface ObjectInfo {
+  key: string;
+  size: number;
+}
+
+/** Result of {@link Storage.putIfAbsent}. */
+export type PutResult = "created" | "exists";
+
+/**
+ * The one storage interface every backend (memory, local, s3) implements and every
+ * consumer (engine, gateway) uses. Keys are `/`-separated, relative to the repository root.
+ * Errors are `CofferError`s: `NOT_FOUND`, `NO_SPACE`, `PERMISSION_DENIED`, `IO`, `NETWORK`.
+ */
+export interface Storage {
+  /** A short human description, e.g. `local:/srv/backups`. */
+  readonly location: string;
+  /** Reads an object or a range of it. Missing object: `CofferError("NOT_FOUND")`. */
+  get(key: string, range?: ByteRange): Promise<Uint8Array>;
+  /**
+   * Stores `body` under `key` unless the key exists. Atomic: a reader sees either nothing
+   * or the whole object, never a partial one, even after a crash.
+   */
+  putIfAbsent(key: string, body: Uint8Array): Promise<PutResult>;
+  /** Size of an object, or `undefined` when it does not exist. */
+  head(key: string): Promise<ObjectInfo | undefined>;
+  /** Every object whose key starts with `prefix`, in no guaranteed order. */
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  /** Removes an object; removing a missing object is not an error. */
+  delete(key: string): Promise<void>;
+  /** Releases connections and handles. */
+  close?(): Promise<void>;
+}

@@ -1,4 +1,7 @@
-/** A byte range of an object. */
+/**
+ * A byte range of an object. A range that runs past the end of the object is clamped: `get`
+ * returns the bytes that exist (possibly none), never an error.
+ */
 export interface ByteRange {
   offset: number;
   length: number;
@@ -17,11 +20,16 @@ export type PutResult = "created" | "exists";
  * The one storage interface every backend (memory, local, s3) implements and every
  * consumer (engine, gateway) uses. Keys are `/`-separated, relative to the repository root.
  * Errors are `CofferError`s: `NOT_FOUND`, `NO_SPACE`, `PERMISSION_DENIED`, `IO`, `NETWORK`.
+ * Keys that are empty, absolute, contain NUL/backslash, or have an empty, `.` or `..` segment
+ * are refused with `BAD_INPUT` (see `keys.ts`). Every backend passes `contract.ts`.
  */
 export interface Storage {
   /** A short human description, e.g. `local:/srv/backups`. */
   readonly location: string;
-  /** Reads an object or a range of it. Missing object: `CofferError("NOT_FOUND")`. */
+  /**
+   * Reads an object or a range of it (clamped to the object's size). Missing object:
+   * `CofferError("NOT_FOUND")`, also when a range is given.
+   */
   get(key: string, range?: ByteRange): Promise<Uint8Array>;
   /**
    * Stores `body` under `key` unless the key exists. Atomic: a reader sees either nothing

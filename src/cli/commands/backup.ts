@@ -1,0 +1,110 @@
+import { resolve } from "node:path";
+import { CofferError } from "../../core/errors.ts";
+import { backup } from "../../engine/backup.ts";
+import { backupCommand, backupStream } from "../../engine/backup-stream.ts";
+import type { BackupResult } from "../../engine/backup.ts";
+import { flag, str, strs, type Command } from "../command.ts";
+import { ExitCode } from "../exit-codes.ts";
+import { formatBytes, formatDuration } from "../output.ts";
+import { Progress } from "../progress.ts";
+
+/** `coffer backup`: backs up files, stdin, or a command's output. */
+export const backupCommandSpec: Command = {
+  name: "backup",
+  summary: "create a new snapshot of files, stdin, or a command's output",
+  usage:
+    "backup [options] PATH... | --stdin --stdin-filename NAME | --stdin-from-command [--stdin-filename NAME] -- CMD ARGS...",
+  options: {
+    tag: { type: "string", multiple: true, arg: "TAG", help: "add a tag (repeatable, or comma-separated)" },
+    host: { type: "string", arg: "HOST", help: "record this host name instead of the machine's" },
+    exclude: { type: "string", multiple: true, arg: "GLOB", help: "exclude paths matching GLOB (repeatable)" },
+    "exclude-file": { type: "string", multiple: true, arg: "FILE", help: "read exclude globs from FILE" },
+    "one-file-system": { type: "boolean", short: "x", help: "do not cross file system boundaries" },
+    stdin: { type: "boolean", help: "read the file's contents from stdin" },
+    "stdin-filename": { type: "string", arg: "NAME", help: "file name for --stdin (default: stdin)" },
+    "stdin-from-command": { type: "boolean", help: "back up the stdout of the command after --; fail if it exits non-zero" },
+    time: { type: "string", arg: "TIME", help: 'record this snapshot time, e.g. "2026-01-31 23:00:00" (importing history)' },
+  },
+  async run(ctx, args) {
+    const tags = strs(args, "tag").flatMap((t) => t.split(",")).filter((t) => t !== "");
+    const host = str(args, "host") ?? ctx.hostname;
+    const timeArg = str(args, "time");
+    const time = timeArg !== undefined ? parseTime(timeArg) : undefined;
+    const common = { tags, host, ...(time !== undefined ? { time } : {}) };
+    const useStdin = flag(args, "stdin");
+    const fromCommand = flag(args, "stdin-from-command");
+    if (useStdin && fromCommand) throw new CofferError("BAD_INPUT", "--stdin and --stdin-from-command exclude each other");
+    if ((useStdin || fromCommand) && args.positionals.length > 0) {
+      throw new CofferError("BAD_INPUT", "paths cannot be given with --stdin or --stdin-from-command");
+    }
+    if (!useStdin && !fromCommand && args.positionals.length === 0) {
+      throw new CofferError("BAD_INPUT", "nothing to back up: give at least one PATH, --stdin or --stdin-from-command");
+    }
+    if (fromCommand && args.rest.length === 0) {
+      throw new CofferError("BAD_INPUT", "--stdin-from-command needs a command after --, e.g. -- pg_dump shop");
+    }
+    const repo = await ctx.repository();
+    const started = ctx.io.clock.now();
+    let result: BackupResult;
+    if (useStdin || fromCommand) {
+      const filename = str(args, "stdin-filename") ?? (fromCommand ? (args.rest[0] ?? "stdin") : "stdin");
+      if (fromCommand) {
+        const [command, ...cmdArgs] = args.rest;
+        result = await backupCommand(repo, { command: command ?? "", args: cmdArgs, filename, ...common });
+      } else {
+        result = await backupStream(repo, { source: ctx.io.stdin as AsyncIterable<Uint8Array>, filename, ...common });
+      }
+    } else {
+      const progress = new Progress(ctx.io, ctx.out, "backup");
+      const paths = args.positionals.map((p) => resolve(ctx.io.cwd, p));
+      result = await backup(repo, {
+        paths,
+        ...common,
+        excludes: strs(args, "exclude"),
+        excludeFiles: strs(args, "exclude-file"),
+        oneFileSystem: flag(args, "one-file-system"),
+        signal: ctx.io.signal,
+        onProgress: (p) => {
+          progress.update(p);
+        },
+        onWarning: (w) => {
+          progress.done();
+          ctx.out.warn(`${w.path}: ${w.message}`);
+        },
+      });
+      progress.done();
+    }
+    const secs = (ctx.io.clock.now() - started) / 1000;
+    const s = result.stats;
+    if (ctx.out.json) {
+      ctx.out.data({
+        message_type: "summary",
+        snapshot_id: result.snapshotId,
+        ...s,
+        warnings: result.warnings.length,
+        total_duration: secs,
+      });
+    } else {
+      ctx.out.line(`Files:       ${s.filesNew} new, ${s.filesChanged} changed, ${s.filesUnmodified} unmodified`);
+      ctx.out.line(`Dirs:        ${s.dirsNew} new, ${s.dirsChanged} changed, ${s.dirsUnmodified} unmodified`);
+      ctx.out.line(`Added to the repository: ${formatBytes(s.bytesAdded)} (${formatBytes(s.bytesAddedPacked)} stored)`);
+      ctx.out.line(`processed ${s.filesProcessed} files, ${formatBytes(s.bytesProcessed)} in ${formatDuration(secs)}`);
+      ctx.out.line(`snapshot ${result.snapshotId.slice(0, 8)} saved`);
+    }
+    if (result.warnings.length > 0) {
+      ctx.out.warn(`${result.warnings.length} file(s) could not be read; the snapshot is incomplete`);
+      return ExitCode.PARTIAL;
+    }
+    return ExitCode.OK;
+  },
+};
+
+/** Parses `--time`: "YYYY-MM-DD HH:MM:SS" (local time) or any ISO-8601 date-time. */
+export function parseTime(s: string): Date {
+  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?$/.exec(s);
+  const d = m
+    ? new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0))
+    : new Date(s);
+  if (Number.isNaN(d.getTime())) throw new CofferError("BAD_INPUT", `Cannot parse --time "${s}": use "YYYY-MM-DD HH:MM:SS"`);
+  return d;
+}

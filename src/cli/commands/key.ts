@@ -1,0 +1,87 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { CofferError } from "../../core/errors.ts";
+import { addKey, changePassword, exportMasterKey, listKeys, removeKey } from "../../engine/keys.ts";
+import { flag, str, type Command } from "../command.ts";
+import type { CliContext } from "../context.ts";
+
+async function newPassword(ctx: CliContext, file: string | undefined): Promise<string> {
+  if (file !== undefined) {
+    const text = (await readFile(file, "utf8").catch((err: unknown) => {
+      throw new CofferError("BAD_INPUT", `Cannot read new password file ${file}: ${(err as Error).message}`, { cause: err });
+    })).replace(/\r?\n$/, "");
+    if (text === "") throw new CofferError("BAD_INPUT", "Empty new password: refusing to use it");
+    return text;
+  }
+  const env = ctx.io.env.COFFER_NEW_PASSWORD;
+  if (env !== undefined && env !== "") return env;
+  if (ctx.io.stdin.isTTY !== true) {
+    throw new CofferError("BAD_INPUT", "No new password: use --new-password-file or COFFER_NEW_PASSWORD");
+  }
+  const { readPassword } = await import("../password.ts");
+  return readPassword(ctx.io, {}, "enter new password: ", true);
+}
+
+/** `coffer key list|add|remove|passwd|export`. */
+export const keyCommand: Command = {
+  name: "key",
+  summary: "manage key files (list, add, remove, passwd) and export the master key",
+  usage: "key list | add [--new-password-file F] | remove ID | passwd [--new-password-file F] | export [--paper] [--output FILE]",
+  options: {
+    "new-password-file": { type: "string", arg: "FILE", help: "file holding the new password (or COFFER_NEW_PASSWORD)" },
+    paper: { type: "boolean", help: "export as printable text for paper escrow" },
+    output: { type: "string", short: "o", arg: "FILE", help: "write the export to FILE (mode 0600) instead of stdout" },
+  },
+  async run(ctx, args) {
+    const [sub, arg] = args.positionals;
+    const repo = await ctx.repository();
+    switch (sub) {
+      case "list": {
+        const keys = await listKeys(repo);
+        if (ctx.out.json) ctx.out.data(keys);
+        else {
+          ctx.out.line(" ID        User        Host              Created");
+          for (const k of keys) {
+            ctx.out.line(`${k.current ? "*" : " "}${k.id.slice(0, 8)}  ${k.username.padEnd(10)}  ${k.hostname.padEnd(16)}  ${k.created}`);
+          }
+        }
+        return 0;
+      }
+      case "add": {
+        const pw = await newPassword(ctx, str(args, "new-password-file"));
+        const id = await addKey(repo, pw, { hostname: ctx.hostname, username: ctx.username });
+        if (ctx.out.json) ctx.out.data({ message_type: "key_added", id });
+        else ctx.out.line(`saved new key ${id.slice(0, 8)}`);
+        return 0;
+      }
+      case "remove": {
+        if (arg === undefined) throw new CofferError("BAD_INPUT", "key remove: give a key ID");
+        const removed = await removeKey(repo, arg);
+        if (ctx.out.json) ctx.out.data({ message_type: "key_removed", id: removed });
+        else ctx.out.line(`removed key ${removed.slice(0, 8)}`);
+        return 0;
+      }
+      case "passwd": {
+        const pw = await newPassword(ctx, str(args, "new-password-file"));
+        const id = await changePassword(repo, pw, { hostname: ctx.hostname, username: ctx.username });
+        if (ctx.out.json) ctx.out.data({ message_type: "password_changed", id });
+        else ctx.out.line(`saved new key ${id.slice(0, 8)} and removed the old one`);
+        return 0;
+      }
+      case "export": {
+        const text = exportMasterKey(repo, flag(args, "paper") ? "paper" : "file");
+        const out = str(args, "output");
+        if (out !== undefined) {
+          await writeFile(out, text, { mode: 0o600, flag: "wx" }).catch((err: unknown) => {
+            throw new CofferError("BAD_INPUT", `Cannot write ${out}: ${(err as Error).message}`, { cause: err });
+          });
+          ctx.out.info(`master key written to ${out}; store it off-site, it decrypts everything`);
+        } else {
+          ctx.out.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+        }
+        return 0;
+      }
+      default:
+        throw new CofferError("BAD_INPUT", `key: unknown subcommand "${sub ?? ""}" (list, add, remove, passwd, export)`);
+    }
+  },
+};

@@ -1,0 +1,62 @@
+import { resolve } from "node:path";
+import { CofferError } from "../../core/errors.ts";
+import { findSnapshot } from "../../engine/find-snapshot.ts";
+import { restore } from "../../engine/restore.ts";
+import { str, strs, type Command } from "../command.ts";
+import { ExitCode } from "../exit-codes.ts";
+import { formatBytes, formatDuration } from "../output.ts";
+import { Progress } from "../progress.ts";
+import { filterOptions, readFilter } from "./snapshot-filter.ts";
+
+/** `coffer restore`: restores a snapshot into a directory. */
+export const restoreCommand: Command = {
+  name: "restore",
+  summary: "restore a snapshot into a directory",
+  usage: "restore SNAPSHOT|latest --target DIR [--include GLOB] [--exclude GLOB]",
+  options: {
+    target: { type: "string", short: "t", arg: "DIR", help: "directory to restore into (required)" },
+    include: { type: "string", multiple: true, arg: "GLOB", help: "restore only paths matching GLOB" },
+    exclude: { type: "string", multiple: true, arg: "GLOB", help: "do not restore paths matching GLOB" },
+    ...filterOptions,
+  },
+  async run(ctx, args) {
+    const [ref] = args.positionals;
+    if (ref === undefined) throw new CofferError("BAD_INPUT", "restore: give a snapshot ID or latest");
+    const targetArg = str(args, "target");
+    if (targetArg === undefined) throw new CofferError("BAD_INPUT", "restore: --target DIR is required");
+    const repo = await ctx.repository();
+    const { id } = await findSnapshot(repo, ref, readFilter(args, ctx.io.cwd));
+    const target = resolve(ctx.io.cwd, targetArg);
+    const include = strs(args, "include");
+    const exclude = strs(args, "exclude");
+    const progress = new Progress(ctx.io, ctx.out, "restore");
+    const started = ctx.io.clock.now();
+    ctx.out.info(`restoring snapshot ${id.slice(0, 8)} to ${target}`);
+    const result = await restore(repo, id, {
+      target,
+      ...(include.length > 0 ? { include } : {}),
+      ...(exclude.length > 0 ? { exclude } : {}),
+      signal: ctx.io.signal,
+      onProgress: (p) => {
+        progress.update(p);
+      },
+    });
+    progress.done();
+    const secs = (ctx.io.clock.now() - started) / 1000;
+    for (const e of result.errors) ctx.out.warn(`cannot restore ${e.path}: ${e.message}`);
+    if (ctx.out.json) {
+      ctx.out.data({
+        message_type: "summary",
+        snapshot_id: id,
+        files_restored: result.files,
+        bytes_restored: result.bytes,
+        errors: result.errors,
+        total_duration: secs,
+      });
+    } else {
+      ctx.out.line(`restored ${result.files} files, ${formatBytes(result.bytes)} in ${formatDuration(secs)}`);
+      if (result.errors.length > 0) ctx.out.line(`${result.errors.length} file(s) could NOT be restored correctly (listed above)`);
+    }
+    return result.errors.length > 0 ? ExitCode.FATAL : ExitCode.OK;
+  },
+};

@@ -1,0 +1,84 @@
+import { hostname, userInfo } from "node:os";
+import { CofferError } from "../core/errors.ts";
+import { Repository } from "../engine/repository.ts";
+import { openStorage } from "../storage/open.ts";
+import type { Storage } from "../storage/storage.ts";
+import { str, type ParsedArgs } from "./command.ts";
+import type { CliIO } from "./io.ts";
+import { Output } from "./output.ts";
+import { readPassword } from "./password.ts";
+
+/** What a command gets: the process edges, the output, and helpers to open the repository. */
+export class CliContext {
+  readonly out: Output;
+  private storageCache: Storage | undefined;
+
+  constructor(
+    readonly io: CliIO,
+    readonly args: ParsedArgs,
+  ) {
+    this.out = new Output(io, args.values.json === true, args.values.quiet === true);
+  }
+
+  /** The repository location from `-r` or `COFFER_REPOSITORY`. */
+  get repoUrl(): string {
+    const r = str(this.args, "repo") ?? this.io.env.COFFER_REPOSITORY;
+    if (r === undefined || r === "") {
+      throw new CofferError("BAD_INPUT", "No repository given: use -r/--repo or set COFFER_REPOSITORY");
+    }
+    return r;
+  }
+
+  /** This machine's host name (for snapshots and key files). */
+  get hostname(): string {
+    return hostname();
+  }
+
+  /** The user running coffer. */
+  get username(): string {
+    try {
+      return userInfo().username;
+    } catch {
+      return String(process.getuid?.() ?? "unknown");
+    }
+  }
+
+  /** The storage backend for the repository location. */
+  async storage(): Promise<Storage> {
+    if (this.storageCache) return this.storageCache;
+    const ca = str(this.args, "tls-ca") ?? this.io.env.COFFER_TLS_CA;
+    const fp = str(this.args, "tls-fingerprint") ?? this.io.env.COFFER_TLS_FINGERPRINT;
+    this.storageCache = await openStorage(this.repoUrl, {
+      env: this.io.env,
+      cwd: this.io.cwd,
+      ...(ca !== undefined ? { caFile: ca } : {}),
+      ...(fp !== undefined ? { fingerprint: fp } : {}),
+    });
+    return this.storageCache;
+  }
+
+  /** The password, from the sources `readPassword` documents. */
+  async password(prompt?: string, confirm = false): Promise<string> {
+    return readPassword(
+      this.io,
+      {
+        passwordCommand: str(this.args, "password-command"),
+        passwordFile: str(this.args, "password-file"),
+      },
+      prompt,
+      confirm,
+    );
+  }
+
+  /** Opens the repository with the password (exit 10 when missing, 12 on a wrong password). */
+  async repository(): Promise<Repository> {
+    const storage = await this.storage();
+    const password = await this.password();
+    return Repository.open(storage, password);
+  }
+
+  /** Releases the storage backend. */
+  async close(): Promise<void> {
+    await this.storageCache?.close?.();
+  }
+}

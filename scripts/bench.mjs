@@ -1,0 +1,151 @@
+#!/usr/bin/env node
+// Side-by-side benchmark: coffer vs restic (Debian package) on ../shared/bench/make-corpus.mjs.
+//
+//   npm run bench                       full corpus (scale 1, ~1.6 GiB)
+//   npm run bench -- --scale 0.25       smaller corpus
+//   npm run bench -- --record           also append the results to docs/benchmarks.md
+//
+// Steps, each run for both tools in turn on the same data: first backup, unchanged re-run,
+// re-run after --mutate, full restore, check --read-data. Peak RSS comes from
+// getrusage(RUSAGE_CHILDREN) via a tiny python wrapper, repository size from a walk.
+import { spawnSync, execSync } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, readdirSync, lstatSync, appendFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
+const args = process.argv.slice(2);
+const opt = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);
+const scale = Number(opt("--scale", process.env.BENCH_SCALE ?? "1"));
+const record = args.includes("--record");
+const work = resolve(opt("--dir", join(root, ".bench")));
+const corpus = join(work, `corpus-${scale}`);
+const makeCorpus = resolve(root, "../shared/bench/make-corpus.mjs");
+const password = "bench-password";
+
+function sh(cmd, env = {}) {
+  return execSync(cmd, { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } }).toString();
+}
+if (spawnSync("restic", ["version"]).status !== 0) {
+  console.log("installing restic from Debian's packages…");
+  sh("DEBIAN_FRONTEND=noninteractive apt-get install -y -q restic");
+}
+if (!existsSync(join(root, "dist/cli/entry.js"))) sh("npm run build", {});
+
+// Runs argv, returns { seconds, maxRssMiB } using getrusage of the children.
+const WRAP = `
+import resource, subprocess, sys, time, os
+t = time.monotonic()
+p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+dt = time.monotonic() - t
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+sys.stderr.buffer.write(p.stderr[-2000:])
+print(f"{dt} {ru.ru_maxrss / 1024} {p.returncode}")
+`;
+function measure(argv, env) {
+  const r = spawnSync("python3", ["-c", WRAP, ...argv], {
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+    maxBuffer: 1 << 26,
+  });
+  const [secs, rss, code] = r.stdout.trim().split(" ").map(Number);
+  if (code !== 0 && code !== 3) {
+    throw new Error(`${argv.join(" ")} failed with ${code}: ${r.stderr.slice(-1500)}`);
+  }
+  return { seconds: secs, rssMiB: rss };
+}
+function duBytes(p) {
+  let n = 0;
+  const st = lstatSync(p);
+  if (st.isDirectory()) for (const e of readdirSync(p)) n += duBytes(join(p, e));
+  else n += st.size;
+  return n;
+}
+function corpusBytes() {
+  return duBytes(corpus);
+}
+
+const coffer = {
+  name: "coffer",
+  repo: join(work, "coffer-repo"),
+  env: { COFFER_PASSWORD: password },
+  init() { return [process.execPath, join(root, "bin/coffer.mjs"), "init", "-r", this.repo, "--quiet"]; },
+  backup() { return [process.execPath, join(root, "bin/coffer.mjs"), "backup", "-r", this.repo, "--quiet", corpus]; },
+  restore(t) { return [process.execPath, join(root, "bin/coffer.mjs"), "restore", "-r", this.repo, "--quiet", "latest", "--target", t]; },
+  check() { return [process.execPath, join(root, "bin/coffer.mjs"), "check", "-r", this.repo, "--quiet", "--read-data"]; },
+};
+const restic = {
+  name: "restic",
+  repo: join(work, "restic-repo"),
+  env: { RESTIC_PASSWORD: password, RESTIC_CACHE_DIR: join(work, "restic-cache") },
+  init() { return ["restic", "-r", this.repo, "init", "--quiet"]; },
+  backup() { return ["restic", "-r", this.repo, "backup", "--quiet", corpus]; },
+  restore(t) { return ["restic", "-r", this.repo, "restore", "--quiet", "latest", "--target", t]; },
+  check() { return ["restic", "-r", this.repo, "check", "--quiet", "--read-data"]; },
+};
+const tools = [coffer, restic];
+
+mkdirSync(work, { recursive: true });
+if (existsSync(corpus)) rmSync(corpus, { recursive: true });
+console.log(`generating corpus (scale ${scale}) in ${corpus}…`);
+sh(`node ${makeCorpus} ${corpus} --scale ${scale}`);
+const size = corpusBytes();
+console.log(`corpus: ${(size / 2 ** 20).toFixed(0)} MiB`);
+const results = {};
+for (const t of tools) {
+  rmSync(t.repo, { recursive: true, force: true });
+  rmSync(join(work, "restic-cache"), { recursive: true, force: true });
+  measure(t.init(), t.env);
+  results[t.name] = {};
+}
+function step(label, fn) {
+  for (const t of tools) {
+    const m = fn(t);
+    results[t.name][label] = m;
+    console.log(`${label.padEnd(16)} ${t.name.padEnd(7)} ${m.seconds.toFixed(2)} s  ${m.rssMiB.toFixed(0)} MiB peak`);
+  }
+}
+step("first backup", (t) => measure(t.backup(), t.env));
+step("unchanged rerun", (t) => measure(t.backup(), t.env));
+sh(`node ${makeCorpus} ${corpus} --scale ${scale} --mutate --round 1`);
+step("after mutate", (t) => measure(t.backup(), t.env));
+step("full restore", (t) => {
+  const target = join(work, `${t.name}-restore`);
+  rmSync(target, { recursive: true, force: true });
+  const m = measure(t.restore(target), t.env);
+  rmSync(target, { recursive: true, force: true });
+  return m;
+});
+step("check read-data", (t) => measure(t.check(), t.env));
+for (const t of tools) results[t.name].repoBytes = duBytes(t.repo);
+
+const c = results.coffer;
+const r = results.restic;
+const ratio = (a, b) => (b / a).toFixed(2);
+const rows = [
+  ["first backup", `${c["first backup"].seconds.toFixed(2)} s`, `${r["first backup"].seconds.toFixed(2)} s`, `${ratio(c["first backup"].seconds, r["first backup"].seconds)}× restic's speed`, "≥ 2.5×"],
+  ["unchanged rerun", `${c["unchanged rerun"].seconds.toFixed(2)} s`, `${r["unchanged rerun"].seconds.toFixed(2)} s`, `${(c["unchanged rerun"].seconds / r["unchanged rerun"].seconds).toFixed(2)}× restic's time`, "≤ 0.5×"],
+  ["after --mutate", `${c["after mutate"].seconds.toFixed(2)} s`, `${r["after mutate"].seconds.toFixed(2)} s`, `${ratio(c["after mutate"].seconds, r["after mutate"].seconds)}× restic's speed`, ""],
+  ["full restore", `${c["full restore"].seconds.toFixed(2)} s`, `${r["full restore"].seconds.toFixed(2)} s`, `${ratio(c["full restore"].seconds, r["full restore"].seconds)}× restic's speed`, "≥ 2×"],
+  ["check --read-data", `${c["check read-data"].seconds.toFixed(2)} s`, `${r["check read-data"].seconds.toFixed(2)} s`, `${ratio(c["check read-data"].seconds, r["check read-data"].seconds)}× restic's speed`, ""],
+  ["peak RSS (max of steps)", `${Math.max(...Object.values(c).filter((v) => v.rssMiB).map((v) => v.rssMiB)).toFixed(0)} MiB`, `${Math.max(...Object.values(r).filter((v) => v.rssMiB).map((v) => v.rssMiB)).toFixed(0)} MiB`, `${(Math.max(...Object.values(c).filter((v) => v.rssMiB).map((v) => v.rssMiB)) / Math.max(...Object.values(r).filter((v) => v.rssMiB).map((v) => v.rssMiB))).toFixed(2)}× restic's`, "≤ 1×"],
+  ["peak RSS, first backup", `${c["first backup"].rssMiB.toFixed(0)} MiB`, `${r["first backup"].rssMiB.toFixed(0)} MiB`, `${(c["first backup"].rssMiB / r["first backup"].rssMiB).toFixed(2)}× restic's`, "≤ 1×"],
+  ["repository size", `${(c.repoBytes / 2 ** 20).toFixed(0)} MiB`, `${(r.repoBytes / 2 ** 20).toFixed(0)} MiB`, `${(c.repoBytes / r.repoBytes).toFixed(3)}× restic's`, "≤ 1×"],
+];
+const commit = spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).stdout.trim();
+const resticVersion = spawnSync("restic", ["version"], { encoding: "utf8" }).stdout.trim();
+const date = new Date().toISOString().slice(0, 10);
+const md = [
+  `### ${date}, commit ${commit}, corpus scale ${scale} (${(size / 2 ** 20).toFixed(0)} MiB), ${resticVersion.split(" compiled")[0]}`,
+  "",
+  "| step | coffer | restic | ratio | target |",
+  "|---|---|---|---|---|",
+  ...rows.map((row) => `| ${row.join(" | ")} |`),
+  "",
+].join("\n");
+console.log(`\n${md}`);
+writeFileSync(join(work, "results.json"), JSON.stringify({ date, commit, scale, size, results }, null, 2));
+if (record) {
+  appendFileSync(join(root, "docs/benchmarks.md"), `\n${md}`);
+  console.log("appended to docs/benchmarks.md");
+}

@@ -1,0 +1,92 @@
+import type { Random } from "../core/deps.ts";
+import { CofferError, isCofferError } from "../core/errors.ts";
+import { BlobTable } from "../format/blob-table.ts";
+import { type IndexFile, type IndexPack, decodeIndex, encodeIndex } from "../format/index-file.ts";
+import { shortId } from "../format/ids.ts";
+import type { MasterKey } from "../format/keys.ts";
+import type { Storage } from "../storage/storage.ts";
+import { collect, mapLimit } from "./parallel.ts";
+import type { PackInfo } from "./repository.ts";
+
+/** Result of {@link loadIndexFiles}. */
+export interface LoadedIndex {
+  table: BlobTable;
+  packs: PackInfo[];
+  /** Index objects that contributed (not superseded), sorted. */
+  indexIds: string[];
+}
+
+/**
+ * Reads every `index/` object (`concurrency` at a time), ignores those listed in another's
+ * `supersedes`, and builds a {@link BlobTable}. Indexes are applied in ID order and the first
+ * location of a blob wins, so every process builds the same table from the same objects.
+ * An index that vanished between list and get (deleted after being superseded) is skipped.
+ */
+export async function loadIndexFiles(
+  storage: Storage,
+  master: MasterKey,
+  concurrency: number,
+): Promise<LoadedIndex> {
+  const ids = (await collect(storage.list("index/")))
+    .map((o) => o.key.slice("index/".length))
+    .sort();
+  const files = await mapLimit(ids, concurrency, async (id): Promise<IndexFile | undefined> => {
+    let bytes: Uint8Array;
+    try {
+      bytes = await storage.get(`index/${id}`);
+    } catch (err) {
+      if (isCofferError(err, "NOT_FOUND")) return undefined;
+      throw err;
+    }
+    return decodeIndex(master, bytes, id);
+  });
+  const superseded = new Set<string>();
+  for (const f of files) for (const s of f?.supersedes ?? []) superseded.add(s);
+  let blobCount = 0;
+  for (const f of files) for (const p of f?.packs ?? []) blobCount += p.blobs.length;
+  const table = new BlobTable(Math.max(1024, blobCount));
+  const packs = new Map<string, PackInfo>();
+  const used: string[] = [];
+  ids.forEach((id, i) => {
+    const f = files[i];
+    if (f === undefined || superseded.has(id)) return;
+    used.push(id);
+    for (const p of f.packs) addPack(table, p);
+    for (const p of f.packs)
+      if (!packs.has(p.id)) packs.set(p.id, { id: p.id, type: p.type, size: p.size });
+  });
+  return { table, packs: [...packs.values()], indexIds: used };
+}
+
+/** Adds every blob of an index pack entry to `table`. */
+export function addPack(table: BlobTable, p: IndexPack): void {
+  for (const [id, offset, length, rawLength, flags] of p.blobs) {
+    table.add(p.type, id, { packId: p.id, offset, length, rawLength, flags });
+  }
+}
+
+/**
+ * Writes an index object naming `packs` (after those packs are stored). Returns its ID.
+ * @throws CofferError from storage (the packs stay as unreferenced garbage).
+ */
+export async function saveIndex(
+  storage: Storage,
+  master: MasterKey,
+  random: Random,
+  packs: IndexPack[],
+  supersedes: string[] = [],
+): Promise<string> {
+  const { id, bytes } = encodeIndex(master, { v: 1, packs, supersedes }, random);
+  try {
+    await storage.putIfAbsent(`index/${id}`, bytes);
+  } catch (err) {
+    throw new CofferError(
+      isCofferError(err) ? err.code : "IO",
+      `Cannot save index ${shortId(id)}: ${err instanceof Error ? err.message : String(err)}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  return id;
+}

@@ -1,0 +1,317 @@
+import type { Clock, Random } from "../core/deps.ts";
+import { CofferError, isCofferError } from "../core/errors.ts";
+import { systemClock, systemRandom } from "../core/system.ts";
+import { type BlobType, decodeBlob } from "../format/blob.ts";
+import { BlobTable, type BlobLocation } from "../format/blob-table.ts";
+import { type RepoConfig, createConfig, decodeConfig, encodeConfig } from "../format/config.ts";
+import { shortId } from "../format/ids.ts";
+import {
+  type KdfParams,
+  type MasterKey,
+  createKeyFile,
+  generateMasterKey,
+  openKeyFile,
+} from "../format/keys.ts";
+import { packKey } from "../format/pack.ts";
+import { type Snapshot, decodeSnapshot, encodeSnapshot } from "../format/snapshot.ts";
+import { type TreeNode, decodeTree } from "../format/tree.ts";
+import type { Storage } from "../storage/storage.ts";
+import { loadIndexFiles } from "./index-store.ts";
+import { collect, mapLimit } from "./parallel.ts";
+
+export type { RepoConfig } from "../format/config.ts";
+
+/** Options for {@link Repository.init}. */
+export interface InitOptions {
+  random?: Random;
+  clock?: Clock;
+  /** Recorded in the first key file. */
+  hostname: string;
+  username: string;
+  /** scrypt cost of the first key file (tests use a cheap one). */
+  kdf?: KdfParams;
+}
+
+/** Options for {@link Repository.open}. */
+export interface OpenOptions {
+  random?: Random;
+  clock?: Clock;
+}
+
+/** Information about one pack, from the index. */
+export interface PackInfo {
+  id: string;
+  type: BlobType;
+  size: number;
+}
+
+/** How many objects are fetched at once when loading indexes and snapshots. */
+const READ_CONCURRENCY = 8;
+
+/**
+ * An open repository: storage + master key + config, and once {@link loadIndex} ran, the
+ * compact blob table. It only composes Storage I/O with the pure `format` code.
+ */
+export class Repository {
+  /** Blob locations (filled by {@link loadIndex}). */
+  index = new BlobTable();
+  /** Every pack named by a loaded index. */
+  readonly packs = new Map<string, PackInfo>();
+  /** IDs of index objects loaded (superseded ones excluded). */
+  indexIds: string[] = [];
+  #indexLoaded = false;
+
+  private constructor(
+    readonly storage: Storage,
+    readonly config: RepoConfig,
+    readonly master: MasterKey,
+    /** ID of the key file that opened this repository. */
+    readonly keyId: string,
+    readonly random: Random,
+    readonly clock: Clock,
+  ) {}
+
+  /** Repository ID (from config). */
+  get id(): string {
+    return this.config.id;
+  }
+
+  /** True once {@link loadIndex} has run. */
+  get indexLoaded(): boolean {
+    return this.#indexLoaded;
+  }
+
+  /**
+   * Creates a repository: a fresh master key, its first key file (under `password`), then the
+   * config (written last, so a crash leaves no half-initialised repository that opens).
+   * @throws CofferError REPO_EXISTS when `config` already exists.
+   */
+  static async init(storage: Storage, password: string, o: InitOptions): Promise<Repository> {
+    const random = o.random ?? systemRandom;
+    const clock = o.clock ?? systemClock;
+    if ((await storage.head("config")) !== undefined) {
+      throw new CofferError(
+        "REPO_EXISTS",
+        `Cannot init repository at ${storage.location}: a repository already exists there`,
+      );
+    }
+    if (password.length === 0)
+      throw new CofferError("BAD_INPUT", "Cannot init repository: empty password");
+    const master = generateMasterKey(random);
+    const config = createConfig(master, random);
+    const key = createKeyFile(master, password, {
+      random,
+      now: clock.now(),
+      hostname: o.hostname,
+      username: o.username,
+      ...(o.kdf !== undefined ? { kdf: o.kdf } : {}),
+    });
+    await storage.putIfAbsent(`keys/${key.id}`, key.bytes);
+    const res = await storage.putIfAbsent("config", encodeConfig(config));
+    if (res === "exists") {
+      throw new CofferError(
+        "REPO_EXISTS",
+        `Cannot init repository at ${storage.location}: a repository already exists there`,
+      );
+    }
+    return new Repository(storage, config, master, key.id, random, clock);
+  }
+
+  /**
+   * Opens a repository with `password`, trying every key file.
+   * @throws CofferError REPO_NOT_FOUND (no config at the location), WRONG_PASSWORD (no key
+   *   file opens), CORRUPT (config MAC mismatch), UNSUPPORTED_VERSION.
+   */
+  static async open(storage: Storage, password: string, o: OpenOptions = {}): Promise<Repository> {
+    let configBytes: Uint8Array;
+    try {
+      configBytes = await storage.get("config");
+    } catch (err) {
+      if (isCofferError(err, "NOT_FOUND")) {
+        throw new CofferError(
+          "REPO_NOT_FOUND",
+          `Cannot open repository at ${storage.location}: no repository found there`,
+          {
+            cause: err,
+          },
+        );
+      }
+      throw err;
+    }
+    const keyIds = (await collect(storage.list("keys/")))
+      .map((k) => k.key.slice("keys/".length))
+      .sort();
+    if (keyIds.length === 0) {
+      throw new CofferError(
+        "CORRUPT",
+        `Cannot open repository at ${storage.location}: no key files`,
+      );
+    }
+    let lastErr: unknown;
+    for (const keyId of keyIds) {
+      let master: MasterKey;
+      try {
+        master = openKeyFile(await storage.get(`keys/${keyId}`), password);
+      } catch (err) {
+        if (
+          isCofferError(err, "WRONG_PASSWORD") ||
+          isCofferError(err, "CORRUPT") ||
+          isCofferError(err, "NOT_FOUND")
+        ) {
+          lastErr = err;
+          continue;
+        }
+        throw err;
+      }
+      const config = decodeConfig(configBytes, master);
+      return new Repository(
+        storage,
+        config,
+        master,
+        keyId,
+        o.random ?? systemRandom,
+        o.clock ?? systemClock,
+      );
+    }
+    throw new CofferError(
+      "WRONG_PASSWORD",
+      `Cannot open repository at ${storage.location}: wrong password (no key file matches)`,
+      {
+        cause: lastErr,
+      },
+    );
+  }
+
+  /**
+   * Loads every index object (in parallel), drops those superseded by another, and builds the
+   * blob table. Replaces any previously loaded table.
+   */
+  async loadIndex(): Promise<void> {
+    const { table, packs, indexIds } = await loadIndexFiles(
+      this.storage,
+      this.master,
+      READ_CONCURRENCY,
+    );
+    this.index = table;
+    this.packs.clear();
+    for (const p of packs) this.packs.set(p.id, p);
+    this.indexIds = indexIds;
+    this.#indexLoaded = true;
+  }
+
+  /** Loads the index unless already loaded. */
+  async ensureIndex(): Promise<void> {
+    if (!this.#indexLoaded) await this.loadIndex();
+  }
+
+  /** Where a blob lives, or undefined when no index names it. */
+  locate(type: BlobType, id: string | Uint8Array): BlobLocation | undefined {
+    return this.index.get(type, id);
+  }
+
+  /**
+   * Reads one blob (a range GET in its pack), decrypts, decompresses and verifies its ID.
+   * @throws CofferError CORRUPT (not indexed, authentication, ID mismatch), NOT_FOUND (pack
+   *   missing).
+   */
+  async loadBlob(type: BlobType, id: string): Promise<Uint8Array> {
+    await this.ensureIndex();
+    const loc = this.index.get(type, id);
+    if (loc === undefined)
+      throw new CofferError("CORRUPT", `Cannot load ${type} blob ${shortId(id)}: not in any index`);
+    let sealed: Uint8Array;
+    try {
+      sealed = await this.storage.get(packKey(loc.packId), {
+        offset: loc.offset,
+        length: loc.length,
+      });
+    } catch (err) {
+      if (isCofferError(err, "NOT_FOUND")) {
+        throw new CofferError(
+          "NOT_FOUND",
+          `Cannot load ${type} blob ${shortId(id)}: pack ${shortId(loc.packId)} is missing`,
+          {
+            cause: err,
+          },
+        );
+      }
+      throw err;
+    }
+    if (sealed.length !== loc.length) {
+      throw new CofferError(
+        "CORRUPT",
+        `Cannot load ${type} blob ${shortId(id)}: pack ${shortId(loc.packId)} is truncated`,
+      );
+    }
+    return decodeBlob(this.master, type, sealed, loc.flags, id, loc.rawLength);
+  }
+
+  /** Loads and decodes a tree blob. */
+  async loadTree(id: string): Promise<TreeNode[]> {
+    return decodeTree(await this.loadBlob("tree", id), id);
+  }
+
+  /** Loads, authenticates and decodes a snapshot. SNAPSHOT_NOT_FOUND when missing. */
+  async loadSnapshot(id: string): Promise<Snapshot> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.storage.get(`snapshots/${id}`);
+    } catch (err) {
+      if (isCofferError(err, "NOT_FOUND")) {
+        throw new CofferError(
+          "SNAPSHOT_NOT_FOUND",
+          `Cannot load snapshot ${shortId(id)}: not found`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+    return decodeSnapshot(this.master, bytes, id);
+  }
+
+  /** Seals and stores a snapshot; returns its ID (the object ID). */
+  async saveSnapshot(snapshot: Snapshot): Promise<string> {
+    const { id, bytes } = encodeSnapshot(this.master, snapshot, this.random);
+    await this.storage.putIfAbsent(`snapshots/${id}`, bytes);
+    return id;
+  }
+
+  /** IDs of every snapshot object, sorted. */
+  async listSnapshotIds(): Promise<string[]> {
+    return (await collect(this.storage.list("snapshots/")))
+      .map((o) => o.key.slice("snapshots/".length))
+      .sort();
+  }
+
+  /** Every snapshot with its ID (loaded in parallel); unreadable ones go to `onError` or throw. */
+  async loadSnapshots(
+    onError?: (id: string, err: unknown) => void,
+  ): Promise<{ id: string; snapshot: Snapshot }[]> {
+    const ids = await this.listSnapshotIds();
+    const out = await mapLimit(ids, READ_CONCURRENCY, async (id) => {
+      try {
+        return { id, snapshot: await this.loadSnapshot(id) };
+      } catch (err) {
+        if (onError === undefined) throw err;
+        onError(id, err);
+        return undefined;
+      }
+    });
+    return out.filter((x): x is { id: string; snapshot: Snapshot } => x !== undefined);
+  }
+
+  /** IDs of every index object in storage, sorted. */
+  async listIndexIds(): Promise<string[]> {
+    return (await collect(this.storage.list("index/")))
+      .map((o) => o.key.slice("index/".length))
+      .sort();
+  }
+
+  /** Every pack object in storage (`data/`), with sizes. */
+  async listPackObjects(): Promise<{ id: string; size: number }[]> {
+    return (await collect(this.storage.list("data/"))).map((o) => ({
+      id: o.key.slice(o.key.lastIndexOf("/") + 1),
+      size: o.size,
+    }));
+  }
+}

@@ -1,0 +1,257 @@
+import { resolve } from "node:path";
+import { link, lstat, mkdir, rm, symlink, unlink } from "node:fs/promises";
+import { CofferError } from "../core/errors.ts";
+import type { BlobLocation } from "../format/blob-table.ts";
+import type { BlobType } from "../format/blob.ts";
+import { shortId } from "../format/ids.ts";
+import type { MasterKey } from "../format/master-key.ts";
+import type { Storage } from "../storage/storage.ts";
+import { findSnapshot, type SnapshotSource } from "./find-snapshot.ts";
+import { FileSink, type FileJob } from "./restore-files.ts";
+import { applyMetadata, makeDevice } from "./restore-metadata.ts";
+import { planPackRanges, readPackRanges, type WantedBlob } from "./restore-packs.ts";
+import { planRestore, type PlannedNode } from "./restore-plan.ts";
+import type { TreeLoader } from "./walk-tree.ts";
+
+/** What restore needs from a repository (a `Repository` satisfies it). */
+export interface RestoreSource extends SnapshotSource, TreeLoader {
+  readonly storage: Storage;
+  readonly master: MasterKey;
+  ensureIndex(): Promise<void>;
+  locate(type: BlobType, id: string): BlobLocation | undefined;
+}
+
+/** Progress of a restore, reported after each file. */
+export interface RestoreProgress {
+  files: number;
+  filesTotal: number;
+  bytes: number;
+  bytesTotal: number;
+  errors: number;
+}
+
+/** Options for {@link restore}. */
+export interface RestoreOptions {
+  /** Directory to restore into (created if missing). */
+  target: string;
+  include?: readonly (string | Uint8Array)[];
+  exclude?: readonly (string | Uint8Array)[];
+  onProgress?: (p: RestoreProgress) => void;
+  signal?: AbortSignal;
+  /** Ranged pack reads in flight (default 4). */
+  concurrency?: number;
+}
+
+/** Outcome of a restore: counts, and every path that could not be restored correctly. */
+export interface RestoreResult {
+  files: number;
+  dirs: number;
+  bytes: number;
+  errors: { path: string; message: string }[];
+}
+
+/**
+ * Restores a snapshot (`snapshot` is an ID, unique prefix or `latest`) under `o.target`.
+ *
+ * Blobs are read pack-wise: the blobs all selected files need are grouped by pack, sorted by
+ * offset and coalesced into ranged GETs, several in flight; a blob shared by several files
+ * (or several places in one file) is read and verified once and written to every place.
+ * Every blob is authenticated and its plaintext checked against its ID.
+ *
+ * **No partial files under a real name**: each file is written to a temporary name
+ * (`.coffer-restore-<pid>-<n>`) in its own directory and renamed into place only when all its
+ * blobs were written; when a blob is missing or corrupt the temporary file is deleted, an
+ * existing file of that name is left untouched, and the path is listed in `errors`. The
+ * restore carries on with the other files. All-zero regions become holes.
+ *
+ * Metadata: modes, times, xattrs always; ownership when running as root; hard links are
+ * relinked; directories get their metadata after their contents (deepest first).
+ * @throws CofferError SNAPSHOT_NOT_FOUND / AMBIGUOUS_ID, INTERRUPTED (signal), and I/O errors
+ *   on the target that are not specific to one file.
+ */
+export async function restore(repo: RestoreSource, snapshot: string, o: RestoreOptions): Promise<RestoreResult> {
+  const { snapshot: snap } = await findSnapshot(repo, snapshot);
+  await repo.ensureIndex();
+  const plan = await planRestore(repo, snap.tree, { ...(o.include ? { include: o.include } : {}), ...(o.exclude ? { exclude: o.exclude } : {}) });
+  const target = Buffer.from(resolve(o.target));
+  const onDisk = (p: Buffer): Buffer => Buffer.concat([target, p]);
+  const asRoot = process.getuid?.() === 0;
+  const errors: { path: string; message: string }[] = [...plan.treeErrors.map((e) => ({ path: e.path, message: `subtree not restored: ${e.message}` }))];
+  const fail = (path: string, message: string): void => {
+    errors.push({ path, message });
+  };
+  const checkAbort = (): void => {
+    if (o.signal?.aborted === true) throw new CofferError("INTERRUPTED", "Restore interrupted");
+  };
+
+  await mkdir(target, { recursive: true });
+  const dirOk = new Set<string>();
+  for (const d of plan.dirs) {
+    checkAbort();
+    try {
+      await mkdir(onDisk(d.pathBytes), { mode: 0o700 });
+      dirOk.add(d.path);
+    } catch (err) {
+      if ((err as { code?: string }).code === "EEXIST" && (await lstat(onDisk(d.pathBytes))).isDirectory()) dirOk.add(d.path);
+      else fail(d.path, `cannot create directory: ${message(err)}`);
+    }
+  }
+
+  // Files: work out where each blob goes.
+  const progress: RestoreProgress = { files: 0, filesTotal: plan.files.length + plan.links.length, bytes: 0, bytesTotal: 0, errors: 0 };
+  const report = (): void => {
+    progress.errors = errors.length;
+    o.onProgress?.({ ...progress });
+  };
+  const jobs = new Map<FileJob, PlannedNode>();
+  const wanted = new Map<string, WantedBlob & { targets: { job: FileJob; offset: number }[] }>();
+  const sink = new FileSink();
+  const done = new Map<PlannedNode, boolean>();
+  let counter = 0;
+  const empty: FileJob[] = [];
+  for (const f of plan.files) {
+    const final = onDisk(f.pathBytes);
+    const temp = Buffer.concat([final.subarray(0, final.lastIndexOf(0x2f) + 1), Buffer.from(`.coffer-restore-${process.pid}-${counter++}`)]);
+    const job: FileJob = { final, temp, size: 0, remaining: 0, busy: 0, created: false };
+    jobs.set(job, f);
+    let offset = 0;
+    const locs: { id: string; loc: BlobLocation }[] = [];
+    let missing: string | undefined;
+    for (const id of f.node.content ?? []) {
+      const loc = repo.locate("data", id);
+      if (loc === undefined) {
+        missing ??= `blob ${shortId(id)} is not in any index`;
+        continue;
+      }
+      locs.push({ id, loc });
+    }
+    if (missing !== undefined) {
+      job.failed = missing;
+      continue;
+    }
+    for (const { id, loc } of locs) {
+      let w = wanted.get(id);
+      if (w === undefined) wanted.set(id, (w = { id, loc, targets: [] }));
+      w.targets.push({ job, offset });
+      offset += loc.rawLength;
+      job.remaining++;
+    }
+    job.size = offset;
+    progress.bytesTotal += offset;
+    if (job.remaining === 0) empty.push(job);
+  }
+
+  const finishJob = async (job: FileJob): Promise<void> => {
+    const f = jobs.get(job)!;
+    try {
+      await sink.finish(job);
+    } catch (err) {
+      job.failed = `cannot write: ${message(err)}`;
+      await sink.discard(job);
+      fail(f.path, job.failed);
+      done.set(f, false);
+      return;
+    }
+    done.set(f, true);
+    for (const p of await applyMetadata(job.final, f.node, asRoot)) fail(f.path, p);
+    progress.files++;
+    report();
+  };
+  const failJob = async (job: FileJob, why: string): Promise<void> => {
+    if (job.failed !== undefined) return;
+    job.failed = why;
+    await sink.discard(job);
+    const f = jobs.get(job)!;
+    fail(f.path, why);
+    done.set(f, false);
+    report();
+  };
+
+  try {
+    for (const [job, f] of jobs) {
+      if (job.failed !== undefined) {
+        fail(f.path, job.failed);
+        done.set(f, false);
+      }
+    }
+    for (const job of empty) {
+      try {
+        await sink.touch(job);
+      } catch (err) {
+        await failJob(job, `cannot create: ${message(err)}`);
+        continue;
+      }
+      await finishJob(job);
+    }
+    const ranges = planPackRanges(wanted.values());
+    await readPackRanges(repo.storage, repo.master, ranges, {
+      concurrency: o.concurrency ?? 4,
+      ...(o.signal ? { signal: o.signal } : {}),
+      onBlob: async (b, raw) => {
+        const w = wanted.get(b.id)!;
+        await Promise.all(
+          w.targets.map(async ({ job, offset }) => {
+            if (job.failed !== undefined) return;
+            try {
+              await sink.write(job, offset, raw);
+            } catch (err) {
+              await failJob(job, `cannot write: ${message(err)}`);
+              return;
+            }
+            progress.bytes += raw.length;
+            if (--job.remaining === 0 && job.failed === undefined) await finishJob(job);
+          }),
+        );
+      },
+      onBlobError: async (b, err) => {
+        const w = wanted.get(b.id)!;
+        for (const { job } of w.targets) await failJob(job, err.message);
+      },
+    });
+  } finally {
+    await sink.closeAll();
+    if (o.signal?.aborted === true) for (const job of jobs.keys()) if (job.remaining > 0 || job.failed !== undefined) await sink.discard(job);
+  }
+  checkAbort();
+
+  for (const l of plan.links) {
+    const path = onDisk(l.pathBytes);
+    if (done.get(l.primary) !== true) {
+      fail(l.path, `hard link to ${l.primary.path} not restored: that file failed`);
+      continue;
+    }
+    try {
+      await unlink(path).catch(() => undefined);
+      await link(onDisk(l.primary.pathBytes), path);
+      progress.files++;
+    } catch (err) {
+      fail(l.path, `cannot create hard link: ${message(err)}`);
+    }
+  }
+
+  for (const n of plan.others) {
+    checkAbort();
+    const path = onDisk(n.pathBytes);
+    try {
+      await rm(path, { force: true });
+      if (n.node.type === "symlink") await symlink(n.node.linkTarget ?? Buffer.alloc(0), path);
+      else await makeDevice(path, n.node);
+    } catch (err) {
+      fail(n.path, `cannot create ${n.node.type}: ${message(err)}`);
+      continue;
+    }
+    for (const p of await applyMetadata(path, n.node, asRoot)) fail(n.path, p);
+  }
+
+  for (let i = plan.dirs.length - 1; i >= 0; i--) {
+    const d = plan.dirs[i]!;
+    if (!dirOk.has(d.path)) continue;
+    for (const p of await applyMetadata(onDisk(d.pathBytes), d.node, asRoot)) fail(d.path, p);
+  }
+  report();
+  return { files: progress.files, dirs: dirOk.size, bytes: progress.bytes, errors };
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,93 @@
+import type { RetryErrorInfo, RetryStrategyV2, RetryToken } from "@smithy/types";
+import type { Random } from "../core/deps.ts";
+import { systemRandom } from "../core/system.ts";
+
+/** Options for {@link BackoffRetryStrategy}. */
+export interface BackoffOptions {
+  /** Total attempts including the first (default 6). */
+  maxAttempts?: number;
+  /** Upper bound of the first retry's delay in ms (default 200); doubles each retry. */
+  baseDelayMs?: number;
+  /** Cap on a single delay in ms (default 10 000). */
+  maxDelayMs?: number;
+  /** Randomness for the jitter. */
+  random?: Random;
+  /** Called before each retry, e.g. to log it. */
+  onRetry?: (attempt: number, delayMs: number, error: unknown) => void;
+}
+
+/** Network error codes worth a retry: the peer or the path hiccupped. */
+const RETRYABLE_CODES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EAI_AGAIN",
+  "ENETUNREACH",
+  "EHOSTUNREACH",
+  "ECONNABORTED",
+]);
+
+/** True when an SDK error is worth retrying: 5xx, throttling, timeouts, connection resets. */
+export function isRetryable(info: RetryErrorInfo): boolean {
+  if (info.errorType !== "CLIENT_ERROR") return true;
+  const err = info.error as { code?: unknown; $metadata?: { httpStatusCode?: number } } | undefined;
+  const status = err?.$metadata?.httpStatusCode;
+  if (status !== undefined && (status >= 500 || status === 429)) return true;
+  return typeof err?.code === "string" && RETRYABLE_CODES.has(err.code);
+}
+
+/**
+ * An AWS SDK v3 retry strategy: exponential backoff with full jitter (delay uniformly in
+ * `[0, min(max, base·2^retry)]`) on 5xx, throttling and connection errors; client errors
+ * (4xx) fail at once.
+ */
+export class BackoffRetryStrategy implements RetryStrategyV2 {
+  readonly maxAttempts: number;
+  readonly #base: number;
+  readonly #max: number;
+  readonly #random: Random;
+  readonly #onRetry: BackoffOptions["onRetry"];
+
+  constructor(options: BackoffOptions = {}) {
+    this.maxAttempts = options.maxAttempts ?? 6;
+    this.#base = options.baseDelayMs ?? 200;
+    this.#max = options.maxDelayMs ?? 10_000;
+    this.#random = options.random ?? systemRandom;
+    this.#onRetry = options.onRetry;
+  }
+
+  /** The jittered delay before retry number `retry` (1-based). */
+  delayFor(retry: number): number {
+    const ceiling = Math.min(this.#max, this.#base * 2 ** (retry - 1));
+    const r = Buffer.from(this.#random(4)).readUInt32LE(0) / 2 ** 32;
+    return Math.floor(r * ceiling);
+  }
+
+  acquireInitialRetryToken(): Promise<RetryToken> {
+    return Promise.resolve(token(0, 0));
+  }
+
+  refreshRetryTokenForRetry(previous: RetryToken, info: RetryErrorInfo): Promise<RetryToken> {
+    const retry = previous.getRetryCount() + 1;
+    if (retry >= this.maxAttempts || !isRetryable(info)) {
+      return Promise.reject(new Error("no more retries"));
+    }
+    let delay = this.delayFor(retry);
+    const hint = info.retryAfterHint?.getTime();
+    if (hint !== undefined && Number.isFinite(hint)) {
+      // Honour Retry-After within our cap. The SDK gives a Date; we only need a duration.
+      delay = Math.max(delay, Math.min(this.#max, hint - Date.now()));
+    }
+    this.#onRetry?.(retry, delay, info.error);
+    return Promise.resolve(token(retry, delay));
+  }
+
+  recordSuccess(): void {
+    // Stateless: no retry quota to refill.
+  }
+}
+
+function token(count: number, delay: number): RetryToken {
+  return { getRetryCount: () => count, getRetryDelay: () => delay };
+}

@@ -65,16 +65,11 @@ export function unseal(key: Uint8Array, purpose: SealPurpose, sealed: Uint8Array
   const decipher = createDecipheriv("aes-256-gcm", messageKey(key, salt, purpose), ZERO_NONCE);
   decipher.setAAD(Buffer.from(purpose, "utf8"));
   decipher.setAuthTag(sealed.subarray(end));
-  const out = Buffer.allocUnsafe(end - SEAL_SALT_LENGTH);
   try {
     const body = decipher.update(sealed.subarray(SEAL_SALT_LENGTH, end));
-    out.set(body, 0);
-    const fin = decipher.final();
-    out.set(fin, body.length);
+    const fin = decipher.final(); // GCM: empty
+    return fin.length === 0 ? body : Buffer.concat([body, fin]);
   } catch (err) {
-    throw new CofferError("CORRUPT", `Cannot open ${purpose}: authentication failed`, {
-      cause: err,
-    });
+    throw new CofferError("CORRUPT", `Cannot open ${purpose}: authentication failed`, { cause: err });
   }
-  return out;
 }

@@ -1,0 +1,31 @@
+/** A bound SQL parameter. */
+export type SqlValue = string | number | bigint | null | Uint8Array;
+
+/** The outcome of a write statement. */
+export interface RunResult {
+  changes: number;
+  /** Row ID of an INSERT into a table with an integer key (SQLite `lastInsertRowid`). */
+  lastId: number;
+}
+
+/**
+ * The small query surface the gateway's stores use, so that PostgreSQL can be added beside
+ * SQLite (Kysely-dialect spirit). SQL text uses `?` placeholders and portable types
+ * (INTEGER, TEXT, BIGINT timestamps in ms); a PostgreSQL dialect rewrites `?` to `$n`.
+ * Methods are async so a networked database fits behind the same interface.
+ */
+export interface Queryable {
+  run(sql: string, params?: readonly SqlValue[]): Promise<RunResult>;
+  get<T>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
+  all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+}
+
+/** A database connection with transactions and migrations. */
+export interface Dialect extends Queryable {
+  readonly name: "sqlite" | "postgres";
+  /** Runs `fn` in one serialisable transaction; it commits when `fn` resolves, else rolls back. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Executes a multi-statement script (migrations). */
+  exec(sql: string): Promise<void>;
+  close(): Promise<void>;
+}

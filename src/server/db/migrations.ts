@@ -1,0 +1,124 @@
+import { CofferError } from "../../core/errors.ts";
+import type { Dialect } from "./dialect.ts";
+
+/** One schema step. Steps are append-only: never edit a released one, add the next. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/**
+ * The metadata schema. Times are integer milliseconds since the epoch (server clock).
+ * Later issues add: retention policies, audit log, alert expectations (new versions).
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "sources, objects, uploads, deletions, manifests",
+    sql: `
+CREATE TABLE sources (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  bucket TEXT NOT NULL UNIQUE,
+  access_key_id TEXT NOT NULL UNIQUE,
+  secret_enc TEXT NOT NULL,
+  region TEXT NOT NULL,
+  disabled INTEGER NOT NULL DEFAULT 0,
+  scratch_prefixes TEXT NOT NULL,
+  deletion_delay_ms BIGINT NOT NULL,
+  legal_hold INTEGER NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  credentials_rotated_at BIGINT
+);
+CREATE TABLE objects (
+  bucket TEXT NOT NULL,
+  key TEXT NOT NULL,
+  size BIGINT NOT NULL,
+  sha256 TEXT NOT NULL,
+  etag TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  created_by TEXT NOT NULL,
+  PRIMARY KEY (bucket, key)
+);
+CREATE TABLE multipart_uploads (
+  upload_id TEXT PRIMARY KEY,
+  bucket TEXT NOT NULL,
+  key TEXT NOT NULL,
+  initiated_at BIGINT NOT NULL,
+  initiated_by TEXT NOT NULL
+);
+CREATE INDEX multipart_uploads_bucket ON multipart_uploads (bucket, key, upload_id);
+CREATE TABLE multipart_parts (
+  upload_id TEXT NOT NULL REFERENCES multipart_uploads (upload_id) ON DELETE CASCADE,
+  part_number INTEGER NOT NULL,
+  size BIGINT NOT NULL,
+  etag TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  uploaded_at BIGINT NOT NULL,
+  PRIMARY KEY (upload_id, part_number)
+);
+CREATE TABLE deletions (
+  id INTEGER PRIMARY KEY,
+  bucket TEXT NOT NULL,
+  key TEXT NOT NULL,
+  reason TEXT NOT NULL CHECK (reason IN ('user', 'retention', 'gc')),
+  requested_by TEXT NOT NULL,
+  requested_at BIGINT NOT NULL,
+  execute_after BIGINT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('PENDING', 'CANCELLED', 'EXECUTED')),
+  state_changed_at BIGINT,
+  state_changed_by TEXT,
+  request_id TEXT
+);
+CREATE UNIQUE INDEX deletions_one_pending ON deletions (bucket, key) WHERE state = 'PENDING';
+CREATE INDEX deletions_due ON deletions (state, execute_after);
+CREATE TABLE manifests (
+  bucket TEXT NOT NULL,
+  key TEXT NOT NULL,
+  snapshot_id TEXT NOT NULL,
+  host TEXT NOT NULL,
+  tags TEXT NOT NULL,
+  client_time TEXT NOT NULL,
+  committed_at BIGINT NOT NULL,
+  packs TEXT NOT NULL,
+  stats TEXT NOT NULL,
+  PRIMARY KEY (bucket, key)
+);
+CREATE INDEX manifests_snapshot ON manifests (bucket, snapshot_id);
+CREATE INDEX manifests_commit ON manifests (bucket, committed_at);
+`,
+  },
+];
+
+/**
+ * Applies every migration newer than the database, each in its own transaction. A database
+ * newer than this program → `DB_VERSION` (refuse rather than guess).
+ */
+export async function migrate(db: Dialect, now: number): Promise<number> {
+  await db.exec(
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+  );
+  const row = await db.get<{ v: number | null }>("SELECT MAX(version) AS v FROM schema_migrations");
+  const current = row?.v ?? 0;
+  const latest = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+  if (current > latest) {
+    throw new CofferError(
+      "DB_VERSION",
+      `Metadata schema version ${current} is newer than this coffer-server (${latest}): upgrade coffer-server`,
+    );
+  }
+  for (const m of MIGRATIONS) {
+    if (m.version <= current) continue;
+    await db.transaction(async (tx) => {
+      // Another process may have migrated between our check and this transaction.
+      const done = await tx.get("SELECT 1 AS x FROM schema_migrations WHERE version = ?", [m.version]);
+      if (done !== undefined) return;
+      for (const stmt of m.sql.split(/;\s*\n/).map((s) => s.trim()).filter((s) => s !== "")) {
+        await tx.run(stmt);
+      }
+      await tx.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [m.version, m.name, now]);
+    });
+  }
+  return latest;
+}

@@ -1,0 +1,154 @@
+import { randomBytes } from "node:crypto";
+import { authenticate } from "./auth.ts";
+import { drain } from "./body.ts";
+import type { GatewayDeps, ObjectContext, RequestContext } from "./context.ts";
+import { getBucketLocation, headBucket, listBuckets } from "./ops/bucket.ts";
+import { deleteObject, deleteObjects } from "./ops/delete.ts";
+import { getObject } from "./ops/get-object.ts";
+import { listObjects } from "./ops/list-objects.ts";
+import { abortUpload, completeUpload, createUpload, listParts, listUploads, uploadPart } from "./ops/multipart.ts";
+import { putObject } from "./ops/put-object.ts";
+import type { GatewayRequest, GatewayResponse } from "./request.ts";
+import { operationOf, resolveTarget, type Operation } from "./route.ts";
+import { S3Error, toS3Error } from "./s3/errors.ts";
+import { plainXml } from "./s3/xml.ts";
+
+/** A finished request, for logs and (later) the audit log. */
+export interface RequestLog {
+  requestId: string;
+  time: number;
+  remoteAddress: string;
+  method: string;
+  operation: Operation | "Unknown";
+  source?: string;
+  accessKeyId?: string;
+  bucket?: string;
+  key?: string;
+  status: number;
+  errorCode?: string;
+  bytesIn?: number;
+  error?: unknown;
+}
+
+function isObjectContext(ctx: RequestContext): ctx is ObjectContext {
+  return ctx.target.key !== undefined;
+}
+
+/**
+ * The S3 gateway core: request value in, response value out. Every request is SigV4-verified
+ * and confined to its source's bucket before any operation runs. Nothing here knows about
+ * node:http; see `node-adapter.ts` for the edge.
+ */
+export class Gateway {
+  onRequest: ((log: RequestLog) => void) | undefined;
+
+  constructor(readonly deps: GatewayDeps) {}
+
+  async handle(req: GatewayRequest): Promise<GatewayResponse> {
+    const requestId = randomBytes(8).toString("hex").toUpperCase();
+    const now = this.deps.clock.now();
+    const log: RequestLog = { requestId, time: now, remoteAddress: req.remoteAddress, method: req.method, operation: "Unknown", status: 0 };
+    let res: GatewayResponse;
+    try {
+      res = await this.#dispatch(req, requestId, now, log);
+    } catch (err) {
+      const e = toS3Error(err);
+      log.errorCode = e.code;
+      if (e.code === "InternalError") log.error = err;
+      res = errorResponse(e, req, requestId, log);
+      // Let the client finish sending what it was sending; abort the stream if it is large.
+      await drain(req.body, 64 * 1024 * 1024).catch(() => undefined);
+    }
+    res.headers["x-amz-request-id"] = requestId;
+    res.headers["x-amz-id-2"] = requestId;
+    res.headers.server = "coffer-server";
+    log.status = res.status;
+    this.onRequest?.(log);
+    return res;
+  }
+
+  async #dispatch(req: GatewayRequest, requestId: string, now: number, log: RequestLog): Promise<GatewayResponse> {
+    const known = new Set((await this.deps.metadata.sources.list()).map((s) => s.bucket));
+    const target = resolveTarget(req.rawPath, req.rawQuery, req.headers.host, (b) => known.has(b));
+    const op = operationOf(req.method, target);
+    log.operation = op;
+    if (target.bucket !== undefined) log.bucket = target.bucket;
+    if (target.key !== undefined) log.key = target.key;
+    const caller = await authenticate(req, this.deps.metadata.sources, now, {
+      region: this.deps.config.region,
+      maxSkewMs: this.deps.config.clockSkewMs,
+    });
+    log.source = caller.source.name;
+    log.accessKeyId = caller.accessKeyId;
+    if (op === "ListBuckets") return listBuckets(caller);
+    if (target.bucket === undefined || op === "Unsupported") {
+      throw new S3Error("NotImplemented", `${req.method} on this resource is not supported by coffer-server`);
+    }
+    // Isolation: a source's credentials reach its own bucket only; nothing reveals others.
+    if (target.bucket !== caller.source.bucket) {
+      throw new S3Error("AccessDenied", `Access Denied: credentials of source ${caller.source.name} cannot access bucket ${target.bucket}`);
+    }
+    if (op === "CreateBucket" || op === "DeleteBucket") {
+      throw new S3Error("AccessDenied", `Access Denied: buckets are managed by the gateway operator (${op} refused)`);
+    }
+    const ctx: RequestContext = { deps: this.deps, req, target: { ...target, bucket: target.bucket }, op, caller, requestId, now };
+    switch (op) {
+      case "HeadBucket":
+        return headBucket(ctx);
+      case "GetBucketLocation":
+        return getBucketLocation(ctx);
+      case "ListObjectsV2":
+        return listObjects(ctx, true);
+      case "ListObjects":
+        return listObjects(ctx, false);
+      case "ListMultipartUploads":
+        return listUploads(ctx);
+      case "DeleteObjects":
+        return deleteObjects(ctx);
+      default:
+        break;
+    }
+    if (!isObjectContext(ctx)) throw new S3Error("InvalidRequest", `${op} needs an object key`);
+    switch (op) {
+      case "GetObject":
+        return getObject(ctx, false);
+      case "HeadObject":
+        return getObject(ctx, true);
+      case "PutObject":
+        return putObject(ctx);
+      case "DeleteObject":
+        return deleteObject(ctx);
+      case "CreateMultipartUpload":
+        return createUpload(ctx);
+      case "UploadPart":
+        return uploadPart(ctx);
+      case "CompleteMultipartUpload":
+        return completeUpload(ctx);
+      case "AbortMultipartUpload":
+        return abortUpload(ctx);
+      case "ListParts":
+        return listParts(ctx);
+      default:
+        throw new S3Error("NotImplemented", `${op} is not supported by coffer-server`);
+    }
+  }
+}
+
+/** Renders an S3 error: XML body, or headers only for HEAD. */
+export function errorResponse(e: S3Error, req: GatewayRequest, requestId: string, log?: RequestLog): GatewayResponse {
+  const headers: Record<string, string> = { "x-amz-error-code": e.code };
+  if (req.method === "HEAD") return { status: e.status, headers };
+  headers["content-type"] = "application/xml";
+  const resource = req.rawPath;
+  const body = plainXml("Error", {
+    Code: e.code,
+    Message: e.message,
+    ...e.extra,
+    ...(log?.key !== undefined ? { Key: log.key } : {}),
+    ...(log?.bucket !== undefined ? { BucketName: log.bucket } : {}),
+    Resource: resource,
+    RequestId: requestId,
+    HostId: requestId,
+  });
+  return { status: e.status, headers, body };
+}

@@ -1,0 +1,139 @@
+import { mkdirSync, accessSync, constants, writeFileSync, rmSync, readdirSync } from "node:fs";
+import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import type { Clock } from "../core/deps.ts";
+import { CofferError } from "../core/errors.ts";
+import { systemClock } from "../core/system.ts";
+import { LocalStorage } from "../storage/local.ts";
+import type { Storage } from "../storage/storage.ts";
+import type { ServerConfig } from "./config.ts";
+import { Gateway } from "./gateway.ts";
+import { MasterKey } from "./master-key.ts";
+import { Metadata } from "./metadata.ts";
+import { nodeHandler } from "./node-adapter.ts";
+import { ObjectStore } from "./object-store.ts";
+import { loadTls } from "./tls.ts";
+
+/** Facts about a running server, written to `<dataDir>/server.json` for `source add`. */
+export interface ServerInfo {
+  endpoint: string;
+  tlsFingerprint?: string;
+  pid: number;
+  startedAt: string;
+}
+
+/** A started gateway. */
+export interface RunningServer {
+  gateway: Gateway;
+  metadata: Metadata;
+  server: Server;
+  port: number;
+  endpoint: string;
+  tlsFingerprint?: string;
+  tlsGenerated: boolean;
+  close(): Promise<void>;
+}
+
+/** Creates the data directory layout and checks it is writable (clear one-line errors). */
+export function prepareDataDir(dataDir: string): void {
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    for (const d of ["objects", "staging", "tmp"]) mkdirSync(join(dataDir, d), { recursive: true, mode: 0o700 });
+    accessSync(dataDir, constants.W_OK);
+    const probe = join(dataDir, "tmp", `.probe-${process.pid}`);
+    writeFileSync(probe, "");
+    rmSync(probe);
+  } catch (err) {
+    throw new CofferError("PERMISSION_DENIED", `Cannot use data directory ${dataDir}: ${(err as Error).message.replace(/^\w+: /, "")}`, { cause: err });
+  }
+}
+
+/** Removes leftover body temp files from a previous run. */
+function sweepTmp(dataDir: string): void {
+  const dir = join(dataDir, "tmp");
+  for (const f of readdirSync(dir)) rmSync(join(dir, f), { force: true, recursive: true });
+}
+
+function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      if (err.code === "EADDRINUSE") reject(new CofferError("CONFIG", `Cannot listen on ${host}:${port}: address already in use`, { cause: err }));
+      else if (err.code === "EACCES") reject(new CofferError("CONFIG", `Cannot listen on ${host}:${port}: permission denied`, { cause: err }));
+      else if (err.code === "EADDRNOTAVAIL") reject(new CofferError("CONFIG", `Cannot listen on ${host}:${port}: address not available`, { cause: err }));
+      else reject(new CofferError("CONFIG", `Cannot listen on ${host}:${port}: ${err.message}`, { cause: err }));
+    };
+    server.once("error", onError);
+    server.listen(port, host, () => {
+      server.off("error", onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Opens metadata, storage and the master key, then listens (HTTPS unless `cfg.http`). */
+export async function startServer(
+  cfg: ServerConfig,
+  o: { clock?: Clock; storage?: Storage; writeInfo?: boolean } = {},
+): Promise<RunningServer> {
+  const clock = o.clock ?? systemClock;
+  prepareDataDir(cfg.dataDir);
+  sweepTmp(cfg.dataDir);
+  const master = MasterKey.loadOrCreate(cfg.dataDir);
+  const metadata = await Metadata.openSqlite(cfg.dataDir, master, clock.now());
+  try {
+    const storage = o.storage ?? new LocalStorage(join(cfg.dataDir, "objects"));
+    const gateway = new Gateway({
+      config: cfg,
+      metadata,
+      objects: new ObjectStore(storage, metadata.objects),
+      clock,
+      tmpDir: join(cfg.dataDir, "tmp"),
+      stagingDir: join(cfg.dataDir, "staging"),
+    });
+    const handler = nodeHandler(gateway);
+    let server: Server;
+    let fingerprint: string | undefined;
+    let generated = false;
+    if (cfg.http) server = createHttpServer(handler);
+    else {
+      const tls = loadTls(cfg);
+      fingerprint = tls.fingerprint;
+      generated = tls.generated;
+      server = createHttpsServer({ cert: tls.cert, key: tls.key }, handler) as unknown as Server;
+    }
+    server.requestTimeout = 0;
+    server.keepAliveTimeout = 30_000;
+    const port = await listen(server, cfg.host, cfg.port);
+    const host = cfg.host === "0.0.0.0" || cfg.host === "::" ? hostname() : cfg.host.includes(":") ? `[${cfg.host}]` : cfg.host;
+    const endpoint = cfg.publicUrl ?? `${cfg.http ? "http" : "https"}://${host}:${port}`;
+    if (o.writeInfo ?? true) {
+      const info: ServerInfo = { endpoint, pid: process.pid, startedAt: new Date(clock.now()).toISOString() };
+      if (fingerprint !== undefined) info.tlsFingerprint = fingerprint;
+      writeFileSync(join(cfg.dataDir, "server.json"), JSON.stringify(info, null, 2) + "\n", { mode: 0o600 });
+    }
+    return {
+      gateway,
+      metadata,
+      server,
+      port,
+      endpoint,
+      ...(fingerprint !== undefined ? { tlsFingerprint: fingerprint } : {}),
+      tlsGenerated: generated,
+      close: async () => {
+        await new Promise<void>((ok) => {
+          server.close(() => {
+            ok();
+          });
+          server.closeAllConnections();
+        });
+        await metadata.close();
+      },
+    };
+  } catch (err) {
+    await metadata.close();
+    throw err;
+  }
+}

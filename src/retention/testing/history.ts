@@ -37,7 +37,7 @@ export function policyOf(rules: RetentionPolicy["rules"]): RetentionPolicy {
 
 /**
  * Simulates a repository whose retention runs after each batch: batches arrive in order,
- * each batch is added, the policy is applied at `now` = the batch's last time, and the
+ * each batch is added, the policy is applied at `now` = the latest time seen so far, and the
  * forgotten snapshots are removed. Calls `onRun` after each run.
  * @returns the survivors after the last run, sorted by id.
  */
@@ -48,9 +48,10 @@ export function simulate(
   onRun?: (run: { index: number; now: number; kept: Set<string>; forgotten: string[] }) => void,
 ): string[] {
   let live: RetentionSnapshot[] = [];
+  let now = -Infinity;
   batches.forEach((batch, index) => {
     live = live.concat(batch);
-    const now = Math.max(...batch.map((s) => s.time));
+    now = Math.max(now, ...batch.map((s) => s.time));
     const decision = applyPolicy(live, policy, { ...options, now });
     const kept = new Set(decision.groups.flatMap((g) => g.keep.map((k) => k.id)));
     const forgotten = live.filter((s) => !kept.has(s.id)).map((s) => s.id);

@@ -1,4 +1,4 @@
-import { mkdirSync, accessSync, constants, writeFileSync, rmSync, readdirSync } from "node:fs";
+import { mkdirSync, accessSync, constants, writeFileSync, rmSync, readdirSync, statSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -51,10 +51,17 @@ export function prepareDataDir(dataDir: string): void {
   }
 }
 
-/** Removes leftover body temp files from a previous run. */
-function sweepTmp(dataDir: string): void {
+/** Removes body temp files older than a day (left by a killed run; never a live upload's). */
+function sweepTmp(dataDir: string, now: number): void {
   const dir = join(dataDir, "tmp");
-  for (const f of readdirSync(dir)) rmSync(join(dir, f), { force: true, recursive: true });
+  for (const f of readdirSync(dir)) {
+    const p = join(dir, f);
+    try {
+      if (now - statSync(p).mtimeMs > 86_400_000) rmSync(p, { force: true, recursive: true });
+    } catch {
+      // raced with its owner: fine
+    }
+  }
 }
 
 function listen(server: Server, host: string, port: number): Promise<number> {
@@ -80,7 +87,6 @@ export async function startServer(
 ): Promise<RunningServer> {
   const clock = o.clock ?? systemClock;
   prepareDataDir(cfg.dataDir);
-  sweepTmp(cfg.dataDir);
   const master = MasterKey.loadOrCreate(cfg.dataDir);
   const metadata = await Metadata.openSqlite(cfg.dataDir, master, clock.now());
   try {
@@ -107,6 +113,7 @@ export async function startServer(
     server.requestTimeout = 0;
     server.keepAliveTimeout = 30_000;
     const port = await listen(server, cfg.host, cfg.port);
+    sweepTmp(cfg.dataDir, clock.now());
     const host = cfg.host === "0.0.0.0" || cfg.host === "::" ? hostname() : cfg.host.includes(":") ? `[${cfg.host}]` : cfg.host;
     const endpoint = cfg.publicUrl ?? `${cfg.http ? "http" : "https"}://${host}:${port}`;
     if (o.writeInfo ?? true) {

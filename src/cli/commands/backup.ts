@@ -81,18 +81,18 @@ export const backupCommandSpec: Command = {
         message_type: "summary",
         snapshot_id: result.snapshotId,
         ...s,
-        warnings: result.warnings.length,
+        warnings: result.warnings,
         total_duration: secs,
       });
     } else {
-      ctx.out.line(`Files:       ${s.filesNew} new, ${s.filesChanged} changed, ${s.filesUnmodified} unmodified`);
-      ctx.out.line(`Dirs:        ${s.dirsNew} new, ${s.dirsChanged} changed, ${s.dirsUnmodified} unmodified`);
-      ctx.out.line(`Added to the repository: ${formatBytes(s.bytesAdded)} (${formatBytes(s.bytesAddedPacked)} stored)`);
-      ctx.out.line(`processed ${s.filesProcessed} files, ${formatBytes(s.bytesProcessed)} in ${formatDuration(secs)}`);
+      ctx.out.line(`Files:       ${s.newFiles} new, ${s.changedFiles} changed, ${s.unchangedFiles} unmodified`);
+      ctx.out.line(`Dirs:        ${s.newDirs} new, ${s.changedDirs} changed, ${s.unchangedDirs} unmodified`);
+      ctx.out.line(`Added to the repository: ${formatBytes(s.addedBytes)} (${formatBytes(s.storedBytes)} stored)`);
+      ctx.out.line(`processed ${s.files} files, ${formatBytes(s.bytes)} in ${formatDuration(secs)}`);
       ctx.out.line(`snapshot ${result.snapshotId.slice(0, 8)} saved`);
     }
-    if (result.warnings.length > 0) {
-      ctx.out.warn(`${result.warnings.length} file(s) could not be read; the snapshot is incomplete`);
+    if (result.warnings > 0) {
+      ctx.out.warn(`${result.warnings} file(s) could not be read; the snapshot is incomplete`);
       return ExitCode.PARTIAL;
     }
     return ExitCode.OK;

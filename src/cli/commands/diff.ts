@@ -16,7 +16,7 @@ export const diffCommand: Command = {
     const repo = await ctx.repository();
     const sa = await findSnapshot(repo, a);
     const sb = await findSnapshot(repo, b);
-    const counts = { "+": 0, "-": 0, M: 0, T: 0 };
+    const counts: Record<"+" | "-" | "M" | "T", number> = { "+": 0, "-": 0, M: 0, T: 0 };
     for await (const d of diff(repo, sa.id, sb.id)) {
       counts[d.change]++;
       if (ctx.out.json) ctx.out.data({ message_type: "change", change: d.change, ...jsonPath(d.path) });

@@ -43,7 +43,7 @@ export class Packer {
     private readonly random: Random,
     private readonly index: BlobTable,
     private readonly packSize: number,
-    private readonly onReleased: (bytes: number) => void = () => undefined,
+    private readonly onReleased: (bytes: number, type: BlobType) => void = () => undefined,
   ) {
     this.#builders = { data: this.#fresh("data"), tree: this.#fresh("tree") };
   }
@@ -78,7 +78,7 @@ export class Packer {
     this.#throwIfFailed();
     const key = blob.type + hex;
     if (this.#placed.has(key) || this.index.has(blob.type, blob.id)) {
-      this.onReleased(blob.sealed.length);
+      this.onReleased(blob.sealed.length, blob.type);
       return false;
     }
     const b = this.#builders[blob.type];
@@ -119,7 +119,7 @@ export class Packer {
       } catch (err) {
         this.#failure ??= err;
       } finally {
-        this.onReleased(b.sealedBytes);
+        this.onReleased(b.sealedBytes, type);
       }
     })();
     this.#uploads.add(p);

@@ -40,7 +40,7 @@ export class WorkerPool {
     this.size = Math.max(1, o.size);
     this.#depth = o.depth ?? 2;
     for (let i = 0; i < this.size; i++) {
-      const worker = new Worker(script, { workerData });
+      const worker = startWorker(script, workerData);
       const slot: Slot = { worker, running: new Map() };
       worker.on("message", (msg: WorkerReply) => {
         this.#onMessage(slot, msg);
@@ -125,4 +125,15 @@ export class WorkerPool {
       job.reject(new CofferError("INTERRUPTED", "Worker pool closed"));
     await Promise.all(this.#slots.map((s) => s.worker.terminate()));
   }
+}
+
+/**
+ * Starts a worker. A `.ts` script (tests, run under tsx) gets tsx's ESM hooks registered
+ * inside the worker first: Node 20 workers do not inherit the `--import tsx` loader.
+ */
+function startWorker(script: URL, workerData: unknown): Worker {
+  if (!script.pathname.endsWith(".ts")) return new Worker(script, { workerData });
+  const api = import.meta.resolve("tsx/esm/api");
+  const boot = `import(${JSON.stringify(api)}).then(({ register }) => { register(); return import(${JSON.stringify(script.href)}); })`;
+  return new Worker(boot, { eval: true, workerData });
 }

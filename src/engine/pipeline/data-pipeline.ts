@@ -1,0 +1,219 @@
+import { availableParallelism } from "node:os";
+import { CofferError } from "../../core/errors.ts";
+import { masterKeyToBytes } from "../../format/keys.ts";
+import type { Repository } from "../repository.ts";
+import { Packer } from "./packer.ts";
+import type { ChunkItem, ChunkJob, ChunkWorkerData, FileTask, PartReply } from "./protocol.ts";
+import { WorkerPool, type WorkerReply } from "./worker-pool.ts";
+
+/** Outcome of reading one file (or one in-memory chunk list). */
+export interface ContentResult {
+  /** Data blob IDs (hex), in order. */
+  content: string[];
+  /** Bytes read. */
+  size: number;
+  /** Set when the file could not be read (the content is then incomplete). */
+  error?: string;
+}
+
+interface Waiter {
+  content: string[];
+  resolve: (r: ContentResult) => void;
+}
+
+/** Files per batch and bytes per batch: small files travel to workers in groups. */
+const BATCH_FILES = 64;
+const BATCH_BYTES = 4 * 1024 * 1024;
+/** Files at least this big go alone (their results stream). */
+const BIG_FILE = 1024 * 1024;
+
+const WORKER_URL = new URL(
+  import.meta.url.endsWith(".ts") ? "./chunk-worker.ts" : "./chunk-worker.js",
+  import.meta.url,
+);
+
+/** Options for {@link DataPipeline}. */
+export interface DataPipelineOptions {
+  /** Worker threads (default `os.availableParallelism()`). */
+  workers?: number;
+  /** Sealed bytes allowed in flight between workers and finished uploads (default 3 packs). */
+  memoryLimit?: number;
+}
+
+/**
+ * The data side of a backup: a pool of chunk workers reading, chunking, hashing, compressing
+ * and sealing files, feeding a {@link Packer}. Small files are batched (adaptive: a batch is
+ * sent as soon as a worker is idle, otherwise it fills up to 64 files / 4 MiB). Memory is
+ * bounded by a shared credit counter the workers block on.
+ */
+export class DataPipeline {
+  readonly packer: Packer;
+  readonly #pool: WorkerPool;
+  readonly #credit: Int32Array;
+  #batch: { files: FileTask[]; waiters: Waiter[]; bytes: number } = {
+    files: [],
+    waiters: [],
+    bytes: 0,
+  };
+  #inFlight = new Set<Promise<void>>();
+  #failure: unknown;
+  readonly #jobsWaiting: (() => void)[] = [];
+
+  constructor(
+    readonly repo: Repository,
+    o: DataPipelineOptions = {},
+  ) {
+    const size = o.workers ?? availableParallelism();
+    const packSize = repo.config.packSize;
+    const limit = o.memoryLimit ?? Math.max(3 * packSize, 2 * packSize + repo.config.chunker.max);
+    const creditBuf = new SharedArrayBuffer(4);
+    this.#credit = new Int32Array(creditBuf);
+    this.packer = new Packer(
+      repo.storage,
+      repo.master,
+      repo.random,
+      repo.index,
+      packSize,
+      (bytes, type) => {
+        if (type !== "data") return;
+        Atomics.sub(this.#credit, 0, bytes);
+        Atomics.notify(this.#credit, 0);
+      },
+    );
+    const data: ChunkWorkerData = {
+      master: masterKeyToBytes(repo.master),
+      chunker: repo.config.chunker,
+      table: repo.index.toShared(),
+      credit: creditBuf,
+      // A worker posts while the counter is at most this; one part (4 MiB + a max chunk) may overshoot.
+      creditLimit: Math.max(packSize, limit - 4 * 1024 * 1024 - repo.config.chunker.max),
+    };
+    this.#pool = new WorkerPool(WORKER_URL, data, { size, depth: 2 });
+  }
+
+  /**
+   * Queues a file; resolves (the outer promise) once the pipeline accepts more work, with
+   * a promise of the file's content.
+   */
+  async addFile(path: Buffer, size: number): Promise<{ result: Promise<ContentResult> }> {
+    this.#throwIfFailed();
+    while (this.#pool.queued >= this.#pool.size) {
+      await new Promise<void>((r) => this.#jobsWaiting.push(r));
+      this.#throwIfFailed();
+    }
+    const result = new Promise<ContentResult>((resolve) => {
+      this.#batch.files.push({ path });
+      this.#batch.waiters.push({ content: [], resolve });
+      this.#batch.bytes += size;
+    });
+    if (
+      size >= BIG_FILE ||
+      this.#batch.files.length >= BATCH_FILES ||
+      this.#batch.bytes >= BATCH_BYTES ||
+      this.#poolHasRoom()
+    ) {
+      this.#submit();
+    }
+    return { result };
+  }
+
+  /** Encodes in-memory chunks (already cut); resolves with their blob IDs. */
+  addChunks(chunks: Uint8Array[]): Promise<ContentResult> {
+    this.#throwIfFailed();
+    const waiters: Waiter[] = [];
+    const all: Promise<ContentResult>[] = [];
+    for (let i = 0; i < chunks.length; i++)
+      all.push(new Promise<ContentResult>((resolve) => waiters.push({ content: [], resolve })));
+    this.#run(
+      { kind: "chunks", chunks },
+      chunks.map((c) => c.buffer as ArrayBuffer),
+      waiters,
+    );
+    return Promise.all(all).then((rs) => ({
+      content: rs.flatMap((r) => r.content),
+      size: rs.reduce((a, r) => a + r.size, 0),
+    }));
+  }
+
+  /** Waits until fewer than `n` jobs are queued (for producers that are not files). */
+  async waitForRoom(n = this.#pool.size): Promise<void> {
+    while (this.#pool.queued >= n) await new Promise<void>((r) => this.#jobsWaiting.push(r));
+    this.#throwIfFailed();
+  }
+
+  #poolHasRoom(): boolean {
+    return this.#pool.queued === 0 && this.#inFlight.size < this.#pool.size;
+  }
+
+  #submit(): void {
+    const b = this.#batch;
+    if (b.files.length === 0) return;
+    this.#batch = { files: [], waiters: [], bytes: 0 };
+    this.#run({ kind: "files", files: b.files }, [], b.waiters);
+  }
+
+  #run(job: ChunkJob, transfer: ArrayBuffer[], waiters: Waiter[]): void {
+    const onMessage = (msg: WorkerReply): void => {
+      for (const item of (msg as unknown as PartReply).items) this.#onItem(item, waiters);
+    };
+    const p = this.#pool.run(job, transfer, onMessage).then(
+      () => {
+        this.#inFlight.delete(p);
+        this.#wake();
+        if (this.#poolHasRoom()) this.#submit();
+      },
+      (err: unknown) => {
+        this.#inFlight.delete(p);
+        this.#failure ??= err;
+        const why = err instanceof Error ? err.message : String(err);
+        for (const w of waiters)
+          w.resolve({ content: w.content, size: 0, error: `backup pipeline failed: ${why}` });
+        this.#wake();
+      },
+    );
+    this.#inFlight.add(p);
+  }
+
+  #wake(): void {
+    for (const r of this.#jobsWaiting.splice(0)) r();
+  }
+
+  #onItem(item: ChunkItem, waiters: Waiter[]): void {
+    const w = waiters[item.f];
+    if (w === undefined) throw new CofferError("IO", "Backup worker replied for an unknown file");
+    if ("end" in item) {
+      const r: ContentResult = { content: w.content, size: item.size };
+      if (item.err !== undefined) r.error = item.err;
+      w.resolve(r);
+      return;
+    }
+    const id = Buffer.from(item.id.buffer, item.id.byteOffset, item.id.byteLength);
+    const hex = id.toString("hex");
+    if (item.k === 0) {
+      this.packer.add(
+        { id, type: "data", sealed: item.s!, rawLength: item.raw, flags: item.fl },
+        hex,
+      );
+    } else if (item.k === 2 && !this.packer.known("data", id, hex)) {
+      throw new CofferError("IO", `Backup worker referenced blob ${hex.slice(0, 8)} it never sent`);
+    }
+    w.content.push(hex);
+  }
+
+  /** Sends the pending batch, waits for every job and upload. */
+  async finish(): Promise<void> {
+    this.#submit();
+    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
+    this.#throwIfFailed();
+    await this.packer.flush();
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  /** Stops the workers (always call, also after errors). */
+  async close(): Promise<void> {
+    await this.#pool.close();
+  }
+}

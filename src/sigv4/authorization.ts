@@ -16,15 +16,25 @@ export type ParseResult = { ok: true; auth: ParsedAuth } | { ok: false; message:
 export const ALGORITHM = "AWS4-HMAC-SHA256";
 
 /** Parses `AKID/YYYYMMDD/region/service/aws4_request`. */
-export function parseCredential(credential: string): { accessKeyId: string; scope: Scope } | string {
+export function parseCredential(
+  credential: string,
+): { accessKeyId: string; scope: Scope } | string {
   const parts = credential.split("/");
-  if (parts.length !== 5) return `credential '${credential}' is not of the form AKID/date/region/service/aws4_request`;
-  const [accessKeyId, date, region, service, terminal] = parts as [string, string, string, string, string];
+  if (parts.length !== 5)
+    return `credential '${credential}' is not of the form AKID/date/region/service/aws4_request`;
+  const [accessKeyId, date, region, service, terminal] = parts as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   if (accessKeyId === "") return "credential has an empty access key";
   if (!/^\d{8}$/.test(date)) return `credential date '${date}' is not YYYYMMDD`;
   if (region === "") return "credential has an empty region";
   if (service === "") return "credential has an empty service";
-  if (terminal !== "aws4_request") return `credential must end with aws4_request, not '${terminal}'`;
+  if (terminal !== "aws4_request")
+    return `credential must end with aws4_request, not '${terminal}'`;
   return { accessKeyId, scope: { date, region, service } };
 }
 
@@ -32,12 +42,17 @@ function parseSignedHeaders(s: string): string[] | string {
   if (s === "") return "SignedHeaders is empty";
   const list = s.split(";");
   for (const h of list) {
-    if (!/^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(h)) return `SignedHeaders entry '${h}' is not a lower-case header name`;
+    if (!/^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(h))
+      return `SignedHeaders entry '${h}' is not a lower-case header name`;
   }
   return list;
 }
 
-function finish(cred: string | undefined, signed: string | undefined, sig: string | undefined): ParseResult {
+function finish(
+  cred: string | undefined,
+  signed: string | undefined,
+  sig: string | undefined,
+): ParseResult {
   if (cred === undefined) return { ok: false, message: "missing Credential" };
   if (signed === undefined) return { ok: false, message: "missing SignedHeaders" };
   if (sig === undefined) return { ok: false, message: "missing Signature" };
@@ -45,8 +60,12 @@ function finish(cred: string | undefined, signed: string | undefined, sig: strin
   if (typeof c === "string") return { ok: false, message: c };
   const sh = parseSignedHeaders(signed);
   if (typeof sh === "string") return { ok: false, message: sh };
-  if (!/^[0-9a-f]{64}$/.test(sig)) return { ok: false, message: "Signature is not 64 lower-case hex digits" };
-  return { ok: true, auth: { accessKeyId: c.accessKeyId, scope: c.scope, signedHeaders: sh, signature: sig } };
+  if (!/^[0-9a-f]{64}$/.test(sig))
+    return { ok: false, message: "Signature is not 64 lower-case hex digits" };
+  return {
+    ok: true,
+    auth: { accessKeyId: c.accessKeyId, scope: c.scope, signedHeaders: sh, signature: sig },
+  };
 }
 
 /**
@@ -55,7 +74,8 @@ function finish(cred: string | undefined, signed: string | undefined, sig: strin
  */
 export function parseAuthorizationHeader(header: string): ParseResult {
   const h = header.trim();
-  if (!h.startsWith(ALGORITHM + " ")) return { ok: false, message: `unsupported algorithm, expected ${ALGORITHM}` };
+  if (!h.startsWith(ALGORITHM + " "))
+    return { ok: false, message: `unsupported algorithm, expected ${ALGORITHM}` };
   const fields = new Map<string, string>();
   for (const part of h.slice(ALGORITHM.length).split(/[,\s]+/)) {
     if (part === "") continue;
@@ -66,7 +86,8 @@ export function parseAuthorizationHeader(header: string): ParseResult {
     fields.set(k, part.slice(eq + 1));
   }
   for (const k of fields.keys()) {
-    if (k !== "Credential" && k !== "SignedHeaders" && k !== "Signature") return { ok: false, message: `unknown component ${k}` };
+    if (k !== "Credential" && k !== "SignedHeaders" && k !== "Signature")
+      return { ok: false, message: `unknown component ${k}` };
   }
   return finish(fields.get("Credential"), fields.get("SignedHeaders"), fields.get("Signature"));
 }

@@ -44,6 +44,8 @@ export function canonicalQuery(rawQuery: string, exclude: readonly string[] = []
     if (exclude.length > 0 && exclude.includes(p.name.toString("utf8"))) continue;
     pairs.push([uriEncode(p.name), uriEncode(p.value)]);
   }
-  pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  pairs.sort((a, b) =>
+    a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0,
+  );
   return pairs.map(([k, v]) => `${k}=${v}`).join("&");
 }

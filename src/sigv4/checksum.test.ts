@@ -1,7 +1,16 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Crc32 as SdkCrc32, Crc32c as SdkCrc32c, Crc64Nvme as SdkCrc64Nvme } from "@aws-sdk/checksums/crc";
-import { checksumBase64, createChecksum, algorithmOfHeader, parseChecksumAlgorithm } from "./checksum.ts";
+import {
+  Crc32 as SdkCrc32,
+  Crc32c as SdkCrc32c,
+  Crc64Nvme as SdkCrc64Nvme,
+} from "@aws-sdk/checksums/crc";
+import {
+  checksumBase64,
+  createChecksum,
+  algorithmOfHeader,
+  parseChecksumAlgorithm,
+} from "./checksum.ts";
 import { crc32, Crc32 } from "./crc32.ts";
 import { crc32c } from "./crc32c.ts";
 import { crc64nvme, Crc64Nvme } from "./crc64nvme.ts";
@@ -18,7 +27,10 @@ function bytes(n: number, seed: number): Uint8Array {
   return b;
 }
 
-async function sdk(h: { update(d: Uint8Array): void; digest(): Promise<Uint8Array> }, d: Uint8Array): Promise<string> {
+async function sdk(
+  h: { update(d: Uint8Array): void; digest(): Promise<Uint8Array> },
+  d: Uint8Array,
+): Promise<string> {
   h.update(d);
   return Buffer.from(await h.digest()).toString("base64");
 }
@@ -36,7 +48,11 @@ test("checksumBase64() matches the AWS SDK's CRC32/CRC32C/CRC64NVME for many len
     const d = bytes(n, n + 1);
     assert.equal(checksumBase64("CRC32", d), await sdk(new SdkCrc32(), d), `crc32 n=${n}`);
     assert.equal(checksumBase64("CRC32C", d), await sdk(new SdkCrc32c(), d), `crc32c n=${n}`);
-    assert.equal(checksumBase64("CRC64NVME", d), await sdk(new SdkCrc64Nvme(), d), `crc64nvme n=${n}`);
+    assert.equal(
+      checksumBase64("CRC64NVME", d),
+      await sdk(new SdkCrc64Nvme(), d),
+      `crc64nvme n=${n}`,
+    );
   }
 });
 
@@ -55,7 +71,10 @@ test("incremental updates across arbitrary splits equal one-shot checksums", () 
 });
 
 test("sha1/sha256 checksums are base64 digests and header names map to algorithms", () => {
-  assert.equal(checksumBase64("SHA256", Buffer.from("")), "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+  assert.equal(
+    checksumBase64("SHA256", Buffer.from("")),
+    "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+  );
   assert.equal(checksumBase64("SHA1", Buffer.from("abc")), "qZk+NkcGgWq6PiVxeFDCbJzQ2J0=");
   const c = createChecksum("CRC32");
   c.update(Buffer.from("Hello world"));

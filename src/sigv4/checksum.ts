@@ -7,7 +7,13 @@ import { Crc64Nvme } from "./crc64nvme.ts";
 export type ChecksumAlgorithm = "CRC32" | "CRC32C" | "CRC64NVME" | "SHA1" | "SHA256";
 
 /** Every supported algorithm. */
-export const CHECKSUM_ALGORITHMS: readonly ChecksumAlgorithm[] = ["CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"];
+export const CHECKSUM_ALGORITHMS: readonly ChecksumAlgorithm[] = [
+  "CRC32",
+  "CRC32C",
+  "CRC64NVME",
+  "SHA1",
+  "SHA256",
+];
 
 /** An incremental checksum. */
 export interface Checksum {

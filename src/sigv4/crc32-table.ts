@@ -21,13 +21,23 @@ export function crc32Tables(poly: number): Uint32Array[] {
  * `tables` from {@link crc32Tables}. Returns the new register value.
  */
 export function crc32Update(tables: readonly Uint32Array[], crc: number, data: Uint8Array): number {
-  const [t0, t1, t2, t3, t4, t5, t6, t7] = tables as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = tables as [
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+  ];
   let c = crc;
   let i = 0;
   const n = data.length;
   const end8 = n - (n % 8);
   while (i < end8) {
-    const a = (c ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24))) >>> 0;
+    const a =
+      (c ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24))) >>> 0;
     c =
       t7[a & 0xff]! ^
       t6[(a >>> 8) & 0xff]! ^

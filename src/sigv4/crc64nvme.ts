@@ -47,18 +47,46 @@ export class Crc64Nvme {
 
   /** Feeds bytes. */
   update(data: Uint8Array): this {
-    const [l0, l1, l2, l3, l4, l5, l6, l7] = T.lo as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
-    const [h0, h1, h2, h3, h4, h5, h6, h7] = T.hi as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
+    const [l0, l1, l2, l3, l4, l5, l6, l7] = T.lo as [
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+    ];
+    const [h0, h1, h2, h3, h4, h5, h6, h7] = T.hi as [
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+    ];
     let lo = this.lo;
     let hi = this.hi;
     let i = 0;
     const n = data.length;
     const end8 = n - (n % 8);
     while (i < end8) {
-      const a = (lo ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24))) >>> 0;
-      const b = (hi ^ (data[i + 4]! | (data[i + 5]! << 8) | (data[i + 6]! << 16) | (data[i + 7]! << 24))) >>> 0;
-      const a0 = a & 0xff, a1 = (a >>> 8) & 0xff, a2 = (a >>> 16) & 0xff, a3 = a >>> 24;
-      const b0 = b & 0xff, b1 = (b >>> 8) & 0xff, b2 = (b >>> 16) & 0xff, b3 = b >>> 24;
+      const a =
+        (lo ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24))) >>> 0;
+      const b =
+        (hi ^
+          (data[i + 4]! | (data[i + 5]! << 8) | (data[i + 6]! << 16) | (data[i + 7]! << 24))) >>>
+        0;
+      const a0 = a & 0xff,
+        a1 = (a >>> 8) & 0xff,
+        a2 = (a >>> 16) & 0xff,
+        a3 = a >>> 24;
+      const b0 = b & 0xff,
+        b1 = (b >>> 8) & 0xff,
+        b2 = (b >>> 16) & 0xff,
+        b3 = b >>> 24;
       lo = (l7[a0]! ^ l6[a1]! ^ l5[a2]! ^ l4[a3]! ^ l3[b0]! ^ l2[b1]! ^ l1[b2]! ^ l0[b3]!) >>> 0;
       hi = (h7[a0]! ^ h6[a1]! ^ h5[a2]! ^ h4[a3]! ^ h3[b0]! ^ h2[b1]! ^ h1[b2]! ^ h0[b3]!) >>> 0;
       i += 8;

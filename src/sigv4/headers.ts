@@ -19,5 +19,8 @@ export function headerValue(headers: HeaderMap, name: string): string | undefine
 
 /** Trims a header value and collapses runs of spaces/tabs (and folded line breaks) to one space. */
 export function trimHeaderValue(value: string): string {
-  return value.replace(/[ \t]*\r?\n[ \t]+/g, " ").replace(/[ \t]+/g, " ").trim();
+  return value
+    .replace(/[ \t]*\r?\n[ \t]+/g, " ")
+    .replace(/[ \t]+/g, " ")
+    .trim();
 }

@@ -46,8 +46,20 @@ export function stringToSign(amzDate: string, scope: Scope, canonicalRequest: st
  * String to sign for one aws-chunked data chunk:
  * `AWS4-HMAC-SHA256-PAYLOAD \n amzDate \n scope \n previousSignature \n sha256("") \n chunkHash`.
  */
-export function chunkStringToSign(amzDate: string, scope: Scope, previousSignature: string, chunkSha256Hex: string): string {
-  return ["AWS4-HMAC-SHA256-PAYLOAD", amzDate, scopeString(scope), previousSignature, EMPTY_SHA256, chunkSha256Hex].join("\n");
+export function chunkStringToSign(
+  amzDate: string,
+  scope: Scope,
+  previousSignature: string,
+  chunkSha256Hex: string,
+): string {
+  return [
+    "AWS4-HMAC-SHA256-PAYLOAD",
+    amzDate,
+    scopeString(scope),
+    previousSignature,
+    EMPTY_SHA256,
+    chunkSha256Hex,
+  ].join("\n");
 }
 
 /**
@@ -55,8 +67,19 @@ export function chunkStringToSign(amzDate: string, scope: Scope, previousSignatu
  * `AWS4-HMAC-SHA256-TRAILER \n amzDate \n scope \n previousSignature \n sha256(trailers)` where
  * `trailers` is `name:value\n` per trailer.
  */
-export function trailerStringToSign(amzDate: string, scope: Scope, previousSignature: string, trailersSha256Hex: string): string {
-  return ["AWS4-HMAC-SHA256-TRAILER", amzDate, scopeString(scope), previousSignature, trailersSha256Hex].join("\n");
+export function trailerStringToSign(
+  amzDate: string,
+  scope: Scope,
+  previousSignature: string,
+  trailersSha256Hex: string,
+): string {
+  return [
+    "AWS4-HMAC-SHA256-TRAILER",
+    amzDate,
+    scopeString(scope),
+    previousSignature,
+    trailersSha256Hex,
+  ].join("\n");
 }
 
 /** Hex HMAC-SHA256 of `stringToSign` under `signingKey`. */

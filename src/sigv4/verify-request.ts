@@ -5,7 +5,14 @@ import { queryMap } from "./canonical-query.ts";
 import type { SigV4ErrorCode } from "./errors.ts";
 import { headerValue, type HeaderMap } from "./headers.ts";
 import { payloadModeOf, PAYLOAD_VALUES, type PayloadMode } from "./payload-mode.ts";
-import { deriveSigningKey, signature, signaturesEqual, stringToSign, type Scope, scopeString } from "./signing.ts";
+import {
+  deriveSigningKey,
+  signature,
+  signaturesEqual,
+  stringToSign,
+  type Scope,
+  scopeString,
+} from "./signing.ts";
 
 /** The request as received by the gateway. */
 export interface IncomingRequest {
@@ -75,18 +82,33 @@ function fail(code: SigV4ErrorCode, message: string): VerifyFailure {
   return { ok: false, code, message };
 }
 
-function checkScope(auth: ParsedAuth, amzDate: string, opts: VerifyOptions, malformed: SigV4ErrorCode): VerifyFailure | undefined {
+function checkScope(
+  auth: ParsedAuth,
+  amzDate: string,
+  opts: VerifyOptions,
+  malformed: SigV4ErrorCode,
+): VerifyFailure | undefined {
   if (auth.scope.date !== amzDate.slice(0, 8)) {
-    return fail(malformed, `Invalid credential date '${auth.scope.date}': it is not the date of ${amzDate}`);
+    return fail(
+      malformed,
+      `Invalid credential date '${auth.scope.date}': it is not the date of ${amzDate}`,
+    );
   }
   if (opts.region !== undefined && auth.scope.region !== opts.region) {
-    return fail(malformed, `The authorization region '${auth.scope.region}' is wrong; expecting '${opts.region}'`);
+    return fail(
+      malformed,
+      `The authorization region '${auth.scope.region}' is wrong; expecting '${opts.region}'`,
+    );
   }
   const service = opts.service ?? "s3";
   if (auth.scope.service !== service) {
-    return fail(malformed, `The authorization service '${auth.scope.service}' is wrong; expecting '${service}'`);
+    return fail(
+      malformed,
+      `The authorization service '${auth.scope.service}' is wrong; expecting '${service}'`,
+    );
   }
-  if (!auth.signedHeaders.includes("host")) return fail(malformed, "SignedHeaders must include host");
+  if (!auth.signedHeaders.includes("host"))
+    return fail(malformed, "SignedHeaders must include host");
   return undefined;
 }
 
@@ -110,9 +132,15 @@ export function verifyRequest<C extends SecretRecord>(
 ): VerifyResult<C> {
   const authz = headerValue(req.headers, "authorization");
   const q = queryMap(req.query);
-  const presigned = q.has("X-Amz-Algorithm") || q.has("X-Amz-Signature") || q.has("X-Amz-Credential");
-  if (authz !== undefined && presigned) return fail("InvalidArgument", "Only one auth mechanism allowed: Authorization header or X-Amz-* query");
-  if (authz === undefined && !presigned) return fail("AccessDenied", "Anonymous access is not allowed: the request is not signed");
+  const presigned =
+    q.has("X-Amz-Algorithm") || q.has("X-Amz-Signature") || q.has("X-Amz-Credential");
+  if (authz !== undefined && presigned)
+    return fail(
+      "InvalidArgument",
+      "Only one auth mechanism allowed: Authorization header or X-Amz-* query",
+    );
+  if (authz === undefined && !presigned)
+    return fail("AccessDenied", "Anonymous access is not allowed: the request is not signed");
   const skew = opts.maxSkewMs ?? DEFAULT_SKEW_MS;
 
   let auth: ParsedAuth;
@@ -120,63 +148,120 @@ export function verifyRequest<C extends SecretRecord>(
   let requestTime: number;
   let payloadHash: string;
   if (authz !== undefined) {
-    if (authz.startsWith("AWS ")) return fail("InvalidRequest", "Signature Version 2 is not supported; use AWS4-HMAC-SHA256");
+    if (authz.startsWith("AWS "))
+      return fail("InvalidRequest", "Signature Version 2 is not supported; use AWS4-HMAC-SHA256");
     const parsed = parseAuthorizationHeader(authz);
-    if (!parsed.ok) return fail("AuthorizationHeaderMalformed", `Malformed Authorization header: ${parsed.message}`);
+    if (!parsed.ok)
+      return fail(
+        "AuthorizationHeaderMalformed",
+        `Malformed Authorization header: ${parsed.message}`,
+      );
     auth = parsed.auth;
     const xAmzDate = headerValue(req.headers, "x-amz-date");
     const date = headerValue(req.headers, "date");
-    const t = xAmzDate !== undefined ? parseAmzDate(xAmzDate) : date !== undefined ? parseHttpDate(date) : undefined;
-    if (t === undefined) return fail("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header");
+    const t =
+      xAmzDate !== undefined
+        ? parseAmzDate(xAmzDate)
+        : date !== undefined
+          ? parseHttpDate(date)
+          : undefined;
+    if (t === undefined)
+      return fail("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header");
     requestTime = t;
     amzDate = xAmzDate ?? formatAmzDate(t);
     const bad = checkScope(auth, amzDate, opts, "AuthorizationHeaderMalformed");
     if (bad) return bad;
     const sha = headerValue(req.headers, "x-amz-content-sha256");
-    if (sha === undefined) return fail("InvalidRequest", "Missing required header for this request: x-amz-content-sha256");
+    if (sha === undefined)
+      return fail(
+        "InvalidRequest",
+        "Missing required header for this request: x-amz-content-sha256",
+      );
     payloadHash = sha;
   } else {
     const parsed = parsePresignedQuery(q);
-    if (!parsed.ok) return fail("AuthorizationQueryParametersError", `Malformed presigned URL: ${parsed.message}`);
+    if (!parsed.ok)
+      return fail(
+        "AuthorizationQueryParametersError",
+        `Malformed presigned URL: ${parsed.message}`,
+      );
     auth = parsed.auth;
     const xd = q.get("X-Amz-Date") ?? "";
     const t = parseAmzDate(xd);
-    if (t === undefined) return fail("AuthorizationQueryParametersError", "X-Amz-Date must be in the ISO8601 basic format YYYYMMDDTHHMMSSZ");
+    if (t === undefined)
+      return fail(
+        "AuthorizationQueryParametersError",
+        "X-Amz-Date must be in the ISO8601 basic format YYYYMMDDTHHMMSSZ",
+      );
     requestTime = t;
     amzDate = xd;
     const expStr = q.get("X-Amz-Expires") ?? "";
-    if (!/^\d{1,7}$/.test(expStr)) return fail("AuthorizationQueryParametersError", "X-Amz-Expires must be a non-negative integer");
+    if (!/^\d{1,7}$/.test(expStr))
+      return fail(
+        "AuthorizationQueryParametersError",
+        "X-Amz-Expires must be a non-negative integer",
+      );
     const expires = Number(expStr);
     if (expires > MAX_PRESIGNED_EXPIRES_SECONDS) {
-      return fail("AuthorizationQueryParametersError", "X-Amz-Expires must be less than a week (in seconds) that is 604800");
+      return fail(
+        "AuthorizationQueryParametersError",
+        "X-Amz-Expires must be less than a week (in seconds) that is 604800",
+      );
     }
     const bad = checkScope(auth, amzDate, opts, "AuthorizationQueryParametersError");
     if (bad) return bad;
-    if (now < requestTime - skew) return fail("AccessDenied", `Request is not valid yet: it is signed for ${amzDate}`);
-    if (now > requestTime + expires * 1000) return fail("AccessDenied", `Request has expired: signed at ${amzDate}, valid for ${expStr} seconds`);
+    if (now < requestTime - skew)
+      return fail("AccessDenied", `Request is not valid yet: it is signed for ${amzDate}`);
+    if (now > requestTime + expires * 1000)
+      return fail(
+        "AccessDenied",
+        `Request has expired: signed at ${amzDate}, valid for ${expStr} seconds`,
+      );
     payloadHash = q.get("X-Amz-Content-Sha256") ?? PAYLOAD_VALUES.UNSIGNED;
   }
 
   const payloadMode = payloadModeOf(payloadHash);
-  if (payloadMode === undefined) return fail("InvalidArgument", `Unsupported x-amz-content-sha256 value '${payloadHash.slice(0, 80)}'`);
+  if (payloadMode === undefined)
+    return fail(
+      "InvalidArgument",
+      `Unsupported x-amz-content-sha256 value '${payloadHash.slice(0, 80)}'`,
+    );
   if (authz === undefined && payloadMode !== "hex" && payloadMode !== "unsigned") {
     return fail("InvalidArgument", "Presigned URLs cannot carry aws-chunked payloads");
   }
   if (opts.requireSignedAmzHeaders ?? true) {
     const unsigned = unsignedAmzHeaders(req.headers, auth.signedHeaders);
-    if (unsigned.length > 0) return fail("AccessDenied", `There were headers present in the request which were not signed: ${unsigned.join(", ")}`);
+    if (unsigned.length > 0)
+      return fail(
+        "AccessDenied",
+        `There were headers present in the request which were not signed: ${unsigned.join(", ")}`,
+      );
   }
 
   const credential = lookupSecret(auth.accessKeyId);
-  if (credential === undefined) return fail("InvalidAccessKeyId", `The AWS Access Key Id '${auth.accessKeyId}' does not exist in our records`);
+  if (credential === undefined)
+    return fail(
+      "InvalidAccessKeyId",
+      `The AWS Access Key Id '${auth.accessKeyId}' does not exist in our records`,
+    );
   const token = headerValue(req.headers, "x-amz-security-token") ?? q.get("X-Amz-Security-Token");
   if (token !== undefined || credential.sessionToken !== undefined) {
-    if (token === undefined || credential.sessionToken === undefined || !signaturesEqual(token, credential.sessionToken)) {
-      return fail("InvalidToken", "The provided security token is missing, malformed or not valid for this key");
+    if (
+      token === undefined ||
+      credential.sessionToken === undefined ||
+      !signaturesEqual(token, credential.sessionToken)
+    ) {
+      return fail(
+        "InvalidToken",
+        "The provided security token is missing, malformed or not valid for this key",
+      );
     }
   }
   if (authz !== undefined && Math.abs(now - requestTime) > skew) {
-    return fail("RequestTimeTooSkewed", `The difference between the request time ${amzDate} and the server time ${formatAmzDate(now)} is too large`);
+    return fail(
+      "RequestTimeTooSkewed",
+      `The difference between the request time ${amzDate} and the server time ${formatAmzDate(now)} is too large`,
+    );
   }
 
   const creq = canonicalRequest({
@@ -191,7 +276,10 @@ export function verifyRequest<C extends SecretRecord>(
   const signingKey = deriveSigningKey(credential.secret, auth.scope);
   const expected = signature(signingKey, stringToSign(amzDate, auth.scope, creq));
   if (!signaturesEqual(expected, auth.signature)) {
-    return fail("SignatureDoesNotMatch", `The request signature does not match for key ${auth.accessKeyId} and scope ${scopeString(auth.scope)}`);
+    return fail(
+      "SignatureDoesNotMatch",
+      `The request signature does not match for key ${auth.accessKeyId} and scope ${scopeString(auth.scope)}`,
+    );
   }
   return {
     ok: true,

@@ -61,7 +61,7 @@ export async function uploadPart(ctx: ObjectContext): Promise<GatewayResponse> {
     uploadedAt: ctx.now,
   });
   const headers: Record<string, string> = { etag: quoteEtag(body.md5) };
-  for (const [name, value] of Object.entries(ctx.req.headers)) if (name.startsWith("x-amz-checksum-")) headers[name] = value;
+  for (const [name, value] of body.checksums) headers[name] = value;
   return { status: 200, headers };
 }
 

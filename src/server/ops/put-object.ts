@@ -1,11 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { isCofferError } from "../../core/errors.ts";
 import { parseManifest } from "../../format/manifest.ts";
-import { receiveBody, type ReceivedBody } from "../body.ts";
+import type { ReceivedBody } from "../body.ts";
 import type { ObjectContext, RequestContext } from "../context.ts";
 import { checkObjectKey } from "../keys.ts";
 import type { ManifestFacts } from "../manifests.ts";
-import { planPayload } from "../payload.ts";
+import { receivePayload } from "../payload.ts";
 import type { GatewayResponse } from "../request.ts";
 import { S3Error } from "../s3/errors.ts";
 import { quoteEtag } from "./common.ts";
@@ -14,8 +14,7 @@ const MANIFEST_PREFIX = "manifests/";
 
 /** Receives and verifies the request body into a temp file (nothing stored yet). */
 export function receive(ctx: RequestContext, maxBytes = ctx.deps.config.maxObjectBytes): Promise<ReceivedBody> {
-  const plan = planPayload(ctx.req, ctx.caller, maxBytes);
-  return receiveBody(ctx.req.body, ctx.deps.tmpDir, plan.decoder, plan.checks);
+  return receivePayload(ctx.req, ctx.caller, ctx.deps.tmpDir, maxBytes);
 }
 
 /** True when an `If-None-Match: *` precondition is present. */
@@ -60,9 +59,7 @@ export async function putObject(ctx: ObjectContext): Promise<GatewayResponse> {
     if (manifest !== undefined) await ctx.deps.metadata.manifests.record(bucket, key, manifest, ctx.now);
     const headers: Record<string, string> = { etag: quoteEtag(r.record.etag) };
     if (!r.created) headers["x-coffer-write"] = "identical";
-    for (const [name, value] of Object.entries(ctx.req.headers)) {
-      if (name.startsWith("x-amz-checksum-")) headers[name] = value;
-    }
+    for (const [name, value] of body.checksums) headers[name] = value;
     return { status: 200, headers };
   } finally {
     await body.dispose();

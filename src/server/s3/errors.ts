@@ -1,4 +1,5 @@
 import { isCofferError } from "../../core/errors.ts";
+import { isSigV4Error } from "../../sigv4/errors.ts";
 
 /** S3 error codes the gateway emits, with their HTTP status. */
 export const S3_ERRORS = {
@@ -62,6 +63,10 @@ export class S3Error extends Error {
 /** Maps any thrown value to an S3 error (CofferErrors by code; the rest → InternalError). */
 export function toS3Error(err: unknown): S3Error {
   if (err instanceof S3Error) return err;
+  if (isSigV4Error(err)) {
+    const code: S3ErrorCode = err.s3Code in S3_ERRORS ? (err.s3Code as S3ErrorCode) : "InvalidRequest";
+    return new S3Error(code, err.message, {}, { cause: err });
+  }
   if (isCofferError(err)) {
     switch (err.code) {
       case "BAD_INPUT":

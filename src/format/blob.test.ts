@@ -31,11 +31,22 @@ test("decodeBlob() reports an ID mismatch, tampering, wrong type and wrong lengt
   const other = blobId(master.macKey, Buffer.from("abd"));
   assert.throws(
     () => decodeBlob(master, "data", b.sealed, b.flags, other),
-    (e) => isCofferError(e, "CORRUPT") && e.message === `Cannot read blob ${other.toString("hex").slice(0, 8)}: ID mismatch`,
+    (e) =>
+      isCofferError(e, "CORRUPT") &&
+      e.message === `Cannot read blob ${other.toString("hex").slice(0, 8)}: ID mismatch`,
   );
   const t = Buffer.from(b.sealed);
   t[20]! ^= 0x40;
-  assert.throws(() => decodeBlob(master, "data", t, b.flags, b.id), (e) => isCofferError(e, "CORRUPT") && /authentication failed/.test(e.message));
-  assert.throws(() => decodeBlob(master, "tree", b.sealed, b.flags, b.id), (e) => isCofferError(e, "CORRUPT"));
-  assert.throws(() => decodeBlob(master, "data", b.sealed, b.flags, b.id, 4), (e) => isCofferError(e, "CORRUPT") && /expected 4/.test(e.message));
+  assert.throws(
+    () => decodeBlob(master, "data", t, b.flags, b.id),
+    (e) => isCofferError(e, "CORRUPT") && /authentication failed/.test(e.message),
+  );
+  assert.throws(
+    () => decodeBlob(master, "tree", b.sealed, b.flags, b.id),
+    (e) => isCofferError(e, "CORRUPT"),
+  );
+  assert.throws(
+    () => decodeBlob(master, "data", b.sealed, b.flags, b.id, 4),
+    (e) => isCofferError(e, "CORRUPT") && /expected 4/.test(e.message),
+  );
 });

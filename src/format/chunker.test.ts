@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { isCofferError } from "../core/errors.ts";
-import { Chunker, type ChunkerParams, chunkLengths, DEFAULT_CHUNKER, gearTable } from "./chunker.ts";
+import {
+  Chunker,
+  type ChunkerParams,
+  chunkLengths,
+  DEFAULT_CHUNKER,
+  gearTable,
+} from "./chunker.ts";
 import { pseudoRandomBytes } from "./testing/deterministic-random.ts";
 
 const P: ChunkerParams = { min: 1024, avg: 4096, max: 16384 };
@@ -23,7 +29,10 @@ test("gearTable() is deterministic per seed and differs between seeds", () => {
 
 test("chunk() cuts at content-defined boundaries that respect min and max", () => {
   const lengths = chunkLengths(new Chunker(gearTable(seed), P), data);
-  assert.equal(lengths.reduce((a, b) => a + b, 0), data.length);
+  assert.equal(
+    lengths.reduce((a, b) => a + b, 0),
+    data.length,
+  );
   assert.ok(lengths.length > 40 && lengths.length < 400, `got ${lengths.length} chunks`);
   for (const l of lengths.slice(0, -1)) assert.ok(l >= P.min && l <= P.max, `chunk of ${l}`);
   const mean = data.length / lengths.length;
@@ -44,7 +53,10 @@ test("chunk() boundaries shift with inserted bytes (content-defined)", () => {
   const shifted = cuts(chunkLengths(c, Buffer.concat([Buffer.from("inserted!"), data])));
   const baseSet = new Set(base.map((x) => x + 9));
   const common = shifted.filter((x) => baseSet.has(x));
-  assert.ok(common.length >= base.length - 3, `${common.length} of ${base.length} boundaries survived`);
+  assert.ok(
+    common.length >= base.length - 3,
+    `${common.length} of ${base.length} boundaries survived`,
+  );
 });
 
 test("chunk() with a different seed gives different boundaries", () => {
@@ -77,9 +89,17 @@ test("chunk() streaming over arbitrary buffer splits equals one big buffer", () 
 });
 
 test("Chunker validates parameters and files smaller than min are one chunk", () => {
-  assert.throws(() => new Chunker(gearTable(seed), { min: 10, avg: 1000, max: 2000 }), (e) => isCofferError(e, "BAD_INPUT"));
-  assert.throws(() => new Chunker(gearTable(seed), { min: 5000, avg: 4096, max: 8192 }), (e) => isCofferError(e, "BAD_INPUT"));
+  assert.throws(
+    () => new Chunker(gearTable(seed), { min: 10, avg: 1000, max: 2000 }),
+    (e) => isCofferError(e, "BAD_INPUT"),
+  );
+  assert.throws(
+    () => new Chunker(gearTable(seed), { min: 5000, avg: 4096, max: 8192 }),
+    (e) => isCofferError(e, "BAD_INPUT"),
+  );
   const c = new Chunker(gearTable(seed));
-  assert.deepEqual(chunkLengths(c, pseudoRandomBytes(DEFAULT_CHUNKER.min - 1)), [DEFAULT_CHUNKER.min - 1]);
+  assert.deepEqual(chunkLengths(c, pseudoRandomBytes(DEFAULT_CHUNKER.min - 1)), [
+    DEFAULT_CHUNKER.min - 1,
+  ]);
   assert.deepEqual(chunkLengths(c, new Uint8Array(0)), []);
 });

@@ -21,7 +21,13 @@ test("compressBlob() keeps incompressible and empty data raw", () => {
 });
 
 test("decompressBlob() rejects garbage and a wrong length as CORRUPT", () => {
-  assert.throws(() => decompressBlob(Buffer.from("not zstd at all"), 10), (e) => isCofferError(e, "CORRUPT") && /invalid zstd/.test(e.message));
+  assert.throws(
+    () => decompressBlob(Buffer.from("not zstd at all"), 10),
+    (e) => isCofferError(e, "CORRUPT") && /invalid zstd/.test(e.message),
+  );
   const c = compressBlob(Buffer.alloc(1000));
-  assert.throws(() => decompressBlob(c.data, 999), (e) => isCofferError(e, "CORRUPT") && /expected 999/.test(e.message));
+  assert.throws(
+    () => decompressBlob(c.data, 999),
+    (e) => isCofferError(e, "CORRUPT") && /expected 999/.test(e.message),
+  );
 });

@@ -54,7 +54,9 @@ rate("unseal (1 MiB x 64)", N * MiB, () => {
 rate("encodeBlob incompressible (1 MiB x 64)", N * MiB, () => {
   for (let i = 0; i < N; i++) encodeBlob(master, "data", blob, random);
 });
-const text = Buffer.from("the quick brown fox jumps over the lazy dog 0123456789\n".repeat(20000)).subarray(0, MiB);
+const text = Buffer.from(
+  "the quick brown fox jumps over the lazy dog 0123456789\n".repeat(20000),
+).subarray(0, MiB);
 rate("encodeBlob text (1 MiB x 64)", N * MiB, () => {
   for (let i = 0; i < N; i++) encodeBlob(master, "data", text, random);
 });

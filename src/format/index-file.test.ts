@@ -18,7 +18,15 @@ test("encodeIndex()/decodeIndex() round-trip packs, blobs and supersedes", () =>
   const idx: IndexFile = {
     v: 1,
     packs: [
-      { id: A, type: "data", size: 1000, blobs: [[B, 0, 500, 700, 1], [C, 500, 400, 368, 0]] },
+      {
+        id: A,
+        type: "data",
+        size: 1000,
+        blobs: [
+          [B, 0, 500, 700, 1],
+          [C, 500, 400, 368, 0],
+        ],
+      },
       { id: B, type: "tree", size: 100, blobs: [] },
     ],
     supersedes: [C],
@@ -36,13 +44,32 @@ test("decodeIndex() rejects tampering, bad entries and other versions", () => {
   const { bytes, id } = encodeIndex(master, { v: 1, packs: [], supersedes: [] }, random);
   const t = Buffer.from(bytes);
   t[t.length - 1]! ^= 1;
-  assert.throws(() => decodeIndex(master, t, id), (e) => isCofferError(e, "CORRUPT") && e.message === `Cannot open index ${id.slice(0, 8)}: authentication failed`);
-  const bad = (doc: unknown, re: RegExp, code = "CORRUPT" as const) =>
-    assert.throws(() => decodeIndex(master, sealJson(doc)), (e) => isCofferError(e, code) && re.test(e.message), JSON.stringify(doc));
-  bad({ v: 1, packs: [{ id: A, type: "data", size: 10, blobs: [[B, 5, 6, 1, 0]] }], supersedes: [] }, /outside its pack/);
+  assert.throws(
+    () => decodeIndex(master, t, id),
+    (e) =>
+      isCofferError(e, "CORRUPT") &&
+      e.message === `Cannot open index ${id.slice(0, 8)}: authentication failed`,
+  );
+  const bad = (doc: unknown, re: RegExp, code = "CORRUPT" as const) => {
+    assert.throws(
+      () => decodeIndex(master, sealJson(doc)),
+      (e) => isCofferError(e, code) && re.test(e.message),
+      JSON.stringify(doc),
+    );
+  };
+  bad(
+    { v: 1, packs: [{ id: A, type: "data", size: 10, blobs: [[B, 5, 6, 1, 0]] }], supersedes: [] },
+    /outside its pack/,
+  );
   bad({ v: 1, packs: [{ id: A, type: "x", size: 10, blobs: [] }], supersedes: [] }, /type/);
   bad({ v: 1, packs: [{ id: "zz", type: "data", size: 10, blobs: [] }], supersedes: [] }, /hex ID/);
-  bad({ v: 1, packs: [{ id: A, type: "data", size: 10, blobs: [[B, 0, 1]] }], supersedes: [] }, /blob entry/);
+  bad(
+    { v: 1, packs: [{ id: A, type: "data", size: 10, blobs: [[B, 0, 1]] }], supersedes: [] },
+    /blob entry/,
+  );
   bad({ v: 1, packs: [], supersedes: ["nope"] }, /supersedes/);
-  assert.throws(() => decodeIndex(master, sealJson({ v: 2, packs: [], supersedes: [] })), (e) => isCofferError(e, "UNSUPPORTED_VERSION"));
+  assert.throws(
+    () => decodeIndex(master, sealJson({ v: 2, packs: [], supersedes: [] })),
+    (e) => isCofferError(e, "UNSUPPORTED_VERSION"),
+  );
 });

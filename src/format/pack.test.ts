@@ -12,7 +12,9 @@ const master = generateMasterKey(random);
 
 function buildPack(n: number) {
   const pb = new PackBuilder("data");
-  const raws = Array.from({ length: n }, (_, i) => (i % 2 ? pseudoRandomBytes(500 + i, i + 1) : Buffer.alloc(3000 + i, i)));
+  const raws = Array.from({ length: n }, (_, i) =>
+    i % 2 ? pseudoRandomBytes(500 + i, i + 1) : Buffer.alloc(3000 + i, i),
+  );
   for (const r of raws) pb.add(encodeBlob(master, "data", r, random));
   return { raws, pack: pb.finish(master, random), size: pb.size };
 }
@@ -51,18 +53,32 @@ test("readPackHeader() names the pack when the header is tampered with or sizes 
   bad[bad.length - 10]! ^= 1;
   assert.throws(
     () => readPackHeader(master, bad, bad.length, pack.id),
-    (e) => isCofferError(e, "CORRUPT") && e.message === `Cannot open pack ${pack.id.slice(0, 8)}: header authentication failed`,
+    (e) =>
+      isCofferError(e, "CORRUPT") &&
+      e.message === `Cannot open pack ${pack.id.slice(0, 8)}: header authentication failed`,
   );
-  assert.throws(() => readPackHeader(master, pack.bytes.subarray(1), pack.bytes.length + 5, pack.id), (e) => isCofferError(e, "CORRUPT") && /blobs cover/.test(e.message));
+  assert.throws(
+    () => readPackHeader(master, pack.bytes.subarray(1), pack.bytes.length + 5, pack.id),
+    (e) => isCofferError(e, "CORRUPT") && /blobs cover/.test(e.message),
+  );
   const len = Buffer.from(pack.bytes);
   len.writeUInt32LE(0xffffff, len.length - 4);
-  assert.throws(() => readPackHeader(master, len, len.length, pack.id), (e) => isCofferError(e, "CORRUPT") && /invalid header length/.test(e.message));
-  assert.throws(() => readPackHeader(generateMasterKey(random), pack.bytes, pack.bytes.length, pack.id), (e) => isCofferError(e, "CORRUPT"));
+  assert.throws(
+    () => readPackHeader(master, len, len.length, pack.id),
+    (e) => isCofferError(e, "CORRUPT") && /invalid header length/.test(e.message),
+  );
+  assert.throws(
+    () => readPackHeader(generateMasterKey(random), pack.bytes, pack.bytes.length, pack.id),
+    (e) => isCofferError(e, "CORRUPT"),
+  );
 });
 
 test("PackBuilder refuses to mix data and tree blobs", () => {
   const pb = new PackBuilder("tree");
-  assert.throws(() => pb.add(encodeBlob(master, "data", Buffer.from("x"), random)), (e) => isCofferError(e, "BAD_INPUT"));
+  assert.throws(
+    () => pb.add(encodeBlob(master, "data", Buffer.from("x"), random)),
+    (e) => isCofferError(e, "BAD_INPUT"),
+  );
   const empty = new PackBuilder("tree").finish(master, random);
   const r = readPackHeader(master, empty.bytes, empty.bytes.length);
   assert.ok("entries" in r && r.entries.length === 0);

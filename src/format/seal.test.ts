@@ -12,7 +12,10 @@ test("seal() round-trips and adds 32 bytes", () => {
   const s = seal(key, "snapshot", msg, random);
   assert.equal(s.length, msg.length + SEAL_OVERHEAD);
   assert.deepEqual(unseal(key, "snapshot", s), msg);
-  assert.deepEqual(unseal(key, "index", seal(key, "index", new Uint8Array(0), random)), Buffer.alloc(0));
+  assert.deepEqual(
+    unseal(key, "index", seal(key, "index", new Uint8Array(0), random)),
+    Buffer.alloc(0),
+  );
 });
 
 test("seal() uses a fresh salt, so equal plaintexts give different ciphertexts", () => {
@@ -23,8 +26,14 @@ test("seal() uses a fresh salt, so equal plaintexts give different ciphertexts",
 
 test("unseal() rejects tampering, truncation, wrong key and wrong purpose", () => {
   const s = seal(key, "blob/tree", Buffer.from("tree bytes"), random);
-  const expectCorrupt = (fn: () => unknown, purpose: string) =>
-    assert.throws(fn, (e) => isCofferError(e, "CORRUPT") && e.message === `Cannot open ${purpose}: authentication failed`);
+  const expectCorrupt = (fn: () => unknown, purpose: string) => {
+    assert.throws(
+      fn,
+      (e) =>
+        isCofferError(e, "CORRUPT") &&
+        e.message === `Cannot open ${purpose}: authentication failed`,
+    );
+  };
   for (const i of [0, 15, 16, s.length - 17, s.length - 1]) {
     const t = Buffer.from(s);
     t[i]! ^= 1;
@@ -33,9 +42,15 @@ test("unseal() rejects tampering, truncation, wrong key and wrong purpose", () =
   expectCorrupt(() => unseal(Buffer.alloc(32, 8), "blob/tree", s), "blob/tree");
   expectCorrupt(() => unseal(key, "blob/data", s), "blob/data");
   expectCorrupt(() => unseal(key, "blob/tree", s.subarray(0, s.length - 1)), "blob/tree");
-  assert.throws(() => unseal(key, "index", s.subarray(0, 31)), (e) => isCofferError(e, "CORRUPT") && /truncated/.test(e.message));
+  assert.throws(
+    () => unseal(key, "index", s.subarray(0, 31)),
+    (e) => isCofferError(e, "CORRUPT") && /truncated/.test(e.message),
+  );
 });
 
 test("seal() refuses keys that are not 32 bytes", () => {
-  assert.throws(() => seal(Buffer.alloc(16), "index", Buffer.alloc(1), random), (e) => isCofferError(e, "BAD_INPUT"));
+  assert.throws(
+    () => seal(Buffer.alloc(16), "index", Buffer.alloc(1), random),
+    (e) => isCofferError(e, "BAD_INPUT"),
+  );
 });

@@ -70,6 +70,8 @@ export function unseal(key: Uint8Array, purpose: SealPurpose, sealed: Uint8Array
     const fin = decipher.final(); // GCM: empty
     return fin.length === 0 ? body : Buffer.concat([body, fin]);
   } catch (err) {
-    throw new CofferError("CORRUPT", `Cannot open ${purpose}: authentication failed`, { cause: err });
+    throw new CofferError("CORRUPT", `Cannot open ${purpose}: authentication failed`, {
+      cause: err,
+    });
   }
 }

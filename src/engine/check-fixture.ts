@@ -73,6 +73,13 @@ export async function writeFixture(repo: Repository, root: FxNode[], o: FixtureO
     const blob = encodeBlob(repo.master, "data", raw, repo.random);
     const id = blob.id.toString("hex");
     if (known.has(id)) return id;
+    const existing = repo.indexLoaded ? repo.locate("data", id) : undefined;
+    if (existing !== undefined) {
+      // dedup against earlier snapshots, as a backup does
+      known.add(id);
+      blobPack.set(id, existing.packId);
+      return id;
+    }
     known.add(id);
     data.add(blob);
     pending.push(id);
@@ -127,7 +134,7 @@ export async function writeFixture(repo: Repository, root: FxNode[], o: FixtureO
   };
   const snap = encodeSnapshot(repo.master, snapshot, repo.random);
   await repo.storage.putIfAbsent(`snapshots/${snap.id}`, snap.bytes);
-  const manifest = encodeManifest({ v: 1, snapshot: snap.id, host: snapshot.host, tags: snapshot.tags, time: snapshot.time, stats: snapshot.stats, packs: [...dataPacks, ...treePacks] });
+  const manifest = encodeManifest({ v: 1, snapshot: snap.id, host: snapshot.host, tags: snapshot.tags, time: snapshot.time, stats: snapshot.stats, packs: [...new Set(blobPack.values()), ...treePacks] });
   await repo.storage.putIfAbsent(`manifests/${manifest.id}`, manifest.bytes);
   await repo.loadIndex();
   return { snapshotId: snap.id, snapshot, blobPack, dataPacks, treePacks, indexId: index.id, tree: rootTree };

@@ -1,58 +1,25 @@
 import { execFile } from "node:child_process";
-import { chmod, lchown, lutimes, utimes } from "node:fs/promises";
 import { promisify } from "node:util";
 import type { TreeNode } from "../format/tree.ts";
-import { writeXattrs } from "../fsmeta/xattrs.ts";
+import { applyMetadata } from "../fsmeta/apply-metadata.ts";
+import type { EntryKind } from "../fsmeta/entry-stat.ts";
 
 const run = promisify(execFile);
 
 /**
- * Seconds as a double for `utimes`, from nanoseconds, keeping microseconds exact: Node
- * splits the double into seconds and nanoseconds, so half a microsecond is added to keep the
- * truncated microsecond from rounding down.
+ * Applies a node's metadata to `path` (already created, and for a directory already
+ * filled) through fsmeta's `applyMetadata`: owner (only when running as root), permission bits
+ * (not for symlinks), xattrs, then atime/mtime at microsecond precision. Returns the problems
+ * met, one line each; never throws.
  */
-export function timeArg(ns: bigint): number {
-  const us = ns / 1000n;
-  const sec = us / 1_000_000n;
-  const frac = us % 1_000_000n;
-  return Number(sec) + (Number(frac) + 0.5) / 1e6;
-}
-
-/**
- * Applies a node's metadata to `path` (already created): owner (only when running as root),
- * permission bits (not for symlinks), xattrs, then atime/mtime (last, since the others can
- * touch ctime only). Returns the problems met, one line each; never throws.
- */
-export async function applyMetadata(path: Buffer, node: TreeNode, asRoot: boolean): Promise<string[]> {
+export async function applyNodeMetadata(path: Buffer, node: TreeNode, asRoot: boolean): Promise<string[]> {
   const problems: string[] = [];
-  const note = (what: string, err: unknown): void => {
-    problems.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
-  };
-  if (asRoot) {
-    try {
-      await lchown(path, node.uid, node.gid);
-    } catch (err) {
-      note("cannot set owner", err);
-    }
-  }
-  if (node.type !== "symlink") {
-    try {
-      await chmod(path, node.mode & 0o7777);
-    } catch (err) {
-      note("cannot set mode", err);
-    }
-  }
-  if (node.xattrs !== undefined && node.xattrs.length > 0 && (node.type === "file" || node.type === "dir")) {
-    await writeXattrs(path, node.type, node.xattrs, (w) => {
-      problems.push(w.message);
-    });
-  }
-  try {
-    if (node.type === "symlink") await lutimes(path, timeArg(node.atimeNs), timeArg(node.mtimeNs));
-    else await utimes(path, timeArg(node.atimeNs), timeArg(node.mtimeNs));
-  } catch (err) {
-    note("cannot set times", err);
-  }
+  const kind: EntryKind = node.type === "dev" ? "blockdev" : node.type;
+  await applyMetadata(
+    path,
+    { kind, mode: node.mode, uid: node.uid, gid: node.gid, mtimeNs: node.mtimeNs, atimeNs: node.atimeNs, ...(node.xattrs ? { xattrs: node.xattrs } : {}) },
+    { owners: asRoot, onWarning: (w) => problems.push(w.message) },
+  );
   return problems;
 }
 

@@ -8,7 +8,7 @@ import type { MasterKey } from "../format/master-key.ts";
 import type { Storage } from "../storage/storage.ts";
 import { findSnapshot, type SnapshotSource } from "./find-snapshot.ts";
 import { FileSink, type FileJob } from "./restore-files.ts";
-import { applyMetadata, makeDevice } from "./restore-metadata.ts";
+import { applyNodeMetadata, makeDevice } from "./restore-metadata.ts";
 import { planPackRanges, readPackRanges, type WantedBlob } from "./restore-packs.ts";
 import { planRestore, type PlannedNode } from "./restore-plan.ts";
 import type { TreeLoader } from "./walk-tree.ts";
@@ -153,7 +153,7 @@ export async function restore(repo: RestoreSource, snapshot: string, o: RestoreO
       return;
     }
     done.set(f, true);
-    for (const p of await applyMetadata(job.final, f.node, asRoot)) fail(f.path, p);
+    for (const p of await applyNodeMetadata(job.final, f.node, asRoot)) fail(f.path, p);
     progress.files++;
     report();
   };
@@ -240,13 +240,13 @@ export async function restore(repo: RestoreSource, snapshot: string, o: RestoreO
       fail(n.path, `cannot create ${n.node.type}: ${message(err)}`);
       continue;
     }
-    for (const p of await applyMetadata(path, n.node, asRoot)) fail(n.path, p);
+    for (const p of await applyNodeMetadata(path, n.node, asRoot)) fail(n.path, p);
   }
 
   for (let i = plan.dirs.length - 1; i >= 0; i--) {
     const d = plan.dirs[i]!;
     if (!dirOk.has(d.path)) continue;
-    for (const p of await applyMetadata(onDisk(d.pathBytes), d.node, asRoot)) fail(d.path, p);
+    for (const p of await applyNodeMetadata(onDisk(d.pathBytes), d.node, asRoot)) fail(d.path, p);
   }
   report();
   return { files: progress.files, dirs: dirOk.size, bytes: progress.bytes, errors };

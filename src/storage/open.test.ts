@@ -87,7 +87,8 @@ test("openStorage() builds an S3 backend from the injected environment", async (
     await s.close?.();
   }
   const dns = await openStorage("s3:https://gw:8443/web-01", { env, bucketLookup: "dns" });
-  assert.equal((dns as S3Storage).client.config.forcePathStyle, false);
+  assert.ok(dns instanceof S3Storage);
+  assert.equal(dns.client.config.forcePathStyle, false);
   await dns.close?.();
 });
 

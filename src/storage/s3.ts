@@ -140,13 +140,15 @@ export class S3Storage implements Storage {
     const httpAgent = new HttpAgent({ keepAlive: true, maxSockets });
     this.#agents.push(httpsAgent, httpAgent);
 
+    const retryStrategy = new BackoffRetryStrategy(options.retry);
     const config: S3ClientConfig = {
       region: options.region ?? "us-east-1",
       credentials: options.credentials,
       forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
       requestChecksumCalculation: "WHEN_REQUIRED",
       responseChecksumValidation: "WHEN_REQUIRED",
-      retryStrategy: new BackoffRetryStrategy(options.retry),
+      retryStrategy,
+      maxAttempts: retryStrategy.maxAttempts,
       requestHandler: {
         httpAgent,
         httpsAgent,

@@ -46,14 +46,10 @@ export function encodeChunked(
   };
   for (let i = 0; i < payload.length; i += size) chunk(payload.subarray(i, i + size));
   chunk(new Uint8Array(0));
-  const headers: Record<string, string> = {
-    "content-encoding": "aws-chunked",
-    "x-amz-decoded-content-length": String(payload.length),
-  };
+  const headers = chunkedRequestHeaders(payload.length, opts.trailer?.algorithm);
   if (opts.trailer) {
     const name = checksumHeaderName(opts.trailer.algorithm);
     const value = opts.trailer.value ?? checksumBase64(opts.trailer.algorithm, payload);
-    headers["x-amz-trailer"] = name;
     const line = `${name}:${value}`;
     parts.push(Buffer.from(line + "\r\n"));
     if (s) {
@@ -80,4 +76,20 @@ export function streamingContentSha256(signed: boolean, trailer: boolean): strin
   return trailer
     ? "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
     : "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
+}
+
+/**
+ * The headers describing an aws-chunked body (they do not depend on the signature, so sign
+ * them first): `content-encoding`, `x-amz-decoded-content-length`, and `x-amz-trailer`.
+ */
+export function chunkedRequestHeaders(
+  decodedLength: number,
+  trailer?: ChecksumAlgorithm,
+): Record<string, string> {
+  const h: Record<string, string> = {
+    "content-encoding": "aws-chunked",
+    "x-amz-decoded-content-length": String(decodedLength),
+  };
+  if (trailer !== undefined) h["x-amz-trailer"] = checksumHeaderName(trailer);
+  return h;
 }

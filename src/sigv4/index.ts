@@ -58,5 +58,5 @@ export { signRequest } from "./sign-request.ts";
 export type { Credentials, RequestToSign, SignOptions, SignedRequest } from "./sign-request.ts";
 export { presignUrl } from "./presign-url.ts";
 export type { PresignOptions, PresignedUrl, RequestToPresign } from "./presign-url.ts";
-export { encodeChunked, streamingContentSha256 } from "./encode-chunked.ts";
+export { encodeChunked, chunkedRequestHeaders, streamingContentSha256 } from "./encode-chunked.ts";
 export type { EncodeChunkedOptions, EncodedChunked } from "./encode-chunked.ts";

@@ -26,7 +26,7 @@ const treeA = (): FxNode[] => [
     { type: "file", name: "conf", data: Buffer.from("x=1\n") },
     { type: "symlink", name: "ln", target: "conf" },
   ] },
-  { type: "dir", name: "same", children: [{ type: "file", name: "s", data: Buffer.from("same") }] },
+  { type: "dir", name: "same", children: [{ type: "file", name: "s", data: Buffer.from("same"), inode: 7 }] },
   { type: "file", name: "gone", data: Buffer.from("bye") },
   { type: "file", name: "kind", data: Buffer.from("file") },
 ];
@@ -38,7 +38,7 @@ const treeB = (): FxNode[] => [
     { type: "symlink", name: "ln", target: "other" },
     { type: "dir", name: "new", children: [{ type: "file", name: "n", data: Buffer.from("n") }] },
   ] },
-  { type: "dir", name: "same", children: [{ type: "file", name: "s", data: Buffer.from("same") }] },
+  { type: "dir", name: "same", children: [{ type: "file", name: "s", data: Buffer.from("same"), inode: 7 }] },
   { type: "dir", name: "kind", children: [] },
 ];
 

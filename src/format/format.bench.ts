@@ -1,6 +1,8 @@
 // Throughput of the format hot paths (not a test): node --import tsx src/format/format.bench.ts
 import { performance } from "node:perf_hooks";
 import { encodeBlob } from "./blob.ts";
+import { BlobTable } from "./blob-table.ts";
+import { createKeyFile } from "./keys.ts";
 import { Chunker, gearTable } from "./chunker.ts";
 import { blobId } from "./ids.ts";
 import { generateMasterKey } from "./master-key.ts";
@@ -60,3 +62,26 @@ const text = Buffer.from(
 rate("encodeBlob text (1 MiB x 64)", N * MiB, () => {
   for (let i = 0; i < N; i++) encodeBlob(master, "data", text, random);
 });
+
+const table = new BlobTable(1024);
+const ids = Array.from({ length: 1_000_000 }, (_, i) =>
+  blobId(master.macKey, Buffer.from(String(i))),
+);
+let t0 = performance.now();
+ids.forEach((id, i) =>
+  table.add("data", id, { packId: `p${i >> 12}`, offset: i, length: 100, rawLength: 90, flags: 1 }),
+);
+const addMs = performance.now() - t0;
+t0 = performance.now();
+let hits = 0;
+for (const id of ids) if (table.has("data", id)) hits++;
+const lookupMs = performance.now() - t0;
+console.log(
+  `blob table 1M: ${(table.byteSize / table.size).toFixed(0)} B/blob, add ${((addMs * 1000) / 1e6).toFixed(2)} µs, lookup ${((lookupMs * 1000) / 1e6).toFixed(2)} µs (${hits} hits)`,
+);
+
+t0 = performance.now();
+createKeyFile(master, "password", { random, now: 0, hostname: "h", username: "u" });
+console.log(
+  `key file with default scrypt N=2^17 r=8 p=1: ${(performance.now() - t0).toFixed(0)} ms`,
+);

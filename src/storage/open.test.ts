@@ -89,7 +89,7 @@ test("openStorage() builds an S3 backend from the injected environment", async (
   const dns = await openStorage("s3:https://gw:8443/web-01", { env, bucketLookup: "dns" });
   assert.ok(dns instanceof S3Storage);
   assert.equal(dns.client.config.forcePathStyle, false);
-  await dns.close?.();
+  await dns.close();
 });
 
 test("openStorage() explains what is missing for S3", async () => {

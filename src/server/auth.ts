@@ -45,7 +45,7 @@ export async function authenticate(
     { region: o.region, maxSkewMs: o.maxSkewMs },
   );
   if (!result.ok) {
-    const code: S3ErrorCode = result.code in S3_ERRORS ? (result.code as S3ErrorCode) : "InvalidRequest";
+    const code: S3ErrorCode = result.code in S3_ERRORS ? result.code : "InvalidRequest";
     const extra: Record<string, string> = {};
     if (akid !== undefined && (code === "SignatureDoesNotMatch" || code === "InvalidAccessKeyId")) extra.AWSAccessKeyId = akid;
     throw new S3Error(code, result.message, extra);

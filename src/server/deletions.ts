@@ -1,4 +1,4 @@
-import type { Queryable } from "./db/dialect.ts";
+import { type DbInt, type Queryable } from "./db/dialect.ts";
 
 /** Why a deletion was requested. */
 export type DeletionReason = "user" | "retention" | "gc";
@@ -24,8 +24,8 @@ interface Row {
   key: string;
   reason: DeletionReason;
   requested_by: string;
-  requested_at: number;
-  execute_after: number;
+  requested_at: DbInt;
+  execute_after: DbInt;
   state: DeletionState;
   request_id: string | null;
 }

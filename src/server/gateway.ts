@@ -129,7 +129,7 @@ export class Gateway {
       case "ListParts":
         return listParts(ctx);
       default:
-        throw new S3Error("NotImplemented", `${op} is not supported by coffer-server`);
+        throw new S3Error("NotImplemented", `${String(op)} is not supported by coffer-server`);
     }
   }
 }

@@ -11,7 +11,6 @@ export function checkObjectKey(key: string): void {
     throw new S3Error("KeyTooLongError", `Your key is too long: the maximum is ${MAX_KEY_BYTES} bytes`);
   }
   let why: string | undefined;
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(key)) why = "it contains a NUL or control character";
   else if (key.includes("\\")) why = "it contains a backslash";
   else if (key.startsWith("/")) why = "it starts with '/'";

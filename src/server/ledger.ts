@@ -1,4 +1,4 @@
-import type { Queryable } from "./db/dialect.ts";
+import { type DbInt, sqlLength, type Queryable } from "./db/dialect.ts";
 
 /** One stored object as the gateway recorded it (write-once). */
 export interface ObjectRecord {
@@ -14,10 +14,10 @@ export interface ObjectRecord {
 interface Row {
   bucket: string;
   key: string;
-  size: number;
+  size: DbInt;
   sha256: string;
   etag: string;
-  created_at: number;
+  created_at: DbInt;
   created_by: string;
 }
 
@@ -67,13 +67,13 @@ export class ObjectLedger {
   async page(bucket: string, prefix: string, after: string, limit: number): Promise<ObjectRecord[]> {
     const rows = await this.db.all<Row>(
       `SELECT * FROM objects WHERE bucket = ? AND key > ? AND substr(key, 1, ?) = ? ORDER BY key LIMIT ?`,
-      [bucket, after, [...prefix].length, prefix, limit],
+      [bucket, after, sqlLength(prefix), prefix, limit],
     );
     return rows.map(fromRow);
   }
 
   async count(bucket: string): Promise<{ objects: number; bytes: number }> {
-    const r = await this.db.get<{ n: number; b: number | null }>(
+    const r = await this.db.get<{ n: number; b: DbInt | null }>(
       "SELECT COUNT(*) AS n, SUM(size) AS b FROM objects WHERE bucket = ?",
       [bucket],
     );

@@ -1,4 +1,4 @@
-import type { Queryable } from "./db/dialect.ts";
+import { type DbInt, type Queryable } from "./db/dialect.ts";
 
 /** What the gateway keeps of a client manifest (see docs/format.md, "Manifest"). */
 export interface ManifestFacts {
@@ -25,7 +25,7 @@ interface Row {
   host: string;
   tags: string;
   client_time: string;
-  committed_at: number;
+  committed_at: DbInt;
   packs: string;
   stats: string;
 }

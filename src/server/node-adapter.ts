@@ -9,7 +9,7 @@ async function* bodyOf(req: IncomingMessage): AsyncIterable<Uint8Array> {
     destroyOnReturn: false,
   });
   let received = 0;
-  for await (const chunk of it) {
+  for await (const chunk of it as AsyncIterable<Buffer>) {
     received += chunk.length;
     yield chunk;
   }

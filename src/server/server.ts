@@ -108,7 +108,7 @@ export async function startServer(
       const tls = loadTls(cfg);
       fingerprint = tls.fingerprint;
       generated = tls.generated;
-      server = createHttpsServer({ cert: tls.cert, key: tls.key }, handler) as unknown as Server;
+      server = createHttpsServer({ cert: tls.cert, key: tls.key }, handler);
     }
     server.requestTimeout = 0;
     server.keepAliveTimeout = 30_000;

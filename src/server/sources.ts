@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { CofferError } from "../core/errors.ts";
-import type { Queryable } from "./db/dialect.ts";
+import { type DbInt, type Queryable } from "./db/dialect.ts";
 import type { MasterKey } from "./master-key.ts";
 
 /** A protected server: one bucket, one credential pair, one policy. */
@@ -32,10 +32,10 @@ interface Row {
   region: string;
   disabled: number;
   scratch_prefixes: string;
-  deletion_delay_ms: number;
+  deletion_delay_ms: DbInt;
   legal_hold: number;
-  created_at: number;
-  credentials_rotated_at: number | null;
+  created_at: DbInt;
+  credentials_rotated_at: DbInt | null;
 }
 
 function fromRow(r: Row): Source {

@@ -1,4 +1,4 @@
-import type { Queryable } from "./db/dialect.ts";
+import { type DbInt, sqlLength, type Queryable } from "./db/dialect.ts";
 
 /** An open multipart upload. */
 export interface UploadRecord {
@@ -22,15 +22,15 @@ interface UploadRow {
   upload_id: string;
   bucket: string;
   key: string;
-  initiated_at: number;
+  initiated_at: DbInt;
   initiated_by: string;
 }
 interface PartRow {
   part_number: number;
-  size: number;
+  size: DbInt;
   etag: string;
   sha256: string;
-  uploaded_at: number;
+  uploaded_at: DbInt;
 }
 
 const upload = (r: UploadRow): UploadRecord => ({
@@ -87,7 +87,7 @@ export class UploadStore {
     const rows = await this.db.all<UploadRow>(
       `SELECT * FROM multipart_uploads WHERE bucket = ? AND substr(key, 1, ?) = ?
          AND (key > ? OR (key = ? AND upload_id > ?)) ORDER BY key, upload_id LIMIT ?`,
-      [bucket, [...prefix].length, prefix, afterKey, afterKey, afterId, limit],
+      [bucket, sqlLength(prefix), prefix, afterKey, afterKey, afterId, limit],
     );
     return rows.map(upload);
   }

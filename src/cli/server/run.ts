@@ -47,7 +47,7 @@ export async function runServerCli(argv: readonly string[], io: CliIo, onStarted
         io.err(`coffer-server: listening on ${s.endpoint} (data ${cfg.dataDir}, region ${cfg.region})`);
         if (s.tlsFingerprint !== undefined) io.err(`coffer-server: TLS SHA-256 fingerprint ${s.tlsFingerprint}`);
         s.gateway.onRequest = (l) => {
-          if (l.error !== undefined) io.err(`coffer-server: ${l.requestId} ${l.operation} ${l.bucket ?? ""}/${l.key ?? ""}: internal error: ${String(l.error)}`);
+          if (l.error !== undefined) io.err(`coffer-server: ${l.requestId} ${l.operation} ${l.bucket ?? ""}/${l.key ?? ""}: internal error: ${l.error instanceof Error ? l.error.message : JSON.stringify(l.error)}`);
         };
         onStarted?.(s);
         await new Promise<void>((resolve) => {

@@ -1,3 +1,16 @@
+/** An integer column as drivers return it (SQLite: number; PostgreSQL BIGINT: string). */
+export type DbInt = number | bigint | string;
+
+/** Number of code points in `s` (SQL `length`/`substr` count characters, not UTF-16 units). */
+export function sqlLength(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdbff) n++;
+  }
+  return n;
+}
+
 /** A bound SQL parameter. */
 export type SqlValue = string | number | bigint | null | Uint8Array;
 

@@ -42,6 +42,7 @@ export class SqliteDialect implements Dialect {
       throw wrap(err, sql);
     }
   }
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the row shape
   #getSync<T>(sql: string, params: readonly SqlValue[]): T | undefined {
     try {
       return this.#db.prepare(sql).get(...params) as T | undefined;

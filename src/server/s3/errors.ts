@@ -64,7 +64,7 @@ export class S3Error extends Error {
 export function toS3Error(err: unknown): S3Error {
   if (err instanceof S3Error) return err;
   if (isSigV4Error(err)) {
-    const code: S3ErrorCode = err.s3Code in S3_ERRORS ? (err.s3Code as S3ErrorCode) : "InvalidRequest";
+    const code: S3ErrorCode = err.s3Code in S3_ERRORS ? err.s3Code : "InvalidRequest";
     return new S3Error(code, err.message, {}, { cause: err });
   }
   if (isCofferError(err)) {

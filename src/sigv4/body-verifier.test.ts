@@ -193,6 +193,25 @@ test("createBodyVerifier() checks x-amz-checksum-* headers and Content-MD5 on pl
   );
 });
 
+test("createBodyVerifier() requires the checksum that x-amz-sdk-checksum-algorithm announces", () => {
+  const u = plain("UNSIGNED-PAYLOAD");
+  rejects(
+    () => createBodyVerifier(u, { "x-amz-sdk-checksum-algorithm": "CRC32" }),
+    "InvalidRequest",
+  );
+  rejects(() => createBodyVerifier(u, { "x-amz-sdk-checksum-algorithm": "MD5" }), "InvalidRequest");
+  const s: BodyAuth = { ...u, payloadMode: "streaming-unsigned-trailer" };
+  const h = {
+    "x-amz-sdk-checksum-algorithm": "CRC32",
+    "x-amz-trailer": "x-amz-checksum-crc32",
+    "x-amz-decoded-content-length": "0",
+  };
+  assert.equal(
+    run(s, h, Buffer.from("0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n")).result.length,
+    0,
+  );
+});
+
 test("createBodyVerifier() refuses inconsistent aws-chunked headers", () => {
   const s: BodyAuth = { ...plain("UNSIGNED-PAYLOAD"), payloadMode: "streaming-unsigned-trailer" };
   rejects(() => createBodyVerifier(s, {}), "InvalidRequest");

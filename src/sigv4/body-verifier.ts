@@ -1,5 +1,12 @@
 import { createHash, type Hash } from "node:crypto";
-import { algorithmOfHeader, createChecksum, digestLength, type Checksum } from "./checksum.ts";
+import {
+  algorithmOfHeader,
+  checksumHeaderName,
+  createChecksum,
+  digestLength,
+  parseChecksumAlgorithm,
+  type Checksum,
+} from "./checksum.ts";
 import { AwsChunkedDecoder, type ChunkSigning } from "./chunked-decoder.ts";
 import { SigV4Error } from "./errors.ts";
 import { headerValue, type HeaderMap } from "./headers.ts";
@@ -108,6 +115,26 @@ export function createBodyVerifier(
       decodedContentLength: Number(dcl.trim()),
       ...(opts.maxChunkSize !== undefined ? { maxChunkSize: opts.maxChunkSize } : {}),
     });
+  }
+  const sdkAlg = headerValue(headers, "x-amz-sdk-checksum-algorithm");
+  if (sdkAlg !== undefined) {
+    const alg = parseChecksumAlgorithm(sdkAlg);
+    if (alg === undefined)
+      throw new SigV4Error(
+        "InvalidRequest",
+        `Value for x-amz-sdk-checksum-algorithm header is invalid: '${sdkAlg.slice(0, 40)}'`,
+      );
+    const name = checksumHeaderName(alg);
+    const trailer = (headerValue(headers, "x-amz-trailer") ?? "")
+      .toLowerCase()
+      .split(",")
+      .map((t) => t.trim());
+    if (!sums.has(name) && !trailer.includes(name)) {
+      throw new SigV4Error(
+        "InvalidRequest",
+        `x-amz-sdk-checksum-algorithm specified, but no corresponding ${name} header or trailer was found`,
+      );
+    }
   }
   let length = 0;
   const feed = (d: Uint8Array): void => {

@@ -50,15 +50,15 @@ export async function* diffTrees(repo: TreeLoader, ta: string, tb: string, dir: 
       j++;
       const p = joinPath(dir, x!.name);
       if (x!.type !== y!.type) {
-        yield entry("T", p, x!, y!);
+        yield entry("T", p, x, y);
         continue;
       }
       const what = changes(x!, y!);
       if (x!.type === "dir") {
-        if (what.length > 0) yield { ...entry("M", p, x!, y!), what };
+        if (what.length > 0) yield { ...entry("M", p, x, y), what };
         if (x!.subtree !== undefined && y!.subtree !== undefined) yield* diffTrees(repo, x!.subtree, y!.subtree, p);
       } else if (what.length > 0) {
-        yield { ...entry("M", p, x!, y!), what };
+        yield { ...entry("M", p, x, y), what };
       }
     }
   }

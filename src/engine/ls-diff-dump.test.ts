@@ -69,7 +69,7 @@ test("diff() reports added, removed, modified and type-changed paths, skipping e
   const a = await writeFixture(repo, treeA(), { time: "2026-01-01T00:00:00Z" });
   const b = await writeFixture(repo, treeB(), { time: "2026-01-02T00:00:00Z" });
   const loaded: string[] = [];
-  const spy = { ...repo, listSnapshotIds: () => repo.listSnapshotIds(), loadSnapshot: (id: string) => repo.loadSnapshot(id), loadTree: (id: string) => { loaded.push(id); return repo.loadTree(id); } };
+  const spy = { listSnapshotIds: () => repo.listSnapshotIds(), loadSnapshot: (id: string) => repo.loadSnapshot(id), loadTree: (id: string) => { loaded.push(id); return repo.loadTree(id); } };
   const out = (await collect(diff(spy, a.snapshotId, b.snapshotId))).map((e) => `${e.change} ${e.path}${e.what ? ` ${e.what.join(",")}` : ""}`);
   assert.deepEqual(out, [
     "M /a.txt mode",

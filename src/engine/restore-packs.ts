@@ -108,7 +108,7 @@ export async function readPackRanges(
   };
   const n = Math.max(1, Math.min(o.concurrency ?? 4, ranges.length));
   await Promise.all(Array.from({ length: n }, run));
-  if (failure !== undefined) throw failure;
+  if (failure !== undefined) throw failure as Error;
 }
 
 async function readOne(

@@ -199,7 +199,9 @@ export async function restore(repo: RestoreSource, snapshot: string, o: RestoreO
               return;
             }
             progress.bytes += raw.length;
-            if (--job.remaining === 0 && job.failed === undefined) await finishJob(job);
+            job.remaining--;
+            // the job may have failed while this write was in flight
+            if (job.remaining === 0 && !hasFailed(job)) await finishJob(job);
           }),
         );
       },
@@ -250,6 +252,10 @@ export async function restore(repo: RestoreSource, snapshot: string, o: RestoreO
   }
   report();
   return { files: progress.files, dirs: dirOk.size, bytes: progress.bytes, errors };
+}
+
+function hasFailed(job: FileJob): boolean {
+  return job.failed !== undefined;
 }
 
 function message(err: unknown): string {

@@ -328,3 +328,38 @@ test("verifyRequest() accepts requests signed by the AWS SDK's own SigV4 signer"
     assert.equal(r.payloadMode, "unsigned");
   }
 });
+
+test("verifyRequest() accepts a session token only when the credential expects exactly it", () => {
+  const tokenCreds = { ...creds, sessionToken: "tok-123" };
+  const s = signRequest({ method: "GET", path: "/k", headers: { host: "h" } }, tokenCreds, {
+    region: "us-east-1",
+    time: T0,
+  });
+  const req = { method: "GET", path: "/k", query: "", headers: s.headers };
+  const withToken = () => ({ secret: ex.secretAccessKey, sessionToken: "tok-123" });
+  assert.ok(verifyRequest(req, withToken, T0).ok);
+  expectFail(
+    verifyRequest(req, () => ({ secret: ex.secretAccessKey, sessionToken: "tok-999" }), T0),
+    "InvalidToken",
+  );
+  expectFail(verifyRequest(req, lookup, T0), "InvalidToken");
+  const plain = signRequest({ method: "GET", path: "/k", headers: { host: "h" } }, creds, {
+    region: "us-east-1",
+    time: T0,
+  });
+  expectFail(verifyRequest({ ...req, headers: plain.headers }, withToken, T0), "InvalidToken");
+});
+
+test("verifyRequest() handles repeated headers as separate values (headersDistinct)", () => {
+  const s = signRequest(
+    { method: "GET", path: "/k", headers: { host: "h", "x-amz-meta-a": ["1", " 2 "] } },
+    creds,
+    { region: "us-east-1", time: T0 },
+  );
+  const req = { method: "GET", path: "/k", query: "", headers: s.headers };
+  assert.ok(verifyRequest(req, lookup, T0).ok);
+  expectFail(
+    verifyRequest({ ...req, headers: { ...s.headers, "x-amz-meta-a": ["2", "1"] } }, lookup, T0),
+    "SignatureDoesNotMatch",
+  );
+});

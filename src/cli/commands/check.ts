@@ -1,5 +1,5 @@
 import { CofferError } from "../../core/errors.ts";
-import { check } from "../../engine/check.ts";
+import { check, type CheckReport } from "../../engine/check.ts";
 import { flag, str, type Command } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 
@@ -37,14 +37,27 @@ export const checkCommand: Command = {
 };
 
 /** Human lines for a check report. */
-function describeReport(report: Awaited<ReturnType<typeof check>>): string[] {
+function describeReport(report: CheckReport): string[] {
   const lines: string[] = [];
-  for (const e of report.errors) lines.push(`error: ${e.message}`);
-  for (const d of report.damaged) {
-    lines.push(`pack ${d.pack.slice(0, 8)} is damaged (${d.reason}); it affects:`);
-    for (const s of d.snapshots) lines.push(`  snapshot ${s.id.slice(0, 8)}: ${s.files.join(", ")}`);
+  for (const p of report.problems) {
+    if (p.severity !== "info") lines.push(`${p.severity}: ${p.object}: ${p.message}`);
   }
-  for (const i of report.info) lines.push(i);
+  for (const d of report.damagedPacks) {
+    lines.push(`pack ${d.id.slice(0, 8)} is damaged (${d.problem}); ${String(d.blobs.length)} blob(s) lost`);
+  }
+  for (const a of report.affected) {
+    if (a.unreadable !== undefined) {
+      lines.push(`snapshot ${a.id.slice(0, 8)} cannot be read: ${a.unreadable}`);
+      continue;
+    }
+    lines.push(`snapshot ${a.id.slice(0, 8)}: ${String(a.paths.length)} path(s) cannot be restored correctly:`);
+    for (const p of a.paths) lines.push(`  ${p.path}  (${p.reason})`);
+  }
+  if (report.unreferencedPacks.length > 0) {
+    lines.push(`${String(report.unreferencedPacks.length)} unreferenced pack(s) (left by an interrupted backup; prune removes them)`);
+  }
+  const s = report.stats;
+  lines.push(`checked ${String(s.snapshots)} snapshots, ${String(s.trees)} trees, ${String(s.packs)} packs${s.packsRead > 0 ? `, read ${String(s.packsRead)} packs` : ""}`);
   lines.push(report.ok ? "no errors were found" : "Fatal: repository contains errors");
   return lines;
 }

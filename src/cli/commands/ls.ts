@@ -32,7 +32,7 @@ export const lsCommand: Command = {
           user: n.user,
           group: n.group,
           size: n.size,
-          mtime_ns: n.mtimeNs,
+          mtime_ns: String(n.mtimeNs),
         });
         continue;
       }
@@ -41,8 +41,8 @@ export const lsCommand: Command = {
         ctx.out.stdout.write(Buffer.concat([p, Buffer.from("\n")]));
         continue;
       }
-      const mtime = new Date(Number(BigInt(n.mtimeNs) / 1000000n)).toISOString().replace("T", " ").slice(0, 19);
-      const prefix = `${modeString(n.type, n.mode)} ${String(n.user ?? n.uid).padEnd(8)} ${String(n.group ?? n.gid).padEnd(8)} ${String(n.size ?? 0).padStart(12)} ${mtime} `;
+      const mtime = new Date(Number(n.mtimeNs / 1000000n)).toISOString().replace("T", " ").slice(0, 19);
+      const prefix = `${modeString(n.type, n.mode)} ${(n.user || String(n.uid)).padEnd(8)} ${(n.group || String(n.gid)).padEnd(8)} ${String(n.size).padStart(12)} ${mtime} `;
       ctx.out.stdout.write(Buffer.concat([Buffer.from(prefix), p, Buffer.from("\n")]));
     }
     return 0;
@@ -54,6 +54,6 @@ export function modeString(type: string, mode: number): string {
   const t = type === "dir" ? "d" : type === "symlink" ? "l" : type === "dev" ? "b" : type === "chardev" ? "c" : "-";
   const bits = "rwxrwxrwx";
   let s = "";
-  for (let i = 0; i < 9; i++) s += mode & (1 << (8 - i)) ? bits[i] : "-";
+  for (let i = 0; i < 9; i++) s += mode & (1 << (8 - i)) ? bits.charAt(i) : "-";
   return t + s;
 }

@@ -76,6 +76,12 @@ export interface ReadRangesOptions {
    * plugged in here.
    */
   decode?: (blob: WantedBlob, sealed: Uint8Array) => Buffer | Promise<Buffer>;
+  /**
+   * Decodes a whole range at once (e.g. on a worker thread; `bytes` may be transferred):
+   * per blob of `blobs` (offsets relative to `bytes`), the plaintext or the error. Takes
+   * precedence over `decode`.
+   */
+  decodeRange?: (bytes: Uint8Array, blobs: [string, number, number, number, number][]) => Promise<(Buffer | CofferError)[]>;
   signal?: AbortSignal;
 }
 
@@ -124,6 +130,28 @@ async function readOne(
     const why = isCofferError(err, "NOT_FOUND") ? "is missing" : `cannot be read (${err instanceof Error ? err.message : String(err)})`;
     for (const b of r.blobs) {
       await o.onBlobError(b, new CofferError(isCofferError(err, "NOT_FOUND") ? "NOT_FOUND" : "IO", `Cannot read blob ${shortId(b.id)}: pack ${shortId(r.packId)} ${why}`, { cause: err }));
+    }
+    return;
+  }
+  if (o.decodeRange !== undefined) {
+    const ok: WantedBlob[] = [];
+    for (const b of r.blobs) {
+      if (b.loc.offset - r.offset + b.loc.length > bytes.length) {
+        await o.onBlobError(b, new CofferError("CORRUPT", `Cannot read blob ${shortId(b.id)}: pack ${shortId(r.packId)} is truncated`));
+      } else ok.push(b);
+    }
+    const results = await o.decodeRange(
+      bytes,
+      ok.map((b) => [b.id, b.loc.offset - r.offset, b.loc.length, b.loc.flags, b.loc.rawLength]),
+    );
+    for (let k = 0; k < ok.length; k++) {
+      const b = ok[k]!;
+      const res = results[k];
+      if (res !== undefined && !(res instanceof CofferError)) await o.onBlob(b, res);
+      else {
+        const e = res ?? new CofferError("CORRUPT", `Cannot read blob ${shortId(b.id)}: no result`);
+        await o.onBlobError(b, new CofferError(e.code, `${e.message} (pack ${shortId(r.packId)})`, { cause: e }));
+      }
     }
     return;
   }

@@ -116,3 +116,19 @@ test("restore() names files whose pack is corrupt or missing, restores the rest,
   assert.ok(r2.errors.some((e) => e.path === "/big.bin" && /missing/.test(e.message)));
   await assert.rejects(stat(join(t2, "big.bin")));
 });
+
+test("restore() decodes on worker threads with the same result and names corrupt blobs", async () => {
+  const repo = await testRepository();
+  const fx = await writeFixture(repo, tree(), { chunk: 1000, blobsPerPack: 2 });
+  const bigChunks = (await repo.loadTree(fx.tree)).find((n) => n.name.toString() === "big.bin")!.content!;
+  const badPack = fx.blobPack.get(bigChunks[4]!)!;
+  const bytes = Buffer.from(await repo.storage.get(packKey(badPack)));
+  bytes[3] = bytes[3]! ^ 0x10;
+  await repo.storage.delete(packKey(badPack));
+  await repo.storage.putIfAbsent(packKey(badPack), bytes);
+  const target = await tempDir();
+  const res = await restore(repo, fx.snapshotId, { target, workers: 2 });
+  assert.ok(res.errors.some((e) => e.path === "/big.bin" && /authentication failed/.test(e.message)), JSON.stringify(res.errors));
+  assert.deepEqual(await readFile(join(target, "sub/copy2.bin")), shared);
+  await assert.rejects(stat(join(target, "big.bin")));
+});

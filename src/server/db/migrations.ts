@@ -89,6 +89,76 @@ CREATE INDEX manifests_snapshot ON manifests (bucket, snapshot_id);
 CREATE INDEX manifests_commit ON manifests (bucket, committed_at);
 `,
   },
+  {
+    version: 2,
+    name: "audit log, alert expectations, alerts, alert outbox",
+    sql: `
+CREATE TABLE audit_log (
+  seq INTEGER PRIMARY KEY,
+  time BIGINT NOT NULL,
+  request_id TEXT,
+  source TEXT,
+  credential TEXT,
+  client_ip TEXT,
+  action TEXT NOT NULL,
+  object_key TEXT,
+  bytes BIGINT,
+  result TEXT NOT NULL,
+  error_code TEXT,
+  detail TEXT,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX audit_log_time ON audit_log (time);
+CREATE INDEX audit_log_source ON audit_log (source, seq);
+CREATE TABLE alert_expectations (
+  id INTEGER PRIMARY KEY,
+  source TEXT NOT NULL,
+  grp TEXT NOT NULL,
+  tag_match TEXT,
+  cron TEXT,
+  tz TEXT NOT NULL,
+  every_ms BIGINT,
+  grace_ms BIGINT NOT NULL,
+  down_after TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'up',
+  state_since BIGINT NOT NULL,
+  UNIQUE (source, grp)
+);
+CREATE TABLE alerts (
+  id INTEGER PRIMARY KEY,
+  dedup TEXT NOT NULL UNIQUE,
+  source TEXT NOT NULL,
+  grp TEXT,
+  kind TEXT NOT NULL,
+  state TEXT NOT NULL,
+  opened_at BIGINT NOT NULL,
+  last_notified_at BIGINT,
+  resolved_at BIGINT,
+  summary TEXT NOT NULL,
+  detail TEXT
+);
+CREATE INDEX alerts_open ON alerts (state, source);
+CREATE TABLE alert_outbox (
+  id INTEGER PRIMARY KEY,
+  alert_id INTEGER,
+  channel TEXT NOT NULL,
+  message TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL,
+  last_error TEXT,
+  sent_at BIGINT
+);
+CREATE INDEX alert_outbox_due ON alert_outbox (state, next_attempt_at);
+CREATE TABLE alert_cursors (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+`,
+  },
 ];
 
 /**

@@ -30,6 +30,21 @@ export interface RequestLog {
   error?: unknown;
 }
 
+/**
+ * Request hooks (the audit log, src/server/audit). `beforeWrite` runs after authentication and
+ * isolation, before an operation that can change state; a throw refuses the request before
+ * anything is stored. `afterRequest` records the finished request; a throw turns the
+ * response into 500 InternalError.
+ */
+export interface RequestHooks {
+  beforeWrite?(log: RequestLog, req: GatewayRequest): Promise<void>;
+  afterRequest?(log: RequestLog, res: GatewayResponse, req: GatewayRequest): Promise<void>;
+}
+
+const WRITE_OPS: ReadonlySet<Operation> = new Set<Operation>([
+  "PutObject", "DeleteObject", "DeleteObjects", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload",
+]);
+
 function isObjectContext(ctx: RequestContext): ctx is ObjectContext {
   return ctx.target.key !== undefined;
 }
@@ -41,6 +56,7 @@ function isObjectContext(ctx: RequestContext): ctx is ObjectContext {
  */
 export class Gateway {
   onRequest: ((log: RequestLog) => void) | undefined;
+  hooks: RequestHooks = {};
 
   constructor(readonly deps: GatewayDeps) {}
 
@@ -63,6 +79,17 @@ export class Gateway {
     res.headers["x-amz-id-2"] = requestId;
     res.headers.server = "coffer-server";
     log.status = res.status;
+    if (this.hooks.afterRequest !== undefined) {
+      try {
+        await this.hooks.afterRequest(log, res, req);
+      } catch (err) {
+        log.error = err;
+        log.errorCode = "InternalError";
+        res = errorResponse(new S3Error("InternalError", "The audit log could not be written"), req, requestId, log);
+        res.headers["x-amz-request-id"] = requestId;
+        log.status = res.status;
+      }
+    }
     this.onRequest?.(log);
     return res;
   }
@@ -91,6 +118,7 @@ export class Gateway {
     if (op === "CreateBucket" || op === "DeleteBucket") {
       throw new S3Error("AccessDenied", `Access Denied: buckets are managed by the gateway operator (${op} refused)`);
     }
+    if (WRITE_OPS.has(op) && this.hooks.beforeWrite !== undefined) await this.hooks.beforeWrite(log, req);
     const ctx: RequestContext = { deps: this.deps, req, target: { ...target, bucket: target.bucket }, op, caller, requestId, now };
     switch (op) {
       case "HeadBucket":

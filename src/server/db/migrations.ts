@@ -159,6 +159,27 @@ CREATE TABLE alert_cursors (
 );
 `,
   },
+  {
+    version: 3,
+    name: "retention policies, deletion execution steps",
+    sql: `
+CREATE TABLE retention_policies (
+  bucket TEXT PRIMARY KEY,
+  policy TEXT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  updated_by TEXT NOT NULL
+);
+CREATE TABLE deletion_steps (
+  id INTEGER PRIMARY KEY,
+  deletion_id INTEGER NOT NULL,
+  step TEXT NOT NULL,
+  at BIGINT NOT NULL,
+  detail TEXT
+);
+CREATE INDEX deletion_steps_deletion ON deletion_steps (deletion_id, id);
+CREATE INDEX deletions_key ON deletions (bucket, key, state)
+`,
+  },
 ];
 
 /**

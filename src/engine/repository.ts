@@ -3,6 +3,7 @@ import { CofferError, isCofferError } from "../core/errors.ts";
 import { systemClock, systemRandom } from "../core/system.ts";
 import { type BlobType, decodeBlob } from "../format/blob.ts";
 import { BlobTable, type BlobLocation } from "../format/blob-table.ts";
+import type { ChunkerParams } from "../format/chunker.ts";
 import { type RepoConfig, createConfig, decodeConfig, encodeConfig } from "../format/config.ts";
 import { shortId } from "../format/ids.ts";
 import {
@@ -30,6 +31,10 @@ export interface InitOptions {
   username: string;
   /** scrypt cost of the first key file (tests use a cheap one). */
   kdf?: KdfParams;
+  /** Chunker parameters (default: the v1 defaults; tests use smaller ones). */
+  chunker?: ChunkerParams;
+  /** Target pack size in bytes (default 16 MiB; tests use smaller packs). */
+  packSize?: number;
 }
 
 /** Options for {@link Repository.open}. */
@@ -98,7 +103,10 @@ export class Repository {
     if (password.length === 0)
       throw new CofferError("BAD_INPUT", "Cannot init repository: empty password");
     const master = generateMasterKey(random);
-    const config = createConfig(master, random);
+    const config = createConfig(master, random, {
+      ...(o.chunker !== undefined ? { chunker: o.chunker } : {}),
+      ...(o.packSize !== undefined ? { packSize: o.packSize } : {}),
+    });
     const key = createKeyFile(master, password, {
       random,
       now: clock.now(),

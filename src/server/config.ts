@@ -2,6 +2,8 @@ import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { parse as parseYaml } from "yaml";
 import { CofferError } from "../core/errors.ts";
+import { type AlertsConfig, DEFAULT_ALERTS, parseAlertsConfig } from "./alerts/alerts-config.ts";
+import { type AuditConfig, checkAuditRetention, DEFAULT_AUDIT, parseAuditConfig } from "./audit/audit-config.ts";
 
 /** TLS settings: a certificate/key pair on disk, or a self-signed one made on first run. */
 export interface TlsConfig {
@@ -37,6 +39,10 @@ export interface ServerConfig {
   maxObjectBytes: number;
   /** Allowed clock skew of signed requests in milliseconds (±15 min). */
   clockSkewMs: number;
+  /** The audit log (src/server/audit). */
+  audit: AuditConfig;
+  /** Alerts: expectations are in the database, channels and thresholds here (src/server/alerts). */
+  alerts: AlertsConfig;
 }
 
 /** Values given on the command line; they win over the file. */
@@ -61,6 +67,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   scratchPrefixes: ["locks/"],
   maxObjectBytes: 5 * 1024 * 1024 * 1024,
   clockSkewMs: 15 * 60 * 1000,
+  audit: DEFAULT_AUDIT,
+  alerts: DEFAULT_ALERTS,
 };
 
 function bad(file: string, what: string): CofferError {
@@ -112,6 +120,8 @@ const KNOWN = new Set([
   "publicUrl",
   "maxObjectSize",
   "clockSkew",
+  "audit",
+  "alerts",
 ]);
 
 function str(file: string, v: unknown, what: string): string {
@@ -140,6 +150,8 @@ export function applyConfigDocument(doc: unknown, file: string, base = DEFAULT_C
   if (d.minDeletionDelay !== undefined) {
     cfg.minDeletionDelayMs = parseDuration(d.minDeletionDelay, "minDeletionDelay", file);
   }
+  if (d.audit !== undefined) cfg.audit = parseAuditConfig(d.audit, file, parseDuration);
+  if (d.alerts !== undefined) cfg.alerts = parseAlertsConfig(d.alerts, file, parseDuration);
   if (d.clockSkew !== undefined) cfg.clockSkewMs = parseDuration(d.clockSkew, "clockSkew", file);
   if (d.maxObjectSize !== undefined) {
     if (typeof d.maxObjectSize !== "number" || !Number.isSafeInteger(d.maxObjectSize) || d.maxObjectSize <= 0) {
@@ -179,6 +191,7 @@ export function validateConfig(cfg: ServerConfig): ServerConfig {
       `Refusing plain HTTP on ${cfg.host}: use a loopback address or set allowInsecureHttp: true`,
     );
   }
+  checkAuditRetention(cfg.audit.retentionMs, cfg.minDeletionDelayMs, "minDeletionDelay");
   if (!cfg.http && cfg.tls.cert === undefined && !cfg.tls.selfSigned) {
     throw new CofferError("CONFIG", "No TLS certificate: set tls.cert and tls.key, or tls.selfSigned: true");
   }

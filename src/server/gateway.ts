@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { authenticate } from "./auth.ts";
 import { drain } from "./body.ts";
 import type { GatewayDeps, ObjectContext, RequestContext } from "./context.ts";
+import { gatewayObject } from "./gc/gateway-objects.ts";
 import { getBucketLocation, headBucket, listBuckets } from "./ops/bucket.ts";
 import { deleteObject, deleteObjects } from "./ops/delete.ts";
 import { getObject } from "./ops/get-object.ts";
@@ -137,6 +138,8 @@ export class Gateway {
         break;
     }
     if (!isObjectContext(ctx)) throw new S3Error("InvalidRequest", `${op} needs an object key`);
+    const generated = await gatewayObject(ctx); // gateway/* (retention/GC state): read-only
+    if (generated !== undefined) return generated;
     switch (op) {
       case "GetObject":
         return getObject(ctx, false);

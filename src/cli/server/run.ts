@@ -4,6 +4,13 @@ import { startServer, type RunningServer } from "../../server/server.ts";
 import { parseArgs, opt } from "./args.ts";
 import type { CliIo } from "./io.ts";
 import { sourceCommand } from "./source-commands.ts";
+import { systemClock } from "../../core/system.ts";
+import { scheduleMaintenance } from "../../server/retention/maintenance.ts";
+import { deletionsCommand, sourceDeletionCommand } from "./deletions-commands.ts";
+import { policyCommand, POLICY_REPEATED, POLICY_VALUED, takeRepeated } from "./policy-commands.ts";
+
+/** How often `start` runs retention, GC and the deletion executor (ms). */
+const MAINTENANCE_INTERVAL_MS = Number(process.env.COFFER_SERVER_MAINTENANCE_INTERVAL_MS ?? 600_000);
 
 /** Exit codes of `coffer-server` (docs/server.md). */
 export const EXIT = { OK: 0, ERROR: 1, USAGE: 2, CONFIG: 3 } as const;
@@ -17,6 +24,11 @@ Commands:
   source show NAME [--json]
   source rotate-credentials NAME [--json]
   source disable NAME | source enable NAME
+  source hold NAME on|off | source delay NAME DURATION
+  deletions list [--source S] [--state pending|cancelled|executed | --all] [--json]
+  deletions show ID | deletions cancel ID... | deletions cancel --source S | deletions run
+  policy set NAME (--preset P | --keep-* N | --tier DUR:KEEP ...) [--group SEL] [--group-by G]
+  policy show NAME | policy remove NAME [--group SEL] | policy run NAME [--dry-run]
 
 Every command takes --config F and --data-dir DIR.`;
 
@@ -43,6 +55,13 @@ export async function runServerCli(argv: readonly string[], io: CliIo, onStarted
         if (p.positionals.length > 0) throw new Error(`start takes no arguments, got ${p.positionals.join(" ")}`);
         const cfg = configFrom(p);
         const s = await startServer(cfg);
+        const maintenance = scheduleMaintenance(s.metadata, s.gateway.deps.objects.storage, systemClock, {
+          minDelayMs: cfg.minDeletionDelayMs,
+          intervalMs: MAINTENANCE_INTERVAL_MS,
+          onError: (err) => {
+            io.err(`coffer-server: maintenance (retention, GC, deletions) failed: ${err instanceof Error ? err.message : String(err)}`);
+          },
+        });
         if (s.tlsGenerated) io.err(`coffer-server: generated a self-signed certificate in ${cfg.dataDir}/tls`);
         io.err(`coffer-server: listening on ${s.endpoint} (data ${cfg.dataDir}, region ${cfg.region})`);
         if (s.tlsFingerprint !== undefined) io.err(`coffer-server: TLS SHA-256 fingerprint ${s.tlsFingerprint}`);
@@ -52,18 +71,50 @@ export async function runServerCli(argv: readonly string[], io: CliIo, onStarted
         onStarted?.(s);
         await new Promise<void>((resolve) => {
           const stop = (): void => {
-            void s.close().then(resolve);
+            void maintenance.stop().then(() => s.close()).then(resolve);
           };
           process.once("SIGINT", stop);
           process.once("SIGTERM", stop);
           s.server.once("close", () => {
+            void maintenance.stop();
             resolve();
           });
         });
         return EXIT.OK;
       }
+      case "deletions":
+      case "policy": {
+        const [sub, ...args] = rest;
+        const rep = takeRepeated(args, POLICY_REPEATED);
+        const p = parseArgs(rep.rest, ["config", "data-dir", "source", "state", "group", "group-by", ...POLICY_VALUED], ["json", "all", "dry-run"]);
+        const cfg = configFrom(p);
+        if (cmd === "deletions") {
+          await deletionsCommand(io, cfg, sub, p.positionals, {
+            json: p.options.has("json"),
+            all: p.options.has("all"),
+            ...(opt(p, "source") !== undefined ? { source: opt(p, "source") as string } : {}),
+            ...(opt(p, "state") !== undefined ? { state: opt(p, "state") as string } : {}),
+          });
+          return EXIT.OK;
+        }
+        const flags: Record<string, string | string[]> = { ...rep.values };
+        for (const f of POLICY_VALUED) if (opt(p, f) !== undefined) flags[f] = opt(p, f) as string;
+        await policyCommand(io, cfg, sub, p.positionals, {
+          json: p.options.has("json"),
+          dryRun: p.options.has("dry-run"),
+          flags,
+          ...(opt(p, "group") !== undefined ? { group: opt(p, "group") as string } : {}),
+          ...(opt(p, "group-by") !== undefined ? { groupBy: opt(p, "group-by") as string } : {}),
+        });
+        return EXIT.OK;
+      }
       case "source": {
         const [sub, ...args] = rest;
+        if (sub === "hold" || sub === "delay") {
+          const p = parseArgs(args, ["config", "data-dir"], ["json"]);
+          await sourceDeletionCommand(io, configFrom(p), sub, p.positionals, p.options.has("json"));
+          return EXIT.OK;
+        }
         const p = parseArgs(args, ["config", "data-dir", "region"], ["json"]);
         const cfg = configFrom(p);
         const region = opt(p, "region");

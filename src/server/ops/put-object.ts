@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { isCofferError } from "../../core/errors.ts";
 import { parseManifest } from "../../format/manifest.ts";
 import type { ReceivedBody } from "../body.ts";
+import { admitManifest } from "../gc/manifest-refs.ts";
 import type { ObjectContext, RequestContext } from "../context.ts";
 import { checkObjectKey } from "../keys.ts";
 import type { ManifestFacts } from "../manifests.ts";
@@ -52,6 +53,7 @@ export async function putObject(ctx: ObjectContext): Promise<GatewayResponse> {
   const body = await receive(ctx);
   try {
     const manifest = await checkManifest(key, body);
+    if (manifest !== undefined) await admitManifest(ctx, manifest); // GC: refuse destroyed packs, revive pending ones
     const r = await ctx.deps.objects.commit(
       { bucket, key, path: body.path, size: body.size, sha256: body.sha256, etag: body.md5 },
       { ifNoneMatch, by: ctx.caller.accessKeyId, now: ctx.now },

@@ -1,0 +1,172 @@
+import { CofferError } from "../../core/errors.ts";
+import type { DbInt, Queryable } from "../db/dialect.ts";
+import type { Deletion, DeletionReason, DeletionState } from "../deletions.ts";
+import type { Metadata } from "../metadata.ts";
+import type { Source } from "../sources.ts";
+
+export type { Deletion, DeletionReason, DeletionState } from "../deletions.ts";
+
+/** A deletion with its source and execution steps (for listings). */
+export interface DeletionView extends Deletion {
+  source: string;
+  legalHold: boolean;
+  stateChangedAt: number | null;
+  stateChangedBy: string | null;
+}
+
+/** The delay a new deletion of `source` gets: max(source delay, server minimum). */
+export function deletionDelay(source: Pick<Source, "deletionDelayMs">, minDelayMs: number): number {
+  return Math.max(source.deletionDelayMs, minDelayMs);
+}
+
+/** Appends one audit step of a deletion's life (`requested`, `cancelled`, `start`, `storage-deleted`, `executed`). */
+export async function recordStep(db: Queryable, deletionId: number, step: string, at: number, detail?: string): Promise<void> {
+  await db.run("INSERT INTO deletion_steps (deletion_id, step, at, detail) VALUES (?, ?, ?, ?)", [deletionId, step, at, detail ?? null]);
+}
+
+/** Every recorded step of a deletion, oldest first. */
+export async function deletionSteps(db: Queryable, deletionId: number): Promise<{ step: string; at: number; detail: string | null }[]> {
+  const rows = await db.all<{ step: string; at: DbInt; detail: string | null }>(
+    "SELECT step, at, detail FROM deletion_steps WHERE deletion_id = ? ORDER BY id",
+    [deletionId],
+  );
+  return rows.map((r) => ({ step: r.step, at: Number(r.at), detail: r.detail }));
+}
+
+/**
+ * Files a PENDING deletion of `bucket/key` executing after max(source delay, server
+ * minimum). An existing PENDING request for the key is returned unchanged (its delay is
+ * never restarted, never shortened).
+ */
+export async function requestDeletion(
+  md: Metadata,
+  o: { source: Source; key: string; reason: DeletionReason; requestedBy: string; now: number; minDelayMs: number; requestId?: string },
+): Promise<{ deletion: Deletion; created: boolean }> {
+  const r = await md.deletions.request({
+    bucket: o.source.bucket,
+    key: o.key,
+    reason: o.reason,
+    requestedBy: o.requestedBy,
+    requestedAt: o.now,
+    executeAfter: o.now + deletionDelay(o.source, o.minDelayMs),
+    requestId: o.requestId ?? `${o.reason}-${o.now}`,
+  });
+  if (r.created) await recordStep(md.db, r.deletion.id, "requested", o.now, `${o.reason} by ${o.requestedBy}`);
+  return r;
+}
+
+/** True once the executor started destroying this deletion's object (it can no longer be cancelled). */
+export async function executionStarted(db: Queryable, deletionId: number): Promise<boolean> {
+  return (await db.get("SELECT 1 AS x FROM deletion_steps WHERE deletion_id = ? AND step = 'start'", [deletionId])) !== undefined;
+}
+
+/**
+ * Cancels a PENDING deletion. Refused (`BAD_INPUT`) when it is not pending or its
+ * execution already started.
+ */
+export async function cancelDeletion(md: Metadata, id: number, by: string, now: number): Promise<Deletion> {
+  return md.db.transaction(async (tx) => {
+    const row = await tx.get<{ state: DeletionState }>("SELECT state FROM deletions WHERE id = ?", [id]);
+    if (row === undefined) throw new CofferError("NOT_FOUND", `Unknown deletion ${id}`);
+    if (row.state !== "PENDING") throw new CofferError("BAD_INPUT", `Cannot cancel deletion ${id}: it is ${row.state}`);
+    if (await executionStarted(tx, id)) throw new CofferError("BAD_INPUT", `Cannot cancel deletion ${id}: its execution has started`);
+    await tx.run("UPDATE deletions SET state = 'CANCELLED', state_changed_at = ?, state_changed_by = ? WHERE id = ? AND state = 'PENDING'", [now, by, id]);
+    await recordStep(tx, id, "cancelled", now, by);
+    const d = (await listDeletions(tx, { id }))[0];
+    if (d === undefined) throw new CofferError("IO", `Deletion ${id} vanished`);
+    return d;
+  });
+}
+
+/** Cancels every cancellable PENDING deletion of a source; returns those cancelled. */
+export async function cancelSourceDeletions(md: Metadata, source: Source, by: string, now: number): Promise<Deletion[]> {
+  const out: Deletion[] = [];
+  for (const d of await md.deletions.list({ bucket: source.bucket, state: "PENDING" })) {
+    if (await executionStarted(md.db, d.id)) continue;
+    out.push(await cancelDeletion(md, d.id, by, now));
+  }
+  return out;
+}
+
+interface ViewRow {
+  id: number;
+  bucket: string;
+  key: string;
+  reason: DeletionReason;
+  requested_by: string;
+  requested_at: DbInt;
+  execute_after: DbInt;
+  state: DeletionState;
+  state_changed_at: DbInt | null;
+  state_changed_by: string | null;
+  request_id: string | null;
+  source: string | null;
+  legal_hold: number | null;
+}
+
+/** Deletions with their source name, optionally for one source and/or state, by id. */
+export async function listDeletions(db: Queryable, f: { source?: Source; state?: DeletionState; id?: number } = {}): Promise<DeletionView[]> {
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  if (f.id !== undefined) {
+    where.push("d.id = ?");
+    params.push(f.id);
+  }
+  if (f.source !== undefined) {
+    where.push("d.bucket = ?");
+    params.push(f.source.bucket);
+  }
+  if (f.state !== undefined) {
+    where.push("d.state = ?");
+    params.push(f.state);
+  }
+  const rows = await db.all<ViewRow>(
+    `SELECT d.*, s.name AS source, s.legal_hold AS legal_hold FROM deletions d LEFT JOIN sources s ON s.bucket = d.bucket
+     ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY d.id`,
+    params,
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    bucket: r.bucket,
+    key: r.key,
+    reason: r.reason,
+    requestedBy: r.requested_by,
+    requestedAt: Number(r.requested_at),
+    executeAfter: Number(r.execute_after),
+    state: r.state,
+    requestId: r.request_id,
+    source: r.source ?? r.bucket,
+    legalHold: (r.legal_hold ?? 0) !== 0,
+    stateChangedAt: r.state_changed_at === null ? null : Number(r.state_changed_at),
+    stateChangedBy: r.state_changed_by,
+  }));
+}
+
+/** Turns a source's legal hold on or off (a hold freezes every pending deletion). */
+export async function setLegalHold(md: Metadata, name: string, on: boolean): Promise<Source> {
+  const s = await md.sources.require(name);
+  await md.db.run("UPDATE sources SET legal_hold = ? WHERE id = ?", [on ? 1 : 0, s.id]);
+  return md.sources.require(name);
+}
+
+/**
+ * Sets a source's deletion delay. Never below the server minimum (`BAD_INPUT`); pending
+ * deletions keep the execution date they were given.
+ */
+export async function setDeletionDelay(md: Metadata, name: string, delayMs: number, minDelayMs: number): Promise<Source> {
+  const s = await md.sources.require(name);
+  if (!Number.isSafeInteger(delayMs) || delayMs < minDelayMs) {
+    throw new CofferError(
+      "BAD_INPUT",
+      `Cannot set the deletion delay of ${name} to ${formatDays(delayMs)}: the server minimum is ${formatDays(minDelayMs)}`,
+    );
+  }
+  await md.db.run("UPDATE sources SET deletion_delay_ms = ? WHERE id = ?", [delayMs, s.id]);
+  return md.sources.require(name);
+}
+
+/** `14d`, `1.5d`, or hours for short delays. */
+export function formatDays(ms: number): string {
+  const d = ms / 86_400_000;
+  return Number.isInteger(d) ? `${d}d` : d >= 1 ? `${d.toFixed(2)}d` : `${(ms / 3_600_000).toFixed(1)}h`;
+}

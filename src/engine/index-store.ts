@@ -14,6 +14,61 @@ export interface LoadedIndex {
   packs: PackInfo[];
   /** Index objects that contributed (not superseded), sorted. */
   indexIds: string[];
+  /**
+   * Blobs of unavailable packs (see {@link unavailablePacks}): readable for restore, never
+   * used for deduplication (they are not in `table`).
+   */
+  held: BlobTable;
+  /** The unavailable pack IDs that were met. */
+  unavailable: Set<string>;
+}
+
+/** Gateway object listing packs pending GC or destroyed (docs/format.md, "Gateway objects"). */
+export const UNAVAILABLE_PACKS_KEY = "gateway/unavailable-packs.json";
+/** Prefix of prune plans (client-managed repositories, docs/format.md §9). */
+export const PRUNE_PLAN_PREFIX = "prune/";
+
+async function readJson(storage: Storage, key: string): Promise<unknown> {
+  try {
+    return JSON.parse(Buffer.from(await storage.get(key)).toString("utf8")) as unknown;
+  } catch (err) {
+    if (isCofferError(err, "NOT_FOUND") || err instanceof SyntaxError) return undefined;
+    if (isCofferError(err) && /\b(403|AccessDenied)\b/.test(err.message)) return undefined;
+    throw err;
+  }
+}
+
+function stringList(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+}
+
+/**
+ * Packs no new snapshot may reference: those the gateway lists in
+ * `gateway/unavailable-packs.json` (pending GC or destroyed) and the candidates of every
+ * prune plan `prune/<id>.json` (about to be deleted). A new snapshot that needs one of their
+ * blobs writes it again instead of deduplicating.
+ */
+export async function unavailablePacks(storage: Storage): Promise<Set<string>> {
+  const out = new Set<string>();
+  const gw = await readJson(storage, UNAVAILABLE_PACKS_KEY);
+  if (typeof gw === "object" && gw !== null) {
+    const g = gw as { pending?: unknown; gone?: unknown };
+    for (const id of [...stringList(g.pending), ...stringList(g.gone)]) out.add(id);
+  }
+  let plans: string[] = [];
+  try {
+    plans = (await collect(storage.list(PRUNE_PLAN_PREFIX))).map((o) => o.key);
+  } catch (err) {
+    if (!isCofferError(err, "NOT_FOUND")) throw err;
+  }
+  for (const key of plans) {
+    const plan = await readJson(storage, key);
+    if (typeof plan !== "object" || plan === null) continue;
+    for (const c of (plan as { candidates?: unknown }).candidates as { id?: unknown }[] | undefined ?? []) {
+      if (typeof c.id === "string") out.add(c.id);
+    }
+  }
+  return out;
 }
 
 /**
@@ -30,6 +85,7 @@ export async function loadIndexFiles(
   const ids = (await collect(storage.list("index/")))
     .map((o) => o.key.slice("index/".length))
     .sort();
+  const unavailable = await unavailablePacks(storage);
   const files = await mapLimit(ids, concurrency, async (id): Promise<IndexFile | undefined> => {
     let bytes: Uint8Array;
     try {
@@ -45,17 +101,24 @@ export async function loadIndexFiles(
   let blobCount = 0;
   for (const f of files) for (const p of f?.packs ?? []) blobCount += p.blobs.length;
   const table = new BlobTable(Math.max(1024, blobCount));
+  const held = new BlobTable(1024);
+  const met = new Set<string>();
   const packs = new Map<string, PackInfo>();
   const used: string[] = [];
   ids.forEach((id, i) => {
     const f = files[i];
     if (f === undefined || superseded.has(id)) return;
     used.push(id);
-    for (const p of f.packs) addPack(table, p);
+    for (const p of f.packs) {
+      if (unavailable.has(p.id)) {
+        met.add(p.id);
+        addPack(held, p);
+      } else addPack(table, p);
+    }
     for (const p of f.packs)
       if (!packs.has(p.id)) packs.set(p.id, { id: p.id, type: p.type, size: p.size });
   });
-  return { table, packs: [...packs.values()], indexIds: used };
+  return { table, packs: [...packs.values()], indexIds: used, held, unavailable: met };
 }
 
 /** Adds every blob of an index pack entry to `table`. */

@@ -58,8 +58,10 @@ const READ_CONCURRENCY = 8;
  * compact blob table. It only composes Storage I/O with the pure `format` code.
  */
 export class Repository {
-  /** Blob locations (filled by {@link loadIndex}). */
+  /** Blob locations (filled by {@link loadIndex}); never packs that are unavailable. */
   index = new BlobTable();
+  /** Blobs of unavailable packs (gateway GC, prune candidates): read, never deduplicated against. */
+  held = new BlobTable();
   /** Every pack named by a loaded index. */
   readonly packs = new Map<string, PackInfo>();
   /** IDs of index objects loaded (superseded ones excluded). */
@@ -195,12 +197,13 @@ export class Repository {
    * blob table. Replaces any previously loaded table.
    */
   async loadIndex(): Promise<void> {
-    const { table, packs, indexIds } = await loadIndexFiles(
+    const { table, packs, indexIds, held } = await loadIndexFiles(
       this.storage,
       this.master,
       READ_CONCURRENCY,
     );
     this.index = table;
+    this.held = held;
     this.packs.clear();
     for (const p of packs) this.packs.set(p.id, p);
     this.indexIds = indexIds;
@@ -214,7 +217,7 @@ export class Repository {
 
   /** Where a blob lives, or undefined when no index names it. */
   locate(type: BlobType, id: string | Uint8Array): BlobLocation | undefined {
-    return this.index.get(type, id);
+    return this.index.get(type, id) ?? this.held.get(type, id);
   }
 
   /**
@@ -224,7 +227,7 @@ export class Repository {
    */
   async loadBlob(type: BlobType, id: string): Promise<Uint8Array> {
     await this.ensureIndex();
-    const loc = this.index.get(type, id);
+    const loc = this.locate(type, id);
     if (loc === undefined)
       throw new CofferError("CORRUPT", `Cannot load ${type} blob ${shortId(id)}: not in any index`);
     let sealed: Uint8Array;

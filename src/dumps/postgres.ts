@@ -1,0 +1,121 @@
+import { CofferError } from "../core/errors.ts";
+import type { RestoreTargetOptions, ServerDriver, ToolCommand } from "./driver.ts";
+import { runToolOrThrow, type ToolEnv } from "./run-tool.ts";
+import type { DbConnection } from "./types.ts";
+import type { VersionProbe } from "./version.ts";
+
+/** The database libpq-based tools connect to for server-wide questions. */
+export const PG_MAINTENANCE_DB = "postgres";
+
+/** A libpq conninfo value in single quotes. */
+function quoteConninfo(v: string): string {
+  return `'${v.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+}
+
+/** `dbname='shop' sslmode='require'`: the database plus the URI's extra parameters. */
+export function pgConninfo(conn: DbConnection, database: string): string {
+  const parts = [`dbname=${quoteConninfo(database)}`];
+  for (const [k, v] of Object.entries(conn.params ?? {})) {
+    if (!/^[a-z_]+$/.test(k)) throw new CofferError("BAD_INPUT", `Bad PostgreSQL connection parameter ${JSON.stringify(k)}`);
+    parts.push(`${k}=${quoteConninfo(v)}`);
+  }
+  return parts.join(" ");
+}
+
+/** A SQL string literal (standard_conforming_strings is on since 9.1). */
+export function pgLiteral(v: string): string {
+  return `'${v.replace(/'/g, "''")}'`;
+}
+
+/** A SQL identifier. */
+export function pgIdent(v: string): string {
+  return `"${v.replace(/"/g, '""')}"`;
+}
+
+function pgEnv(conn: DbConnection, base: ToolEnv): ToolEnv {
+  const env: Record<string, string | undefined> = { ...base };
+  if (conn.host !== undefined) env.PGHOST = conn.host;
+  if (conn.port !== undefined) env.PGPORT = String(conn.port);
+  if (conn.user !== undefined) env.PGUSER = conn.user;
+  if (conn.password !== undefined) env.PGPASSWORD = conn.password;
+  env.PGCONNECT_TIMEOUT ??= "10";
+  env.PGAPPNAME ??= "coffer";
+  return env;
+}
+
+/**
+ * Runs one SQL statement with psql and returns the rows (fields split on U+001F).
+ * @throws ToolError with psql's error line.
+ */
+export async function psqlQuery(conn: DbConnection, env: ToolEnv, database: string, sql: string, timeoutMs?: number): Promise<string[][]> {
+  const out = await runToolOrThrow(
+    "psql",
+    ["-X", "-A", "-t", "-q", "-w", "-v", "ON_ERROR_STOP=1", "-F", "\x1f", "-d", pgConninfo(conn, database), "-c", sql],
+    { env, ...(timeoutMs !== undefined ? { timeoutMs } : {}) },
+    `Cannot query PostgreSQL database "${database}"`,
+  );
+  return out
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => l.split("\x1f"));
+}
+
+const USER_OBJECTS = `select (select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%'
+      and n.nspname not like 'pg_temp%') +
+  (select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+    where n.nspname not in ('pg_catalog', 'information_schema'))`;
+
+/** PostgreSQL through pg_dump (custom format, uncompressed), pg_restore and psql. */
+export const postgresDriver: ServerDriver = {
+  type: "postgres",
+  dumpTool: "pg_dump",
+  format: "pg_dump custom format, uncompressed (-Fc -Z0)",
+  extension: "pgdump",
+  env: pgEnv,
+  probe(conn, env, database): VersionProbe {
+    return {
+      client: () => runToolOrThrow("pg_dump", ["--version"], { env }, "Cannot run pg_dump"),
+      server: async () => {
+        const rows = await psqlQuery(conn, env, database ?? PG_MAINTENANCE_DB, "show server_version");
+        return rows[0]?.[0] ?? "";
+      },
+    };
+  },
+  async listDatabases(conn, env) {
+    const rows = await psqlQuery(
+      conn,
+      env,
+      PG_MAINTENANCE_DB,
+      "select datname from pg_database where datallowconn and not datistemplate order by datname",
+    );
+    return rows.map((r) => r[0] ?? "").filter((d) => d !== "");
+  },
+  dumpCommand(conn, database): ToolCommand {
+    return { command: "pg_dump", args: ["-Fc", "-Z0", "-w", "-d", pgConninfo(conn, database)] };
+  },
+  async prepareTarget(conn, env, database, o: RestoreTargetOptions) {
+    const exists = await psqlQuery(conn, env, PG_MAINTENANCE_DB, `select 1 from pg_database where datname = ${pgLiteral(database)}`);
+    if (exists.length > 0) {
+      const n = Number((await psqlQuery(conn, env, database, USER_OBJECTS))[0]?.[0] ?? "0");
+      if (n === 0) return `restoring into the existing empty database "${database}"`;
+      if (!o.dropExisting) {
+        throw new CofferError(
+          "CONFLICT",
+          `Refusing to restore into PostgreSQL database "${database}": it is not empty (${String(n)} objects); use --drop-existing to replace it`,
+        );
+      }
+      await psqlQuery(conn, env, PG_MAINTENANCE_DB, `drop database ${pgIdent(database)} with (force)`);
+      await psqlQuery(conn, env, PG_MAINTENANCE_DB, `create database ${pgIdent(database)}`);
+      return `dropped and re-created database "${database}"`;
+    }
+    if (!o.create && !o.dropExisting) {
+      throw new CofferError("NOT_FOUND", `PostgreSQL database "${database}" does not exist: add --create to create it`);
+    }
+    await psqlQuery(conn, env, PG_MAINTENANCE_DB, `create database ${pgIdent(database)}`);
+    return `created database "${database}"`;
+  },
+  restoreCommand(conn, database): ToolCommand {
+    return { command: "pg_restore", args: ["-w", "--exit-on-error", "--single-transaction", "-d", pgConninfo(conn, database)] };
+  },
+};

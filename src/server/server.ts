@@ -16,6 +16,7 @@ import { Metadata } from "./metadata.ts";
 import { nodeHandler } from "./node-adapter.ts";
 import { ObjectStore } from "./object-store.ts";
 import { loadTls } from "./tls.ts";
+import { startMonitor, type Monitor } from "./audit/monitor.ts";
 
 /** Facts about a running server, written to `<dataDir>/server.json` for `source add`. */
 export interface ServerInfo {
@@ -34,6 +35,8 @@ export interface RunningServer {
   endpoint: string;
   tlsFingerprint?: string;
   tlsGenerated: boolean;
+  /** Audit log and alerter (src/server/audit/monitor.ts). */
+  monitor: Monitor;
   close(): Promise<void>;
 }
 
@@ -83,12 +86,13 @@ function listen(server: Server, host: string, port: number): Promise<number> {
 /** Opens metadata, storage and the master key, then listens (HTTPS unless `cfg.http`). */
 export async function startServer(
   cfg: ServerConfig,
-  o: { clock?: Clock; storage?: Storage; writeInfo?: boolean } = {},
+  o: { clock?: Clock; storage?: Storage; writeInfo?: boolean; onMonitorError?: (what: string, err: unknown) => void } = {},
 ): Promise<RunningServer> {
   const clock = o.clock ?? systemClock;
   prepareDataDir(cfg.dataDir);
   const master = MasterKey.loadOrCreate(cfg.dataDir);
   const metadata = await Metadata.openSqlite(cfg.dataDir, master, clock.now());
+  let stopMonitor = (): Promise<void> => Promise.resolve();
   try {
     const storage = o.storage ?? new LocalStorage(join(cfg.dataDir, "objects"));
     const gateway = new Gateway({
@@ -99,6 +103,8 @@ export async function startServer(
       tmpDir: join(cfg.dataDir, "tmp"),
       stagingDir: join(cfg.dataDir, "staging"),
     });
+    const monitor = await startMonitor({ cfg, metadata, storage, gateway, clock, ...(o.onMonitorError ? { onError: o.onMonitorError } : {}) });
+    stopMonitor = () => monitor.stop();
     const handler = nodeHandler(gateway);
     let server: Server;
     let fingerprint: string | undefined;
@@ -129,6 +135,7 @@ export async function startServer(
       endpoint,
       ...(fingerprint !== undefined ? { tlsFingerprint: fingerprint } : {}),
       tlsGenerated: generated,
+      monitor,
       close: async () => {
         await new Promise<void>((ok) => {
           server.close(() => {
@@ -136,10 +143,12 @@ export async function startServer(
           });
           server.closeAllConnections();
         });
+        await monitor.stop();
         await metadata.close();
       },
     };
   } catch (err) {
+    await stopMonitor().catch(() => undefined);
     await metadata.close();
     throw err;
   }

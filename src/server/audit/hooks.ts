@@ -52,13 +52,17 @@ export function auditHooks(audit: AuditLog): RequestHooks {
         const n = res.headers["x-coffer-deletions-pending"];
         if (n !== undefined) detail.deletionsPending = Number(n);
       }
-      await audit.append({
+      const entries: AuditInput[] = [{
         ...common(log, req),
         result: res.status < 400 ? "ok" : res.status < 500 ? "refused" : "failed",
         errorCode: log.errorCode ?? null,
         bytes: reading ? (res.status < 300 ? responseBytes(res) : null) : requestBytes(req),
         detail,
-      });
+      }];
+      if (detail.deletion === "pending" && detail.deletionId !== undefined) {
+        entries.push({ ...common(log, req), action: "deletion.requested", detail: { deletionId: detail.deletionId, executeAfter: res.headers["x-coffer-deletion-execute-after"] ?? null } });
+      }
+      await audit.append(...entries);
     },
   };
 }

@@ -1,0 +1,189 @@
+import { shortId } from "../format/ids.ts";
+import type { IndexPack } from "../format/index-file.ts";
+import { decodeIndex } from "../format/index-file.ts";
+import { packKey } from "../format/pack.ts";
+import { readManifests, type StoredManifest } from "./forget.ts";
+import { saveIndex } from "./index-store.ts";
+import { mapLimit } from "./parallel.ts";
+import { readPlans, writePlan, type PrunePlan } from "./prune-plan.ts";
+import type { Repository } from "./repository.ts";
+
+/** Default grace between a prune plan and its execution: longer than any backup. */
+export const DEFAULT_PRUNE_GRACE_MS = 6 * 3_600_000;
+
+/** Options of {@link prune}. */
+export interface PruneOptions {
+  /** Current time (ms); default the repository clock. */
+  now?: number;
+  /** Phase 2 runs for plans older than this (default 6 h); it must exceed the longest backup. */
+  graceMs?: number;
+  dryRun?: boolean;
+  onEvent?: (message: string) => void;
+}
+
+/** What {@link prune} did. */
+export interface PruneReport {
+  referencedPacks: number;
+  totalPacks: number;
+  /** Phase 2: packs deleted, and bytes freed. */
+  deletedPacks: string[];
+  freedBytes: number;
+  /** Candidates of executed plans that a new manifest or index still needs. */
+  rescued: string[];
+  /** Index objects rewritten (superseded and deleted). */
+  rewrittenIndexes: number;
+  /** Phase 1: the plan written now (undefined when nothing was unreferenced). */
+  plan?: { key: string; candidates: number; bytes: number; executableAfter: string };
+  /** Plans still within their grace period. */
+  waitingPlans: number;
+  /** Manifests whose snapshot is gone, deleted. */
+  orphanManifests: number;
+}
+
+/** Packs referenced by snapshots: manifests, else a walk of the snapshot's trees. */
+async function referencedPacks(repo: Repository, manifests: Map<string, StoredManifest[]>): Promise<{ packs: Set<string>; orphans: string[] }> {
+  const snapshots = new Set(await repo.listSnapshotIds());
+  const packs = new Set<string>();
+  const orphans: string[] = [];
+  for (const [id, list] of manifests) {
+    if (!snapshots.has(id)) {
+      orphans.push(...list.map((m) => m.key));
+      continue;
+    }
+    for (const m of list) for (const p of m.packs) packs.add(p);
+  }
+  const seenTrees = new Set<string>();
+  for (const id of snapshots) {
+    if (manifests.has(id)) continue;
+    // No manifest yet (a backup between snapshot and manifest, or an old crash): walk it.
+    await repo.ensureIndex();
+    const snap = await repo.loadSnapshot(id);
+    const stack = [snap.tree];
+    while (stack.length > 0) {
+      const t = stack.pop() as string;
+      if (seenTrees.has(t)) continue;
+      seenTrees.add(t);
+      const loc = repo.locate("tree", t);
+      if (loc !== undefined) packs.add(loc.packId);
+      for (const n of await repo.loadTree(t)) {
+        if (n.subtree !== undefined) stack.push(n.subtree);
+        for (const b of n.content ?? []) {
+          const l = repo.locate("data", b);
+          if (l !== undefined) packs.add(l.packId);
+        }
+      }
+    }
+  }
+  return { packs, orphans };
+}
+
+/**
+ * Two-phase prune for client-managed repositories, safe while backups run (no lock):
+ * 1. **Plan**: packs that no snapshot references are written as candidates in a new
+ *    `prune/<time>-<rand>.json`. From then on every backup's index load excludes them
+ *    from deduplication (index-store.ts), so only a backup already running can still
+ *    reference one, and it commits within the grace period.
+ * 2. **Execute** (a later run, after `graceMs`): each candidate that no manifest/snapshot
+ *    references now and no index written after the plan names is deleted; index objects
+ *    naming deleted packs are rewritten (a new index with `supersedes`, then the old ones
+ *    deleted); the plan is deleted last. Interrupted anywhere, the next run completes it.
+ */
+export async function prune(repo: Repository, o: PruneOptions = {}): Promise<PruneReport> {
+  const now = o.now ?? repo.clock.now();
+  const grace = o.graceMs ?? DEFAULT_PRUNE_GRACE_MS;
+  const log = o.onEvent ?? (() => undefined);
+  const plans = await readPlans(repo.storage, (k, why) => {
+    log(`ignoring unreadable prune plan ${k}: ${why}`);
+  });
+  await repo.loadIndex();
+  const manifests = await readManifests(repo.storage);
+  const { packs: referenced, orphans } = await referencedPacks(repo, manifests);
+  const stored = await repo.listPackObjects();
+  const report: PruneReport = {
+    referencedPacks: referenced.size,
+    totalPacks: stored.length,
+    deletedPacks: [],
+    freedBytes: 0,
+    rescued: [],
+    rewrittenIndexes: 0,
+    waitingPlans: 0,
+    orphanManifests: orphans.length,
+  };
+  if (o.dryRun !== true) for (const k of orphans) await repo.storage.delete(k);
+
+  // Phase 2: mature plans.
+  const mature = plans.filter((p) => p.createdAt + p.graceMs <= now);
+  report.waitingPlans = plans.length - mature.length;
+  const indexIds = await repo.listIndexIds();
+  const indexes = new Map<string, IndexPack[]>();
+  const loadIdx = async (id: string): Promise<IndexPack[]> => {
+    let packs = indexes.get(id);
+    if (packs === undefined) {
+      try {
+        packs = decodeIndex(repo.master, await repo.storage.get(`index/${id}`), id).packs;
+      } catch {
+        packs = [];
+      }
+      indexes.set(id, packs);
+    }
+    return packs;
+  };
+  const toDelete = new Map<string, number>();
+  for (const plan of mature) {
+    const known = new Set(plan.indexIds);
+    const newer = new Set<string>();
+    for (const id of indexIds) if (!known.has(id)) for (const p of await loadIdx(id)) newer.add(p.id);
+    for (const c of plan.candidates) {
+      if (referenced.has(c.id) || newer.has(c.id)) report.rescued.push(c.id);
+      else toDelete.set(c.id, c.size);
+    }
+  }
+  const storedIds = new Map(stored.map((p) => [p.id, p.size]));
+  if (toDelete.size > 0 && o.dryRun !== true) {
+    // Indexes naming deleted packs are rewritten first, so no index points at a missing pack.
+    const affected: string[] = [];
+    const keep: IndexPack[] = [];
+    const seen = new Set<string>();
+    await mapLimit(indexIds, 8, loadIdx);
+    for (const id of indexIds) {
+      const packs = indexes.get(id) ?? [];
+      if (!packs.some((p) => toDelete.has(p.id))) continue;
+      affected.push(id);
+      for (const p of packs) if (!toDelete.has(p.id) && !seen.has(p.id)) {
+        seen.add(p.id);
+        keep.push(p);
+      }
+    }
+    if (affected.length > 0) {
+      const newId = await saveIndex(repo.storage, repo.master, repo.random, keep, affected);
+      log(`wrote index ${shortId(newId)} superseding ${affected.length} index object(s)`);
+      for (const id of affected) await repo.storage.delete(`index/${id}`);
+      report.rewrittenIndexes = affected.length;
+    }
+    for (const [id, size] of toDelete) {
+      await repo.storage.delete(packKey(id));
+      report.deletedPacks.push(id);
+      report.freedBytes += storedIds.get(id) ?? size;
+    }
+  } else if (o.dryRun === true) {
+    for (const [id, size] of toDelete) {
+      report.deletedPacks.push(id);
+      report.freedBytes += size;
+    }
+  }
+  if (o.dryRun !== true) for (const p of mature) await repo.storage.delete(p.key);
+
+  // Phase 1: a plan for packs unreferenced now and not yet planned.
+  const planned = new Set<string>();
+  for (const p of plans) if (!mature.includes(p)) for (const c of p.candidates) planned.add(c.id);
+  const candidates = stored.filter((p) => !referenced.has(p.id) && !planned.has(p.id) && !toDelete.has(p.id));
+  if (candidates.length > 0) {
+    const bytes = candidates.reduce((n, c) => n + c.size, 0);
+    let plan: Pick<PrunePlan, "key"> = { key: "(dry run)" };
+    if (o.dryRun !== true) {
+      plan = await writePlan(repo.storage, repo.random, { createdAt: now, graceMs: grace, indexIds: await repo.listIndexIds(), candidates });
+    }
+    report.plan = { key: plan.key, candidates: candidates.length, bytes, executableAfter: new Date(now + grace).toISOString() };
+  }
+  return report;
+}

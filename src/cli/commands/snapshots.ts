@@ -1,4 +1,5 @@
 import { listSnapshots } from "../../engine/find-snapshot.ts";
+import { pendingDeletions } from "../../engine/forget.ts";
 import type { Command } from "../command.ts";
 import { filterOptions, readFilter } from "./snapshot-filter.ts";
 
@@ -11,9 +12,14 @@ export const snapshotsCommand: Command = {
   async run(ctx, args) {
     const repo = await ctx.repository();
     const list = await listSnapshots(repo, readFilter(args, ctx.io.cwd));
+    const pending = await pendingDeletions(repo.storage); // behind a coffer gateway only
+    const deletionOf = (id: string): string | undefined => pending?.get(`snapshots/${id}`)?.executeAfter;
     if (ctx.out.json) {
       ctx.out.data(
-        list.map(({ id, snapshot }) => ({ id, short_id: id.slice(0, 8), ...snapshot })),
+        list.map(({ id, snapshot }) => {
+          const after = deletionOf(id);
+          return { id, short_id: id.slice(0, 8), ...snapshot, ...(after !== undefined ? { deletion: { state: "pending", execute_after: after } } : {}) };
+        }),
       );
       return 0;
     }
@@ -23,8 +29,9 @@ export const snapshotsCommand: Command = {
       s.host,
       s.tags.join(","),
       s.paths.join(", "),
+      ...(pending !== undefined ? [deletionOf(id) !== undefined ? `pending, executes ${(deletionOf(id) ?? "").replace("T", " ").slice(0, 16)}` : ""] : []),
     ]);
-    const header = ["ID", "Time", "Host", "Tags", "Paths"];
+    const header = ["ID", "Time", "Host", "Tags", "Paths", ...(pending !== undefined ? ["Deletion"] : [])];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
     const fmt = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
     ctx.out.line(fmt(header));

@@ -4,6 +4,9 @@ import { startServer, type RunningServer } from "../../server/server.ts";
 import { parseArgs, opt } from "./args.ts";
 import type { CliIo } from "./io.ts";
 import { sourceCommand } from "./source-commands.ts";
+import { alertsCommand } from "./alerts-commands.ts";
+import { auditCommand } from "./audit-commands.ts";
+import { expectCommand } from "./expect-command.ts";
 import { systemClock } from "../../core/system.ts";
 import { scheduleMaintenance } from "../../server/retention/maintenance.ts";
 import { deletionsCommand, sourceDeletionCommand } from "./deletions-commands.ts";
@@ -24,6 +27,10 @@ Commands:
   source show NAME [--json]
   source rotate-credentials NAME [--json]
   source disable NAME | source enable NAME
+  source expect NAME (--cron EXPR --tz TZ | --every DUR) --grace DUR [--group G] [--tags GLOB] [--down-after N|DUR]
+  source expect NAME --list | --remove [--group G]
+  audit verify [--json] | audit export [--source S] [--since T] [--until T] | audit tail [-n N] [--f]
+  alerts list [--source S] [--json] | alerts test NAME
   source hold NAME on|off | source delay NAME DURATION
   deletions list [--source S] [--state pending|cancelled|executed | --all] [--json]
   deletions show ID | deletions cancel ID... | deletions cancel --source S | deletions run
@@ -108,8 +115,13 @@ export async function runServerCli(argv: readonly string[], io: CliIo, onStarted
         });
         return EXIT.OK;
       }
+      case "audit":
+        return await auditCommand(io, rest, configFrom);
+      case "alerts":
+        return await alertsCommand(io, rest, configFrom);
       case "source": {
         const [sub, ...args] = rest;
+        if (sub === "expect") return await expectCommand(io, args, configFrom);
         if (sub === "hold" || sub === "delay") {
           const p = parseArgs(args, ["config", "data-dir"], ["json"]);
           await sourceDeletionCommand(io, configFrom(p), sub, p.positionals, p.options.has("json"));

@@ -10,6 +10,7 @@ import { prepareDataDir, type ServerInfo } from "../../server/server.ts";
 import type { Source, SourceWithSecret } from "../../server/sources.ts";
 import { certFingerprint } from "../../server/tls.ts";
 import type { CliIo } from "./io.ts";
+import { auditAction } from "../../server/audit/admin.ts";
 
 /** Where clients reach the gateway, and its certificate fingerprint. */
 export function endpointInfo(cfg: ServerConfig): { endpoint: string; tlsFingerprint?: string } {
@@ -101,12 +102,17 @@ export async function sourceCommand(io: CliIo, cfg: ServerConfig, sub: string | 
   };
   await withMetadata(cfg, async (m) => {
     const now = systemClock.now();
+    // Admin actions are audited; the entry is written before the output, and a failure fails the command.
+    const audit = async (action: string, s: Source): Promise<void> => {
+      if (cfg.audit.enabled) await auditAction(m.db, { time: now, action, source: s.name, detail: { accessKeyId: s.accessKeyId } });
+    };
     switch (sub) {
       case "add": {
         const s = await m.sources.add(
           { name: needName(), region: o.region ?? cfg.region, scratchPrefixes: cfg.scratchPrefixes, deletionDelayMs: cfg.minDeletionDelayMs },
           now,
         );
+        await audit("source.add", s);
         printCredentials(io, cfg, s, o.json, `Source ${s.name} created.`);
         return;
       }
@@ -134,12 +140,14 @@ export async function sourceCommand(io: CliIo, cfg: ServerConfig, sub: string | 
       }
       case "rotate-credentials": {
         const s = await m.sources.rotate(needName(), now);
+        await audit("source.rotate-credentials", s);
         printCredentials(io, cfg, s, o.json, `New credentials for ${s.name} (the old key no longer works).`);
         return;
       }
       case "disable":
       case "enable": {
         const s = await m.sources.setDisabled(needName(), sub === "disable");
+        await audit(`source.${sub}`, s);
         if (o.json) io.out(JSON.stringify(publicView(s)));
         else io.out(`Source ${s.name} ${s.disabled ? "disabled: its credentials are refused, its data is kept" : "enabled"}.`);
         return;

@@ -116,7 +116,11 @@ export class Gateway {
     if (target.bucket !== caller.source.bucket) {
       throw new S3Error("AccessDenied", `Access Denied: credentials of source ${caller.source.name} cannot access bucket ${target.bucket}`);
     }
-    if (op === "CreateBucket" || op === "DeleteBucket") {
+    if (op === "CreateBucket") {
+      // As S3 answers an owner re-creating its bucket (rclone and others treat it as "exists").
+      throw new S3Error("BucketAlreadyOwnedByYou", `Your previous request to create the named bucket succeeded and you already own it (buckets are managed by the gateway operator)`);
+    }
+    if (op === "DeleteBucket") {
       throw new S3Error("AccessDenied", `Access Denied: buckets are managed by the gateway operator (${op} refused)`);
     }
     if (WRITE_OPS.has(op) && this.hooks.beforeWrite !== undefined) await this.hooks.beforeWrite(log, req);

@@ -138,7 +138,7 @@ async function assertRestores(
 
 test(
   "backup killed with SIGKILL at any moment leaves a repository check passes (slow integration)",
-  { timeout: 300_000 },
+  { timeout: 900_000 },
   async (t) => {
     const base = await tmp();
     const repoPath = join(base, "repo");
@@ -251,7 +251,7 @@ const cliEntry = fileURLToPath(new URL("../cli/entry.ts", import.meta.url));
 
 test(
   "coffer backup --stdin-from-command killed mid-stream leaves a repository check passes (slow integration)",
-  { timeout: 180_000 },
+  { timeout: 600_000 },
   async (t) => {
     const base = await tmp();
     const repoPath = join(base, "repo");

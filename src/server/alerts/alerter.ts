@@ -4,7 +4,7 @@ import type { AuditLog } from "../audit/audit-log.ts";
 import type { DbInt, Dialect, Queryable } from "../db/dialect.ts";
 import type { Metadata } from "../metadata.ts";
 import type { AlertsConfig } from "./alerts-config.ts";
-import { type Alert, type AlertKind, AlertStore } from "./alert-store.ts";
+import { type Alert, type AlertKind, AlertStore, type OutboxItem } from "./alert-store.ts";
 import type { Channel } from "./channels.ts";
 import { expectationStatus, ExpectationStore, type Expectation, tagsMatch } from "./expectations.ts";
 import * as msg from "./messages.ts";
@@ -138,8 +138,17 @@ export class Alerter {
 
   /** Delivers due outbox messages; failures retry with backoff, then raise an alerter alert. */
   async dispatch(now: number): Promise<void> {
+    // Round two delivers what round one raised (an "alerter cannot send" notice).
+    for (let round = 0; round < 2; round++) {
+      const due = await this.alerts.due(now);
+      if (due.length === 0) return;
+      await this.#deliver(due, now);
+    }
+  }
+
+  async #deliver(due: OutboxItem[], now: number): Promise<void> {
     const { retry } = this.deps.cfg;
-    for (const item of await this.alerts.due(now)) {
+    for (const item of due) {
       const ch = this.deps.channels.find((c) => c.name === item.channel);
       const entry = { time: now, credential: "gateway", action: "alert.send", source: typeof item.message.event.source === "string" ? item.message.event.source : null };
       try {

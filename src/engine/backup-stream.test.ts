@@ -7,6 +7,7 @@ import { testRepository } from "./testing/fixtures.ts";
 
 async function* pieces(total: number, size: number): AsyncIterable<Uint8Array> {
   for (let off = 0; off < total; off += size) {
+    await new Promise(setImmediate); // like a real stream: pieces arrive on later turns
     const b = Buffer.alloc(Math.min(size, total - off));
     for (let i = 0; i < b.length; i++) b[i] = ((off + i) * 2654435761) >>> 24;
     yield b;
@@ -26,7 +27,8 @@ test("backupStream() stores a stream as one file with meta, content round-trips"
   assert.deepEqual(r.snapshot.paths, ["/dump.sql"]);
   const [node] = await repo.loadTree(r.snapshot.tree);
   assert.equal(node?.size, 3_000_000);
-  const parts = await Promise.all(node!.content!.map((id) => repo.loadBlob("data", id)));
+  assert.ok(node.content);
+  const parts = await Promise.all(node.content.map((id) => repo.loadBlob("data", id)));
   const all = Buffer.concat(parts);
   const want = Buffer.concat(await collect(pieces(3_000_000, 1_000_000)));
   assert.ok(all.equals(want));

@@ -188,15 +188,13 @@ export async function backupCommand(
       });
     },
   );
-  const { command: _c, args: _a, ...rest } = o;
-  void _c;
-  void _a;
+  const { command, args, ...rest } = o;
   return backupStream(repo, {
     ...rest,
     source: child.stdout,
     beforeCommit: async () => {
       const r = await exited;
-      const what = [o.command, ...(o.args ?? [])].join(" ");
+      const what = [command, ...(args ?? [])].join(" ");
       if (r.error !== undefined) {
         throw new CofferError("COMMAND_FAILED", `Command ${what} failed: ${r.error.message}`, {
           cause: r.error,

@@ -7,7 +7,8 @@ import type { TreeNode } from "../format/tree.ts";
 import { toEntryStat } from "../fsmeta/entry-stat.ts";
 import { Owners } from "../fsmeta/owners.ts";
 import { type WalkEntry, walkEvents } from "../fsmeta/walker.ts";
-import { readXattrs } from "../fsmeta/xattrs.ts";
+import { type Xattr, readXattrs } from "../fsmeta/xattrs.ts";
+import { listAttributesSync } from "fs-xattr";
 import {
   type BackupResult,
   type BackupWarning,
@@ -18,6 +19,7 @@ import {
   snapshotTime,
 } from "./backup-commit.ts";
 import { DataPipeline } from "./pipeline/data-pipeline.ts";
+import { type Lookup, ParentTrees, nameKey } from "./pipeline/parent-trees.ts";
 import type { Repository } from "./repository.ts";
 
 export type { BackupResult, BackupWarning } from "./backup-commit.ts";
@@ -52,8 +54,7 @@ export interface BackupOptions {
   signal?: AbortSignal;
 }
 
-type Lookup = Map<string, TreeNode> | undefined;
-const key = (name: Buffer): string => name.toString("latin1");
+const key = nameKey;
 
 interface Frame {
   entry: WalkEntry;
@@ -145,8 +146,9 @@ export async function backup(repo: Repository, o: BackupOptions): Promise<Backup
   const pipeline = new DataPipeline(repo, o.workers !== undefined ? { workers: o.workers } : {});
   const refs = new References(repo, pipeline.packer);
   try {
+    const trees = new ParentTrees(repo);
     const parentRoot: Promise<Lookup> = parent
-      ? loadLookup(repo, parent.snapshot.tree)
+      ? trees.take(parent.snapshot.tree)
       : Promise.resolve(undefined);
     /** Parent node for an absolute root path (walking the parent's trees). */
     const oldRoot = async (path: Buffer): Promise<TreeNode | undefined> => {
@@ -155,7 +157,7 @@ export async function backup(repo: Repository, o: BackupOptions): Promise<Backup
       for (let i = 0; i < parts.length; i++) {
         const n = look?.get(key(parts[i]!));
         if (n === undefined || i === parts.length - 1) return n;
-        look = n.subtree !== undefined ? await loadLookup(repo, n.subtree) : undefined;
+        look = n.subtree !== undefined ? await trees.take(n.subtree) : undefined;
       }
       return undefined;
     };
@@ -172,9 +174,7 @@ export async function backup(repo: Repository, o: BackupOptions): Promise<Backup
       old: Promise<TreeNode | undefined>,
     ): Promise<TreeNode | undefined> => {
       const node = baseNode(owners, e, "file");
-      const xattrs = readXattrs(e.path, "file", (w) => {
-        warn(w.path, w.message);
-      });
+      const xattrs = xattrsOf(e.path, "file", warn);
       const prev = await old;
       const size = Number(e.stat.size);
       if (
@@ -233,9 +233,7 @@ export async function backup(repo: Repository, o: BackupOptions): Promise<Backup
 
     const dirNode = async (frame: Frame): Promise<{ node: TreeNode; nodes: TreeNode[] }> => {
       const e = frame.entry;
-      const xattrs = readXattrs(e.path, "dir", (w) => {
-        warn(w.path, w.message);
-      });
+      const xattrs = xattrsOf(e.path, "dir", warn);
       const nodes = (await Promise.all(frame.nodes)).filter((n): n is TreeNode => n !== undefined);
       const subtree = refs.saveTree(nodes);
       const node = baseNode(owners, e, "dir");
@@ -270,7 +268,7 @@ export async function backup(repo: Repository, o: BackupOptions): Promise<Backup
           node,
           children:
             node?.type === "dir" && node.subtree !== undefined
-              ? await loadLookup(repo, node.subtree)
+              ? await trees.take(node.subtree)
               : undefined,
         }));
         stack.push({ entry: ev.entry, nodes: [], old });
@@ -338,13 +336,29 @@ export async function backup(repo: Repository, o: BackupOptions): Promise<Backup
   }
 }
 
-/** Loads a tree as a name → node map. */
-async function loadLookup(repo: Repository, treeId: string): Promise<Lookup> {
-  try {
-    return new Map((await repo.loadTree(treeId)).map((n) => [key(n.name), n]));
-  } catch {
-    return undefined; // a damaged parent only costs re-reading
+const NO_XATTRS: Promise<Xattr[]> = Promise.resolve([]);
+
+/**
+ * Extended attributes of a file or directory. Most entries have none: one synchronous
+ * `listxattr` (a microsecond, no thread-pool hop or promise per file) answers that; entries
+ * with attributes, undecodable paths and errors take `readXattrs` (which reports warnings).
+ */
+function xattrsOf(
+  path: Buffer,
+  kind: "file" | "dir",
+  warn: (p: Buffer, m: string) => void,
+): Promise<Xattr[]> {
+  const str = path.toString("utf8");
+  if (!str.includes("\uFFFD") && !str.includes("\0")) {
+    try {
+      if (listAttributesSync(str).length === 0) return NO_XATTRS;
+    } catch {
+      // fall through: readXattrs reports the problem as a warning
+    }
   }
+  return readXattrs(path, kind, (w) => {
+    warn(w.path, w.message);
+  });
 }
 
 function components(path: Buffer): Buffer[] {

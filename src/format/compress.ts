@@ -1,8 +1,14 @@
-import { compress, decompress } from "zstd-napi";
+import { Compressor, decompress } from "zstd-napi";
 import { CofferError } from "../core/errors.ts";
 
-/** zstd level used for blobs (format v1). */
-export const ZSTD_LEVEL = 3;
+/**
+ * zstd level used for new blobs. Not part of the format (readers accept any level); 2 is
+ * about 25 % faster than 3 on text at under 1 % larger output (ADR 0002).
+ */
+export const ZSTD_LEVEL = 2;
+
+/** One reused compression context per thread (parameters set once, not per call). */
+let compressor: Compressor | undefined;
 
 /** Result of {@link compressBlob}: `compressed` says whether `data` is a zstd frame. */
 export interface CompressedBlob {
@@ -10,10 +16,14 @@ export interface CompressedBlob {
   compressed: boolean;
 }
 
-/** Compresses with zstd level 3; keeps `raw` when the frame would not be smaller. */
+/** Compresses with zstd {@link ZSTD_LEVEL}; keeps `raw` when the frame would not be smaller. */
 export function compressBlob(raw: Uint8Array): CompressedBlob {
   if (raw.length === 0) return { data: raw, compressed: false };
-  const frame = compress(raw, { compressionLevel: ZSTD_LEVEL });
+  if (compressor === undefined) {
+    compressor = new Compressor();
+    compressor.setParameters({ compressionLevel: ZSTD_LEVEL });
+  }
+  const frame = compressor.compress(raw);
   if (frame.length >= raw.length) return { data: raw, compressed: false };
   return { data: frame, compressed: true };
 }

@@ -83,22 +83,36 @@ export class PackBuilder {
 
   /** Seals the header and returns the pack; the builder must not be reused. */
   finish(master: MasterKey, random: Random): FinishedPack {
-    const header = Buffer.alloc(this.entries.length * PACK_ENTRY_LENGTH);
-    let p = 0;
-    for (const e of this.entries) {
-      header[p] = e.type === "data" ? 0 : 1;
-      header[p + 1] = e.flags;
-      header.writeUInt32LE(e.rawLength, p + 2);
-      header.writeUInt32LE(e.length, p + 6);
-      header.set(e.id, p + 10);
-      p += PACK_ENTRY_LENGTH;
-    }
-    const sealed = seal(master.encKey, "pack-header", header, random);
-    const len = Buffer.alloc(4);
-    len.writeUInt32LE(sealed.length, 0);
-    const bytes = Buffer.concat([...this.parts, sealed, len]);
+    const trailer = packTrailer(this.entries, master, random);
+    const bytes = Buffer.concat([...this.parts, trailer]);
     return { id: objectId(bytes), bytes, type: this.type, entries: this.entries.slice() };
   }
+}
+
+/**
+ * The bytes that end a pack after its blobs: `sealedHeader ‖ u32le(len(sealedHeader))` for
+ * `entries` (in blob order). For writers that stream the blobs themselves.
+ */
+export function packTrailer(
+  entries: readonly PackEntry[],
+  master: MasterKey,
+  random: Random,
+): Buffer {
+  const header = Buffer.alloc(entries.length * PACK_ENTRY_LENGTH);
+  let p = 0;
+  for (const e of entries) {
+    header[p] = e.type === "data" ? 0 : 1;
+    header[p + 1] = e.flags;
+    header.writeUInt32LE(e.rawLength, p + 2);
+    header.writeUInt32LE(e.length, p + 6);
+    header.set(e.id, p + 10);
+    p += PACK_ENTRY_LENGTH;
+  }
+  const sealed = seal(master.encKey, "pack-header", header, random);
+  const out = Buffer.allocUnsafe(sealed.length + 4);
+  out.set(sealed, 0);
+  out.writeUInt32LE(sealed.length, sealed.length);
+  return out;
 }
 
 /** Result of {@link readPackHeader}: the entries, or how many tail bytes to read instead. */

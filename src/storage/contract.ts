@@ -154,6 +154,31 @@ export function runStorageContract(
       assertBytes(await s.get("alias"), bytes("immutable"));
     });
 
+    test("createWriter(), when offered, streams pieces and commits like putIfAbsent()", async (s) => {
+      if (s.createWriter === undefined) return; // optional capability
+      const pieces = [randomBytes(70_000), randomBytes(0), randomBytes(1_300_000), bytes("end")];
+      const w = await s.createWriter();
+      await w.write(pieces.slice(0, 2));
+      const second = w.write(pieces.slice(2));
+      assert.equal(w.size, 70_000 + 1_300_000 + 3);
+      await second;
+      assert.equal(await s.head("data/ab/abc"), undefined, "nothing visible before commit");
+      assert.equal(await w.commit("data/ab/abc"), "created");
+      assertBytes(await s.get("data/ab/abc"), Buffer.concat(pieces));
+      const again = await s.createWriter();
+      await again.write([bytes("other")]);
+      assert.equal(await again.commit("data/ab/abc"), "exists");
+      assertBytes(await s.get("data/ab/abc"), Buffer.concat(pieces));
+      const dropped = await s.createWriter();
+      await dropped.write([bytes("dropped")]);
+      await dropped.abort();
+      await dropped.abort();
+      assert.deepEqual(
+        (await collect(s.list(""))).map((o) => o.key),
+        ["data/ab/abc"],
+      );
+    });
+
     test("head() reports the size, or undefined when missing", async (s) => {
       await s.putIfAbsent("snapshots/one", randomBytes(4321));
       assert.deepEqual(await s.head("snapshots/one"), { key: "snapshots/one", size: 4321 });

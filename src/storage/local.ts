@@ -5,7 +5,7 @@ import { CofferError, fromSystemError } from "../core/errors.ts";
 import { toHex } from "../core/hex.ts";
 import { systemClock, systemRandom } from "../core/system.ts";
 import { clampRange, validateKey, validatePrefix, validateRange } from "./keys.ts";
-import type { ByteRange, ObjectInfo, PutResult, Storage } from "./storage.ts";
+import type { ByteRange, ObjectInfo, ObjectWriter, PutResult, Storage } from "./storage.ts";
 
 /** The file-system calls {@link LocalStorage} makes while writing; a seam for fault tests. */
 export interface LocalIo {
@@ -148,6 +148,76 @@ export class LocalStorage implements Storage {
     } catch (err) {
       throw this.#fail(err, "store", key);
     }
+  }
+
+  /**
+   * Streams an object into `root/tmp/<random>` (positional `writev`s, no assembly in
+   * memory); `commit(key)` then fsyncs it and hard-links it into place exactly like
+   * {@link putIfAbsent}.
+   */
+  async createWriter(): Promise<ObjectWriter> {
+    const tmpDir = join(this.root, TMP);
+    let handle: FileHandle;
+    let tmp: string;
+    try {
+      await this.#ensureDir(tmpDir);
+      tmp = join(tmpDir, toHex(this.#random(16)));
+      handle = await open(tmp, "wx", 0o444);
+    } catch (err) {
+      throw fromSystemError(err, `Cannot create a temp file in ${this.location}`);
+    }
+    let size = 0;
+    let failure: unknown;
+    let done = false;
+    let pending: Promise<void> = Promise.resolve();
+    const finish = async (): Promise<void> => {
+      if (done) return;
+      done = true;
+      await pending;
+      await handle.close().catch(() => undefined);
+      await unlink(tmp).catch((err: unknown) => {
+        if (errno(err) !== "ENOENT") throw err;
+      });
+    };
+    return {
+      get size() {
+        return size;
+      },
+      write: (parts) => {
+        if (done) return Promise.reject(new CofferError("IO", "Cannot write: object finished"));
+        const position = size;
+        for (const p of parts) size += p.length;
+        const p = writeAllv(handle, parts, position).catch((err: unknown) => {
+          failure ??= err;
+          throw fromSystemError(err, `Cannot write a temp file in ${this.location}`);
+        });
+        pending = pending.then(
+          () => p.catch(() => undefined),
+          () => undefined,
+        );
+        return p;
+      },
+      commit: async (key) => {
+        const path = this.#path(key);
+        if (done) throw new CofferError("IO", `Cannot store ${key}: writer already finished`);
+        try {
+          await pending;
+          if (failure !== undefined)
+            throw failure instanceof Error ? failure : new Error("write failed");
+          await this.#io.sync(handle);
+          await handle.close();
+          done = true;
+          return await this.#linkIntoPlace(key, tmp, path);
+        } catch (err) {
+          throw this.#fail(err, "store", key);
+        } finally {
+          done = true;
+          await handle.close().catch(() => undefined);
+          await unlink(tmp).catch(() => undefined);
+        }
+      },
+      abort: finish,
+    };
   }
 
   async #linkIntoPlace(key: string, tmp: string, path: string): Promise<PutResult> {
@@ -307,6 +377,25 @@ export class LocalStorage implements Storage {
       throw fromSystemError(err, `Cannot clean temp files in ${this.location}`);
     }
     return removed;
+  }
+}
+
+/** Writes every byte of `parts` at `position` (loops over short writes). */
+async function writeAllv(
+  handle: FileHandle,
+  parts: readonly Uint8Array[],
+  position: number,
+): Promise<void> {
+  let rest = parts.filter((p) => p.length > 0);
+  let pos = position;
+  while (rest.length > 0) {
+    const { bytesWritten } = await handle.writev(rest.slice(0, 1024), pos);
+    pos += bytesWritten;
+    let n = bytesWritten;
+    let i = 0;
+    while (i < rest.length && n >= rest[i]!.length) n -= rest[i++]!.length;
+    rest = rest.slice(i);
+    if (n > 0) rest[0] = rest[0]!.subarray(n);
   }
 }
 

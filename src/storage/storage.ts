@@ -17,6 +17,26 @@ export interface ObjectInfo {
 export type PutResult = "created" | "exists";
 
 /**
+ * An object being written piece by piece (see {@link Storage.createWriter}); its key is only
+ * known at the end (content-addressed objects). Nothing is visible under any key before
+ * {@link ObjectWriter.commit}.
+ */
+export interface ObjectWriter {
+  /** Appends `parts` in order. The caller must not modify them until the promise settles. */
+  write(parts: readonly Uint8Array[]): Promise<void>;
+  /** Bytes appended so far. */
+  readonly size: number;
+  /**
+   * Stores everything written under `key` with {@link Storage.putIfAbsent}'s semantics
+   * (atomic, never overwrites; `"exists"` when the key was already there). The writer is
+   * finished afterwards, also when this rejects.
+   */
+  commit(key: string): Promise<PutResult>;
+  /** Discards the written bytes (idempotent; a no-op after commit). */
+  abort(): Promise<void>;
+}
+
+/**
  * The one storage interface every backend (memory, local, s3) implements and every
  * consumer (engine, gateway) uses. Keys are `/`-separated, relative to the repository root.
  * Errors are `CofferError`s: `NOT_FOUND`, `NO_SPACE`, `PERMISSION_DENIED`, `IO`, `NETWORK`.
@@ -42,6 +62,12 @@ export interface Storage {
   list(prefix: string): AsyncIterable<ObjectInfo>;
   /** Removes an object; removing a missing object is not an error. */
   delete(key: string): Promise<void>;
+  /**
+   * Optional: starts an object written in pieces and named at the end (packs are streamed
+   * to disk instead of being assembled in memory). Backends without it are used through
+   * `putIfAbsent` (see `engine/pipeline/pack-writer.ts`).
+   */
+  createWriter?(): Promise<ObjectWriter>;
   /** Releases connections and handles. */
   close?(): Promise<void>;
 }

@@ -27,6 +27,9 @@ const BATCH_BYTES = 4 * 1024 * 1024;
 /** Files at least this big go alone (their results stream). */
 const BIG_FILE = 1024 * 1024;
 
+/** Sealed bytes posted by the workers and not yet written, for a streaming storage. */
+const STREAMING_LIMIT = 16 * 1024 * 1024;
+
 const WORKER_URL = new URL(
   import.meta.url.endsWith(".ts") ? "./chunk-worker.ts" : "./chunk-worker.js",
   import.meta.url,
@@ -36,7 +39,10 @@ const WORKER_URL = new URL(
 export interface DataPipelineOptions {
   /** Worker threads (default `os.availableParallelism()`). */
   workers?: number;
-  /** Sealed bytes allowed in flight between workers and finished uploads (default 3 packs). */
+  /**
+   * Sealed bytes allowed in flight between the workers and the storage (default 16 MiB for
+   * a streaming storage, 3 packs otherwise).
+   */
   memoryLimit?: number;
 }
 
@@ -48,7 +54,10 @@ export interface DataPipelineOptions {
  */
 export class DataPipeline {
   readonly packer: Packer;
-  readonly #pool: WorkerPool;
+  readonly #size: number;
+  /** Starts the workers on first use (an unchanged re-run never needs them). */
+  readonly #startPool: () => WorkerPool;
+  #poolInstance: WorkerPool | undefined;
   readonly #credit: Int32Array;
   #batch: { files: FileTask[]; waiters: Waiter[]; bytes: number } = {
     files: [],
@@ -65,7 +74,14 @@ export class DataPipeline {
   ) {
     const size = o.workers ?? availableParallelism();
     const packSize = repo.config.packSize;
-    const limit = o.memoryLimit ?? Math.max(3 * packSize, 2 * packSize + repo.config.chunker.max);
+    // A streaming storage frees sealed bytes as they are written (every MiB), so a small
+    // budget keeps the workers busy; the fallback holds whole packs until they are stored.
+    const streaming = repo.storage.createWriter !== undefined;
+    const limit =
+      o.memoryLimit ??
+      (streaming
+        ? STREAMING_LIMIT
+        : Math.max(3 * packSize, 2 * packSize + repo.config.chunker.max));
     const creditBuf = new SharedArrayBuffer(4);
     this.#credit = new Int32Array(creditBuf);
     this.packer = new Packer(
@@ -80,15 +96,29 @@ export class DataPipeline {
         Atomics.notify(this.#credit, 0);
       },
     );
-    const data: ChunkWorkerData = {
-      master: masterKeyToBytes(repo.master),
-      chunker: repo.config.chunker,
-      table: repo.index.toShared(),
-      credit: creditBuf,
-      // A worker posts while the counter is at most this; one part (4 MiB + a max chunk) may overshoot.
-      creditLimit: Math.max(packSize, limit - 4 * 1024 * 1024 - repo.config.chunker.max),
+    this.#size = Math.max(1, size);
+    this.#startPool = () => {
+      const data: ChunkWorkerData = {
+        master: masterKeyToBytes(repo.master),
+        chunker: repo.config.chunker,
+        table: repo.index.toShared(),
+        credit: creditBuf,
+        // A worker posts while the counter is at most this; one part (4 MiB + a max chunk)
+        // may overshoot.
+        creditLimit: streaming
+          ? limit
+          : Math.max(packSize, limit - 4 * 1024 * 1024 - repo.config.chunker.max),
+      };
+      return new WorkerPool(WORKER_URL, data, { size: this.#size, depth: 2 });
     };
-    this.#pool = new WorkerPool(WORKER_URL, data, { size, depth: 2 });
+  }
+
+  get #pool(): WorkerPool {
+    return (this.#poolInstance ??= this.#startPool());
+  }
+
+  get #queued(): number {
+    return this.#poolInstance?.queued ?? 0;
   }
 
   /**
@@ -97,7 +127,7 @@ export class DataPipeline {
    */
   async addFile(path: Buffer, size: number): Promise<{ result: Promise<ContentResult> }> {
     this.#throwIfFailed();
-    while (this.#pool.queued >= this.#pool.size) {
+    while (this.#queued >= this.#size) {
       await new Promise<void>((r) => this.#jobsWaiting.push(r));
       this.#throwIfFailed();
     }
@@ -136,13 +166,13 @@ export class DataPipeline {
   }
 
   /** Waits until fewer than `n` jobs are queued (for producers that are not files). */
-  async waitForRoom(n = this.#pool.size): Promise<void> {
-    while (this.#pool.queued >= n) await new Promise<void>((r) => this.#jobsWaiting.push(r));
+  async waitForRoom(n = this.#size): Promise<void> {
+    while (this.#queued >= n) await new Promise<void>((r) => this.#jobsWaiting.push(r));
     this.#throwIfFailed();
   }
 
   #poolHasRoom(): boolean {
-    return this.#pool.queued === 0 && this.#inFlight.size < this.#pool.size;
+    return this.#queued === 0 && this.#inFlight.size < this.#size;
   }
 
   #submit(): void {
@@ -209,11 +239,14 @@ export class DataPipeline {
   }
 
   #throwIfFailed(): void {
-    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#failure === undefined) return;
+    throw this.#failure instanceof Error
+      ? this.#failure
+      : new CofferError("IO", "Backup pipeline failed", { cause: this.#failure });
   }
 
   /** Stops the workers (always call, also after errors). */
   async close(): Promise<void> {
-    await this.#pool.close();
+    await this.#poolInstance?.close();
   }
 }

@@ -1,11 +1,13 @@
+import { type Hash, createHash } from "node:crypto";
 import type { Random } from "../../core/deps.ts";
 import { CofferError } from "../../core/errors.ts";
 import type { BlobTable } from "../../format/blob-table.ts";
 import type { BlobType, EncodedBlob } from "../../format/blob.ts";
 import type { IndexPack } from "../../format/index-file.ts";
 import type { MasterKey } from "../../format/keys.ts";
-import { PackBuilder, packKey } from "../../format/pack.ts";
-import type { Storage } from "../../storage/storage.ts";
+import { type PackEntry, packKey, packTrailer } from "../../format/pack.ts";
+import type { ObjectWriter, Storage } from "../../storage/storage.ts";
+import { openObjectWriter } from "./pack-writer.ts";
 
 /** Counters a {@link Packer} keeps. */
 export interface PackerStats {
@@ -18,11 +20,34 @@ export interface PackerStats {
   packs: number;
 }
 
+/** Blob bytes gathered before one `writev` to the open pack. */
+const WRITE_BYTES = 1024 * 1024;
+/** Packs committing (fsync + link) at once before written bytes stop releasing credit. */
+const MAX_COMMITS = 8;
+
+interface OpenPack {
+  writer: Promise<{ writer: ObjectWriter; streaming: boolean }>;
+  hash: Hash;
+  entries: PackEntry[];
+  members: { pack: string | undefined }[];
+  /** Sealed blob bytes in the pack so far. */
+  bytes: number;
+  /** Blobs not yet handed to the writer. */
+  parts: Uint8Array[];
+  partBytes: number;
+  writes: Promise<void>[];
+  /** Written bytes whose credit waits for the commit (non-streaming writers). */
+  held: number;
+}
+
 /**
- * Collects sealed blobs into data and tree packs, uploads full packs concurrently, and
- * remembers where every blob of this run went. Duplicates (already in the repository
- * index, or already added in this run) are dropped. `onReleased(bytes)` fires when sealed
- * bytes leave memory (dropped or uploaded), which drives the workers' backpressure.
+ * Collects sealed blobs into data and tree packs and streams each pack to the storage as
+ * its blobs arrive (`Storage.createWriter`, or a memory fallback), hashing it on the way;
+ * a full pack gets its sealed header, is named by that hash and committed (fsync + link)
+ * in the background while the next one fills. Remembers where every blob of this run went.
+ * Duplicates (already in the repository index, or already added in this run) are dropped.
+ * `onReleased(bytes)` fires when sealed bytes leave memory (dropped, or written to a
+ * streaming writer; for the fallback: uploaded), which drives the workers' backpressure.
  */
 export class Packer {
   readonly stats: PackerStats = { blobs: 0, rawBytes: 0, storedBytes: 0, packs: 0 };
@@ -30,11 +55,10 @@ export class Packer {
   readonly indexPacks: IndexPack[] = [];
   /** Hex blob ID → pack ID (or undefined while its pack is still open), for this run. */
   readonly #placed = new Map<string, { pack: string | undefined }>();
-  readonly #builders: Record<
-    BlobType,
-    { builder: PackBuilder; members: { pack: string | undefined }[]; sealedBytes: number }
-  >;
+  readonly #open: Record<BlobType, OpenPack | undefined> = { data: undefined, tree: undefined };
   readonly #uploads = new Set<Promise<void>>();
+  /** Credit releases deferred while too many packs are committing. */
+  #deferred: { bytes: number; type: BlobType }[] = [];
   #failure: unknown;
 
   constructor(
@@ -44,17 +68,7 @@ export class Packer {
     private readonly index: BlobTable,
     private readonly packSize: number,
     private readonly onReleased: (bytes: number, type: BlobType) => void = () => undefined,
-  ) {
-    this.#builders = { data: this.#fresh("data"), tree: this.#fresh("tree") };
-  }
-
-  #fresh(type: BlobType): {
-    builder: PackBuilder;
-    members: { pack: string | undefined }[];
-    sealedBytes: number;
-  } {
-    return { builder: new PackBuilder(type), members: [], sealedBytes: 0 };
-  }
+  ) {}
 
   /** True when the blob is in the repository index or was added in this run. */
   known(type: BlobType, id: Uint8Array, hex?: string): boolean {
@@ -81,33 +95,102 @@ export class Packer {
       this.onReleased(blob.sealed.length, blob.type);
       return false;
     }
-    const b = this.#builders[blob.type];
+    const pack = (this.#open[blob.type] ??= this.#fresh());
     const member = { pack: undefined as string | undefined };
     this.#placed.set(key, member);
-    b.builder.add(blob);
-    b.members.push(member);
-    b.sealedBytes += blob.sealed.length;
+    pack.entries.push({
+      id: blob.id,
+      type: blob.type,
+      flags: blob.flags,
+      offset: pack.bytes,
+      length: blob.sealed.length,
+      rawLength: blob.rawLength,
+    });
+    pack.members.push(member);
+    pack.hash.update(blob.sealed);
+    pack.parts.push(blob.sealed);
+    pack.partBytes += blob.sealed.length;
+    pack.bytes += blob.sealed.length;
     this.stats.blobs++;
     this.stats.rawBytes += blob.rawLength;
     this.stats.storedBytes += blob.sealed.length;
-    if (b.builder.size >= this.packSize) this.#finish(blob.type);
+    if (pack.bytes >= this.packSize) this.#finish(blob.type);
+    else if (pack.partBytes >= WRITE_BYTES) this.#write(pack, blob.type, 0);
     return true;
   }
 
+  #fresh(): OpenPack {
+    const writer = openObjectWriter(this.storage);
+    writer.catch((err: unknown) => {
+      this.#failure ??= err;
+    });
+    return {
+      writer,
+      hash: createHash("sha256"),
+      entries: [],
+      members: [],
+      bytes: 0,
+      parts: [],
+      partBytes: 0,
+      writes: [],
+      held: 0,
+    };
+  }
+
+  /** Hands the gathered blobs (plus `extra` trailing bytes that carry no credit) to the writer. */
+  #write(pack: OpenPack, type: BlobType, extra: number): void {
+    const parts = pack.parts;
+    const credit = pack.partBytes - extra;
+    pack.parts = [];
+    pack.partBytes = 0;
+    pack.writes.push(
+      pack.writer
+        .then(async ({ writer, streaming }) => {
+          await writer.write(parts);
+          if (streaming) this.#release(credit, type);
+          else pack.held += credit;
+        })
+        .catch((err: unknown) => {
+          this.#failure ??= err;
+          this.#release(credit, type);
+        }),
+    );
+  }
+
+  #release(bytes: number, type: BlobType): void {
+    if (bytes === 0) return;
+    if (this.#uploads.size >= MAX_COMMITS) this.#deferred.push({ bytes, type });
+    else this.onReleased(bytes, type);
+  }
+
   #finish(type: BlobType): void {
-    const b = this.#builders[type];
-    if (b.builder.count === 0) return;
-    this.#builders[type] = this.#fresh(type);
-    const pack = b.builder.finish(this.master, this.random);
-    for (const m of b.members) m.pack = pack.id;
+    const pack = this.#open[type];
+    if (pack === undefined || pack.entries.length === 0) return;
+    this.#open[type] = undefined;
+    const trailer = packTrailer(pack.entries, this.master, this.random);
+    pack.hash.update(trailer);
+    const id = pack.hash.digest("hex");
+    for (const m of pack.members) m.pack = id;
+    pack.parts.push(trailer);
+    pack.partBytes += trailer.length;
+    this.#write(pack, type, trailer.length);
     this.stats.packs++;
+    const size = pack.bytes + trailer.length;
     const p = (async () => {
+      let streaming = true;
       try {
-        await this.storage.putIfAbsent(packKey(pack.id), pack.bytes);
+        await Promise.all(pack.writes);
+        const w = await pack.writer;
+        streaming = w.streaming;
+        if (this.#failure !== undefined) {
+          await w.writer.abort();
+          return;
+        }
+        await w.writer.commit(packKey(id));
         this.indexPacks.push({
-          id: pack.id,
+          id,
           type,
-          size: pack.bytes.length,
+          size,
           blobs: pack.entries.map((e) => [
             e.id.toString("hex"),
             e.offset,
@@ -119,13 +202,18 @@ export class Packer {
       } catch (err) {
         this.#failure ??= err;
       } finally {
-        this.onReleased(b.sealedBytes, type);
+        if (!streaming || this.#failure !== undefined) {
+          this.onReleased(pack.held, type);
+          pack.held = 0;
+        }
       }
     })();
     this.#uploads.add(p);
-    void p.finally(() => this.#uploads.delete(p));
+    void p.finally(() => {
+      this.#uploads.delete(p);
+      for (const d of this.#deferred.splice(0)) this.onReleased(d.bytes, d.type);
+    });
   }
-
   /** Number of packs currently uploading. */
   get uploading(): number {
     return this.#uploads.size;
@@ -141,7 +229,7 @@ export class Packer {
   async flush(): Promise<void> {
     this.#finish("data");
     this.#finish("tree");
-    await Promise.all(this.#uploads);
+    while (this.#uploads.size > 0) await Promise.all(this.#uploads);
     this.#throwIfFailed();
   }
 
@@ -150,7 +238,11 @@ export class Packer {
       const f = this.#failure;
       throw f instanceof CofferError
         ? f
-        : new CofferError("IO", `Cannot upload pack: ${String(f)}`, { cause: f });
+        : new CofferError(
+            "IO",
+            `Cannot upload pack: ${f instanceof Error ? f.message : "unknown error"}`,
+            { cause: f },
+          );
     }
   }
 }

@@ -1,4 +1,4 @@
-import { Worker, type TransferListItem } from "node:worker_threads";
+import { Worker, type Transferable } from "node:worker_threads";
 import { CofferError } from "../../core/errors.ts";
 
 /** Messages a pool worker posts back; `done` and `error` end a job, anything else streams. */
@@ -11,7 +11,7 @@ export interface WorkerReply {
 interface PendingJob {
   jobId: number;
   payload: unknown;
-  transfer: readonly TransferListItem[];
+  transfer: readonly Transferable[];
   onMessage: (msg: WorkerReply) => void;
   resolve: () => void;
   reject: (err: unknown) => void;
@@ -64,10 +64,15 @@ export class WorkerPool {
   /** Runs a job on the least busy worker; resolves when the worker reports `done`. */
   run(
     payload: object,
-    transfer: readonly TransferListItem[],
+    transfer: readonly Transferable[],
     onMessage: (msg: WorkerReply) => void,
   ): Promise<void> {
-    if (this.#failure !== undefined) return Promise.reject(this.#failure as Error);
+    if (this.#failure !== undefined)
+      return Promise.reject(
+        this.#failure instanceof Error
+          ? this.#failure
+          : new CofferError("IO", "Backup worker failed", { cause: this.#failure }),
+      );
     if (this.#closed)
       return Promise.reject(new CofferError("INTERRUPTED", "Worker pool is closed"));
     return new Promise<void>((resolve, reject) => {

@@ -45,6 +45,8 @@ export interface DbBackupOutcome {
   snapshotId?: string;
   bytes?: number;
   addedBytes?: number;
+  /** Bytes this dump added to the repository's packs (after dedup and compression). */
+  storedBytes?: number;
   error?: CofferError;
 }
 
@@ -108,7 +110,7 @@ export async function backupDatabases(repo: Repository, o: DbBackupOptions): Pro
         ...(o.time !== undefined ? { time: o.time } : {}),
         ...(o.onSpawn !== undefined ? { onSpawn: o.onSpawn } : {}),
       });
-      report({ type: o.type, database, snapshotId: r.snapshotId, bytes: r.stats.bytes, addedBytes: r.stats.addedBytes });
+      report({ type: o.type, database, snapshotId: r.snapshotId, bytes: r.stats.bytes, addedBytes: r.stats.addedBytes, storedBytes: r.stats.storedBytes });
     } catch (err) {
       report({ type: o.type, database, error: asCofferError(err) });
     }
@@ -138,7 +140,7 @@ async function backupSqlite(repo: Repository, file: string, o: DbBackupOptions):
       ...(o.host !== undefined ? { host: o.host } : {}),
       ...(o.time !== undefined ? { time: o.time } : {}),
     });
-    return { type: "sqlite", database: file, snapshotId: r.snapshotId, bytes: r.stats.bytes, addedBytes: r.stats.addedBytes };
+    return { type: "sqlite", database: file, snapshotId: r.snapshotId, bytes: r.stats.bytes, addedBytes: r.stats.addedBytes, storedBytes: r.stats.storedBytes };
   } finally {
     await copy.dispose();
   }

@@ -40,6 +40,9 @@ function pgEnv(conn: DbConnection, base: ToolEnv): ToolEnv {
   if (conn.password !== undefined) env.PGPASSWORD = conn.password;
   env.PGCONNECT_TIMEOUT ??= "10";
   env.PGAPPNAME ??= "coffer";
+  // A table larger than shared_buffers/4 is scanned from wherever a recent scan left off
+  // (synchronized seqscans), which rotates COPY's row order and defeats dedup between dumps.
+  env.PGOPTIONS = `${env.PGOPTIONS ?? ""} -c synchronize_seqscans=off`.trim();
   return env;
 }
 
@@ -66,12 +69,12 @@ const USER_OBJECTS = `select (select count(*) from pg_class c join pg_namespace 
   (select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
     where n.nspname not in ('pg_catalog', 'information_schema'))`;
 
-/** PostgreSQL through pg_dump (custom format, uncompressed), pg_restore and psql. */
+/** PostgreSQL through pg_dump (plain SQL) and psql. */
 export const postgresDriver: ServerDriver = {
   type: "postgres",
   dumpTool: "pg_dump",
-  format: "pg_dump custom format, uncompressed (-Fc -Z0)",
-  extension: "pgdump",
+  format: "pg_dump plain SQL (-Fp)",
+  extension: "sql",
   env: pgEnv,
   probe(conn, env, database): VersionProbe {
     return {
@@ -92,7 +95,7 @@ export const postgresDriver: ServerDriver = {
     return rows.map((r) => r[0] ?? "").filter((d) => d !== "");
   },
   dumpCommand(conn, database): ToolCommand {
-    return { command: "pg_dump", args: ["-Fc", "-Z0", "-w", "-d", pgConninfo(conn, database)] };
+    return { command: "pg_dump", args: ["-Fp", "-w", "-d", pgConninfo(conn, database)] };
   },
   async prepareTarget(conn, env, database, o: RestoreTargetOptions) {
     const exists = await psqlQuery(conn, env, PG_MAINTENANCE_DB, `select 1 from pg_database where datname = ${pgLiteral(database)}`);
@@ -116,6 +119,10 @@ export const postgresDriver: ServerDriver = {
     return `created database "${database}"`;
   },
   restoreCommand(conn, database): ToolCommand {
-    return { command: "pg_restore", args: ["-w", "--exit-on-error", "--single-transaction", "-d", pgConninfo(conn, database)] };
+    // One transaction: a failing statement leaves the target as it was.
+    return {
+      command: "psql",
+      args: ["-X", "-q", "-w", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-o", "/dev/null", "-d", pgConninfo(conn, database)],
+    };
   },
 };

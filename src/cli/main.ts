@@ -22,17 +22,20 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(`${usage()}\n`);
     return name === undefined ? ExitCode.USAGE : ExitCode.OK;
   }
+  const json = rest.includes("--json");
   if (name === "version" || name === "--version") {
-    io.stdout.write(`coffer ${VERSION} (node ${process.version})\n`);
+    if (json) io.stdout.write(`${JSON.stringify({ message_type: "version", version: VERSION, node: process.version })}\n`);
+    else io.stdout.write(`coffer ${VERSION} (node ${process.version})\n`);
     return ExitCode.OK;
   }
   const cmd: Command | undefined = commands.find((c) => c.name === name);
   if (!cmd) {
-    io.stderr.write(`coffer: unknown command "${name}" (see coffer --help)\n`);
+    const message = `Unknown command "${name}" (see coffer --help)`;
+    if (json) io.stderr.write(`${JSON.stringify({ message_type: "error", code: "BAD_INPUT", message })}\n`);
+    else io.stderr.write(`coffer: ${message}\n`);
     return ExitCode.USAGE;
   }
   let ctx: CliContext | undefined;
-  const json = rest.includes("--json");
   try {
     const args = parseCommandArgs(cmd, rest);
     if (args.values.help === true) {

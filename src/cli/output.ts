@@ -20,9 +20,12 @@ export class Output {
     if (!this.quiet && !this.json) this.io.stderr.write(`${text}\n`);
   }
 
-  /** A warning: always on stderr; in JSON mode also a JSON line on stderr. */
-  warn(text: string): void {
-    if (this.json) this.io.stderr.write(`${JSON.stringify({ message_type: "warning", message: text })}\n`);
+  /**
+   * A warning on stderr: `warning: TEXT`, or in JSON mode a JSON line
+   * `{"message_type":"warning","message":TEXT,...fields}`.
+   */
+  warn(text: string, fields: Record<string, unknown> = {}): void {
+    if (this.json) this.io.stderr.write(`${JSON.stringify({ message_type: "warning", message: text, ...fields })}\n`);
     else this.io.stderr.write(`warning: ${text}\n`);
   }
 
@@ -51,7 +54,7 @@ export function formatBytes(n: number): string {
     v /= 1024;
     u++;
   }
-  return u === 0 ? `${String(n)} B` : `${v.toFixed(3)} ${units[u] ?? "B"}`;
+  return u === 0 ? `${String(Math.round(n))} B` : `${v.toFixed(3)} ${units[u] ?? "B"}`;
 }
 
 /** Formats seconds as `1:02:03` or `2:03`. */

@@ -86,8 +86,9 @@ async function runPasswordCommand(command: string): Promise<string> {
 /** Reads a line from the TTY without echoing it. */
 async function promptHidden(io: CliIO, prompt: string): Promise<string> {
   const stdin = io.stdin;
-  io.stderr.write(prompt);
+  // Raw mode (no echo) before the prompt shows, so nothing typed after it is ever echoed.
   stdin.setRawMode?.(true);
+  io.stderr.write(prompt);
   stdin.resume();
   return new Promise((resolve, reject) => {
     let value = "";

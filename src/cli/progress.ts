@@ -1,5 +1,5 @@
 import type { CliIO } from "./io.ts";
-import { formatBytes, formatDuration, type Output } from "./output.ts";
+import { formatDuration, type Output } from "./output.ts";
 
 /** A progress sample reported by backup or restore. */
 export interface ProgressSample {
@@ -7,36 +7,79 @@ export interface ProgressSample {
   bytes: number;
   totalFiles?: number | undefined;
   totalBytes?: number | undefined;
-  current?: string | undefined;
 }
 
+/** Width of the `[=====>    ]` bar in characters (between the brackets). */
+const BAR_WIDTH = 20;
+
 /**
- * Draws a one-line progress bar on a TTY (files, bytes, rate, ETA), or writes JSON status
- * lines with `--json`. Throttled to a few updates a second.
+ * Draws a one-line progress bar on a TTY (elapsed time, percentage bar, files, bytes, rate,
+ * ETA), or writes JSON `status` lines on stderr with `--json`. Throttled to a few updates a
+ * second; {@link start} adds a once-a-second redraw so the clock moves during a large file.
  */
 export class Progress {
-  private last = 0;
-  private readonly start: number;
+  private last = -Infinity;
+  private readonly started: number;
   private drawn = false;
+  private sample: ProgressSample = { files: 0, bytes: 0 };
+  private totals: { files: number; bytes: number } | undefined;
+  private ticker: ReturnType<typeof setInterval> | undefined;
 
+  private readonly intervalMs: number;
+  private readonly tickMs: number;
+
+  /**
+   * `COFFER_PROGRESS_FPS` (like restic's `RESTIC_PROGRESS_FPS`) sets how many times a second
+   * the line may be redrawn; default 4, with a redraw at least once a second.
+   */
   constructor(
     private readonly io: CliIO,
     private readonly out: Output,
     private readonly verb: string,
-    private readonly intervalMs = 250,
   ) {
-    this.start = io.clock.now();
+    this.started = io.clock.now();
+    const fps = Number(io.env.COFFER_PROGRESS_FPS);
+    const valid = Number.isFinite(fps) && fps > 0;
+    this.intervalMs = valid ? 1000 / fps : 250;
+    this.tickMs = valid ? Math.min(1000, this.intervalMs) : 1000;
+  }
+
+  /** Whether anything is shown at all (a TTY bar, or JSON status lines). */
+  get active(): boolean {
+    return this.out.interactive || (this.out.json && !this.out.quiet);
+  }
+
+  /** Redraws every second even without new samples. */
+  start(): void {
+    if (!this.active || this.ticker !== undefined) return;
+    this.ticker = setInterval(() => {
+      this.draw(true);
+    }, this.tickMs);
+    this.ticker.unref();
+  }
+
+  /** Totals found by a concurrent scan (used when the sample has none). */
+  setTotals(files: number, bytes: number): void {
+    this.totals = { files, bytes };
   }
 
   /** Reports a sample; draws only if the interval has passed. */
   update(p: ProgressSample): void {
+    this.sample = p;
+    this.draw(false);
+  }
+
+  private draw(force: boolean): void {
     const now = this.io.clock.now();
-    if (now - this.last < this.intervalMs) return;
+    if (!force && now - this.last < this.intervalMs) return;
     this.last = now;
-    const elapsed = (now - this.start) / 1000;
+    const p = this.sample;
+    const totalFiles = p.totalFiles ?? this.totals?.files;
+    const totalBytes = p.totalBytes ?? this.totals?.bytes;
+    const elapsed = (now - this.started) / 1000;
     const rate = elapsed > 0 ? p.bytes / elapsed : 0;
     const eta =
-      p.totalBytes !== undefined && rate > 0 ? (p.totalBytes - p.bytes) / rate : undefined;
+      totalBytes !== undefined && rate > 0 ? Math.max(0, totalBytes - p.bytes) / rate : undefined;
     if (this.out.json) {
       if (this.out.quiet) return;
       this.io.stderr.write(
@@ -44,10 +87,12 @@ export class Progress {
           message_type: "status",
           action: this.verb,
           seconds_elapsed: Math.round(elapsed),
+          percent_done:
+            totalBytes !== undefined && totalBytes > 0 ? Math.min(1, p.bytes / totalBytes) : undefined,
           files_done: p.files,
           bytes_done: p.bytes,
-          total_files: p.totalFiles,
-          total_bytes: p.totalBytes,
+          total_files: totalFiles,
+          total_bytes: totalBytes,
           bytes_per_second: Math.round(rate),
           seconds_remaining: eta === undefined ? undefined : Math.round(eta),
         })}\n`,
@@ -55,23 +100,62 @@ export class Progress {
       return;
     }
     if (!this.out.interactive) return;
-    const pct =
-      p.totalBytes !== undefined && p.totalBytes > 0
-        ? ` ${((100 * p.bytes) / p.totalBytes).toFixed(1).padStart(5)}%`
-        : "";
-    const files = p.totalFiles !== undefined ? `${p.files}/${p.totalFiles}` : String(p.files);
-    const total = p.totalBytes !== undefined ? ` / ${formatBytes(p.totalBytes)}` : "";
-    const line =
-      `[${formatDuration(elapsed)}]${pct} ${files} files ${formatBytes(p.bytes)}${total}` +
-      ` ${formatBytes(rate)}/s${eta !== undefined ? ` ETA ${formatDuration(eta)}` : ""}`;
-    const width = this.io.stderr.columns ?? 80;
-    this.io.stderr.write(`\r\x1b[K${line.slice(0, width - 1)}`);
+    this.io.stderr.write(`\r\x1b[K${this.line(elapsed, p, totalFiles, totalBytes, rate, eta)}`);
     this.drawn = true;
   }
 
-  /** Clears the bar. */
+  private line(
+    elapsed: number,
+    p: ProgressSample,
+    totalFiles: number | undefined,
+    totalBytes: number | undefined,
+    rate: number,
+    eta: number | undefined,
+  ): string {
+    let pct = "";
+    let bar = "";
+    if (totalBytes !== undefined) {
+      const frac = totalBytes > 0 ? Math.min(1, p.bytes / totalBytes) : 1;
+      const full = Math.floor(frac * BAR_WIDTH);
+      const head = full < BAR_WIDTH ? ">" : "";
+      pct = ` ${(100 * frac).toFixed(1).padStart(5)}%`;
+      bar = ` [${"=".repeat(full)}${head}${" ".repeat(Math.max(0, BAR_WIDTH - full - head.length))}]`;
+    }
+    const files = totalFiles !== undefined ? `${String(p.files)}/${String(totalFiles)}` : String(p.files);
+    const total = totalBytes !== undefined ? ` / ${shortBytes(totalBytes)}` : "";
+    const tail =
+      ` ${files} files ${shortBytes(p.bytes)}${total} ${shortBytes(rate)}/s` +
+      (eta !== undefined ? ` ETA ${formatDuration(eta)}` : "");
+    // A pseudo-terminal without a size reports 0 columns.
+    const cols = this.io.stderr.columns;
+    const width = (cols !== undefined && cols > 20 ? cols : 80) - 1;
+    const head = `[${formatDuration(elapsed)}]${pct}`;
+    const full = head + bar + tail;
+    return (full.length <= width ? full : head + tail).slice(0, width);
+  }
+
+  /** Stops the ticker and clears the bar (call before printing anything else). */
   done(): void {
+    if (this.ticker !== undefined) clearInterval(this.ticker);
+    this.ticker = undefined;
+    this.clear();
+  }
+
+  /** Clears the bar; it is redrawn by the next update. */
+  clear(): void {
     if (this.drawn) this.io.stderr.write("\r\x1b[K");
     this.drawn = false;
   }
+}
+
+/** A byte count with one decimal, for the narrow progress line: `19.1 MiB`. */
+export function shortBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${String(Math.round(n))} B` : `${v.toFixed(1)} ${units[u] ?? "B"}`;
 }

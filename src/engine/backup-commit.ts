@@ -12,10 +12,18 @@ import type { Repository } from "./repository.ts";
 /** Program name recorded in snapshots. */
 export const PROGRAM = "coffer 0.1.0";
 
-/** A non-fatal problem met during a backup (the CLI exits 3 when there were any). */
+/**
+ * A non-fatal problem met during a backup. The CLI exits 3 when any warning is a read error;
+ * skipped special files (sockets, FIFOs) alone keep exit 0, as with restic.
+ */
 export interface BackupWarning {
   path: string;
   message: string;
+  /**
+   * `"skipped"`: deliberately not backed up (a socket or FIFO); `"error"` (the default when
+   * absent): could not be read, so the snapshot is incomplete.
+   */
+  kind?: "skipped" | "error";
 }
 
 /** What {@link backup} and the stream backups return. */

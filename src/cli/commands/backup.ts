@@ -1,8 +1,10 @@
+import { lstat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { CofferError } from "../../core/errors.ts";
 import { backup } from "../../engine/backup.ts";
 import { backupCommand, backupStream } from "../../engine/backup-stream.ts";
-import type { BackupResult } from "../../engine/backup.ts";
+import type { BackupResult, BackupWarning } from "../../engine/backup.ts";
+import { scanTotals } from "../../engine/backup-scan.ts";
 import { flag, str, strs, type Command } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { formatBytes, formatDuration } from "../output.ts";
@@ -43,9 +45,12 @@ export const backupCommandSpec: Command = {
     if (fromCommand && args.rest.length === 0) {
       throw new CofferError("BAD_INPUT", "--stdin-from-command needs a command after --, e.g. -- pg_dump shop");
     }
+    if (!useStdin && !fromCommand) await requireSomePath(args.positionals.map((p) => resolve(ctx.io.cwd, p)));
     const repo = await ctx.repository();
     const started = ctx.io.clock.now();
     let result: BackupResult;
+    let readErrors = 0;
+    let skipped = 0;
     if (useStdin || fromCommand) {
       const filename = str(args, "stdin-filename") ?? (fromCommand ? (args.rest[0] ?? "stdin") : "stdin");
       if (fromCommand) {
@@ -54,25 +59,52 @@ export const backupCommandSpec: Command = {
       } else {
         result = await backupStream(repo, { source: ctx.io.stdin as AsyncIterable<Uint8Array>, filename, ...common });
       }
+      readErrors = result.warnings;
     } else {
-      const progress = new Progress(ctx.io, ctx.out, "backup");
       const paths = args.positionals.map((p) => resolve(ctx.io.cwd, p));
-      result = await backup(repo, {
-        paths,
-        ...common,
+      const selection = {
         excludes: strs(args, "exclude"),
         excludeFiles: strs(args, "exclude-file"),
         oneFileSystem: flag(args, "one-file-system"),
-        signal: ctx.io.signal,
-        onProgress: (p) => {
-          progress.update(p);
-        },
-        onWarning: (w) => {
-          progress.done();
-          ctx.out.warn(`${w.path}: ${w.message}`);
-        },
-      });
-      progress.done();
+      };
+      const progress = new Progress(ctx.io, ctx.out, "backup");
+      const scanAbort = new AbortController();
+      const stopScan = (): void => {
+        scanAbort.abort();
+      };
+      ctx.io.signal.addEventListener("abort", stopScan, { once: true });
+      if (progress.active) {
+        progress.start();
+        void scanTotals(paths, {
+          ...selection,
+          signal: scanAbort.signal,
+          onUpdate: (t) => {
+            progress.setTotals(t.files, t.bytes);
+          },
+        });
+      }
+      try {
+        result = await backup(repo, {
+          paths,
+          ...common,
+          ...selection,
+          signal: ctx.io.signal,
+          onProgress: (p) => {
+            progress.update(p);
+          },
+          onWarning: (w) => {
+            progress.clear();
+            const kind = warningKind(w);
+            if (kind === "error") readErrors++;
+            else skipped++;
+            ctx.out.warn(describeWarning(w), { path: w.path, kind });
+          },
+        });
+      } finally {
+        progress.done();
+        scanAbort.abort();
+        ctx.io.signal.removeEventListener("abort", stopScan);
+      }
     }
     const secs = (ctx.io.clock.now() - started) / 1000;
     const s = result.stats;
@@ -80,8 +112,11 @@ export const backupCommandSpec: Command = {
       ctx.out.data({
         message_type: "summary",
         snapshot_id: result.snapshotId,
+        parent: result.snapshot.parent ?? null,
         ...s,
         warnings: result.warnings,
+        read_errors: readErrors,
+        skipped,
         total_duration: secs,
       });
     } else {
@@ -91,8 +126,8 @@ export const backupCommandSpec: Command = {
       ctx.out.line(`processed ${s.files} files, ${formatBytes(s.bytes)} in ${formatDuration(secs)}`);
       ctx.out.line(`snapshot ${result.snapshotId.slice(0, 8)} saved`);
     }
-    if (result.warnings > 0) {
-      ctx.out.warn(`${result.warnings} file(s) could not be read; the snapshot is incomplete`);
+    if (readErrors > 0) {
+      ctx.out.warn(`${String(readErrors)} file(s) could not be read; snapshot ${result.snapshotId.slice(0, 8)} is incomplete`);
       return ExitCode.PARTIAL;
     }
     return ExitCode.OK;
@@ -107,4 +142,30 @@ export function parseTime(s: string): Date {
     : new Date(s);
   if (Number.isNaN(d.getTime())) throw new CofferError("BAD_INPUT", `Cannot parse --time "${s}": use "YYYY-MM-DD HH:MM:SS"`);
   return d;
+}
+
+/**
+ * Whether a warning means the snapshot is incomplete (`"error"`: exit 3) or a special file
+ * was deliberately skipped (`"skipped"`: exit 0, as restic does for sockets and FIFOs).
+ * Engines that do not set `kind` yet are recognised by their "Skipping" message.
+ */
+export function warningKind(w: BackupWarning): "skipped" | "error" {
+  if (w.kind !== undefined) return w.kind;
+  return /^Skipping (fifo|socket)\b/.test(w.message) ? "skipped" : "error";
+}
+
+/** The warning's message, prefixed with its path unless the message already names it. */
+function describeWarning(w: BackupWarning): string {
+  return w.message.includes(w.path) ? w.message : `${w.path}: ${w.message}`;
+}
+
+/** Refuses a backup none of whose paths exist (restic: "all source directories/files do not exist"). */
+async function requireSomePath(paths: string[]): Promise<void> {
+  const found = await Promise.all(paths.map((p) => lstat(p).then(() => true, () => false)));
+  if (!found.includes(true)) {
+    throw new CofferError(
+      "NOT_FOUND",
+      `Cannot back up: ${paths.length === 1 ? `${paths[0] ?? ""} does not exist` : `none of the ${String(paths.length)} paths exist`}; nothing was saved`,
+    );
+  }
 }

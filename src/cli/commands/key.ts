@@ -68,13 +68,17 @@ export const keyCommand: Command = {
         return 0;
       }
       case "export": {
-        const text = exportMasterKey(repo, flag(args, "paper") ? "paper" : "file");
+        const format = flag(args, "paper") ? "paper" : "file";
+        const text = exportMasterKey(repo, format);
         const out = str(args, "output");
         if (out !== undefined) {
           await writeFile(out, text, { mode: 0o600, flag: "wx" }).catch((err: unknown) => {
             throw new CofferError("BAD_INPUT", `Cannot write ${out}: ${(err as Error).message}`, { cause: err });
           });
-          ctx.out.info(`master key written to ${out}; store it off-site, it decrypts everything`);
+          if (ctx.out.json) ctx.out.data({ message_type: "key_exported", format, output: out });
+          else ctx.out.info(`master key written to ${out}; store it off-site, it decrypts everything`);
+        } else if (ctx.out.json) {
+          ctx.out.data({ message_type: "master_key", format, text });
         } else {
           ctx.out.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
         }

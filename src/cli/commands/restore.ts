@@ -32,18 +32,20 @@ export const restoreCommand: Command = {
     const progress = new Progress(ctx.io, ctx.out, "restore");
     const started = ctx.io.clock.now();
     ctx.out.info(`restoring snapshot ${id.slice(0, 8)} to ${target}`);
+    progress.start();
     const result = await restore(repo, id, {
       target,
       ...(include.length > 0 ? { include } : {}),
       ...(exclude.length > 0 ? { exclude } : {}),
       signal: ctx.io.signal,
       onProgress: (p) => {
-        progress.update(p);
+        progress.update({ files: p.files, bytes: p.bytes, totalFiles: p.filesTotal, totalBytes: p.bytesTotal });
       },
+    }).finally(() => {
+      progress.done();
     });
-    progress.done();
     const secs = (ctx.io.clock.now() - started) / 1000;
-    for (const e of result.errors) ctx.out.warn(`cannot restore ${e.path}: ${e.message}`);
+    for (const e of result.errors) ctx.out.warn(`cannot restore ${e.path}: ${e.message}`, { path: e.path });
     if (ctx.out.json) {
       ctx.out.data({
         message_type: "summary",

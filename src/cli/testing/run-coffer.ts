@@ -1,13 +1,61 @@
-import { spawn } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const entry = fileURLToPath(new URL("../entry.ts", import.meta.url));
+const tsx = import.meta.resolve("tsx");
+
+/** The argv (after the executable) that runs the `coffer` CLI from source through tsx. */
+export function cofferArgv(args: readonly string[]): string[] {
+  return ["--import", tsx, entry, ...args];
+}
 
 /** What a `coffer` child process did. */
 export interface CofferRun {
   code: number | null;
+  signal: NodeJS.Signals | null;
   stdout: Buffer;
   stderr: string;
+}
+
+/** Extra ways to start the child. */
+export interface SpawnOptions {
+  /** Runs `coffer` under this command, e.g. `withoutDacOverride()` from make-tree.ts. */
+  prefix?: readonly string[];
+  cwd?: string;
+}
+
+/** A running `coffer` child, and its outcome once it exits. */
+export interface CofferChild {
+  child: ChildProcessWithoutNullStreams;
+  done: Promise<CofferRun>;
+}
+
+/** Starts the real `coffer` CLI as a child process (see {@link runCoffer}). */
+export function spawnCoffer(
+  args: string[],
+  env: Record<string, string> = {},
+  stdin?: Buffer | string,
+  opts: SpawnOptions = {},
+): CofferChild {
+  const argv = [...(opts.prefix ?? []), process.execPath, ...cofferArgv(args)];
+  const child = spawn(argv[0] ?? process.execPath, argv.slice(1), {
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", ...env },
+    stdio: ["pipe", "pipe", "pipe"],
+    ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+  });
+  const done = new Promise<CofferRun>((resolve, reject) => {
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (b: Buffer) => out.push(b));
+    child.stderr.on("data", (b: Buffer) => err.push(b));
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString("utf8") });
+    });
+  });
+  child.stdin.on("error", () => undefined);
+  child.stdin.end(stdin ?? "");
+  return { child, done };
 }
 
 /**
@@ -18,20 +66,21 @@ export function runCoffer(
   args: string[],
   env: Record<string, string> = {},
   stdin?: Buffer | string,
+  opts: SpawnOptions = {},
 ): Promise<CofferRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", entry, ...args], {
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", ...env },
-      stdio: ["pipe", "pipe", "pipe"],
+  return spawnCoffer(args, env, stdin, opts).done;
+}
+
+/** Parses every non-empty line of `text` as JSON (throws, naming the line, when one is not). */
+export function jsonLines(text: string): unknown[] {
+  return text
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => {
+      try {
+        return JSON.parse(l) as unknown;
+      } catch {
+        throw new Error(`not a JSON line: ${JSON.stringify(l)}`);
+      }
     });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (b: Buffer) => out.push(b));
-    child.stderr.on("data", (b: Buffer) => err.push(b));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString("utf8") });
-    });
-    child.stdin.end(stdin ?? "");
-  });
 }

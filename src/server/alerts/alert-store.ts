@@ -112,11 +112,16 @@ export class AlertStore {
   async update(id: number, o: { state?: Alert["state"]; lastNotifiedAt?: number; resolvedAt?: number; summary?: string; detail?: Record<string, unknown> }): Promise<void> {
     const sets: string[] = [];
     const params: (string | number)[] = [];
-    if (o.state !== undefined) (sets.push("state = ?"), params.push(o.state));
-    if (o.lastNotifiedAt !== undefined) (sets.push("last_notified_at = ?"), params.push(o.lastNotifiedAt));
-    if (o.resolvedAt !== undefined) (sets.push("resolved_at = ?"), params.push(o.resolvedAt));
-    if (o.summary !== undefined) (sets.push("summary = ?"), params.push(o.summary));
-    if (o.detail !== undefined) (sets.push("detail = ?"), params.push(JSON.stringify(o.detail)));
+    const set = (col: string, v: string | number | undefined): void => {
+      if (v === undefined) return;
+      sets.push(`${col} = ?`);
+      params.push(v);
+    };
+    set("state", o.state);
+    set("last_notified_at", o.lastNotifiedAt);
+    set("resolved_at", o.resolvedAt);
+    set("summary", o.summary);
+    set("detail", o.detail === undefined ? undefined : JSON.stringify(o.detail));
     if (sets.length === 0) return;
     await this.db.run(`UPDATE alerts SET ${sets.join(", ")} WHERE id = ?`, [...params, id]);
   }

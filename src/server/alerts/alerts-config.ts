@@ -82,6 +82,11 @@ function emails(file: string, v: unknown, what: string): string[] {
   return list;
 }
 
+function text(file: string, v: unknown, what: string): string {
+  if (typeof v !== "string" || v === "") throw fail(file, `${what} must be a non-empty string`);
+  return v;
+}
+
 function ratio(file: string, v: unknown, what: string): number {
   if (typeof v !== "number" || !(v > 0 && v <= 1)) throw fail(file, `${what} must be a number in (0, 1]`);
   return v;
@@ -152,8 +157,8 @@ export function parseAlertsConfig(v: unknown, file: string, duration: Duration):
       from: s.from,
       to: emails(file, s.to, "alerts.smtp.to"),
     };
-    if (s.user !== undefined) smtp.user = String(s.user);
-    if (s.pass !== undefined) smtp.pass = String(s.pass);
+    if (s.user !== undefined) smtp.user = text(file, s.user, "alerts.smtp.user");
+    if (s.pass !== undefined) smtp.pass = text(file, s.pass, "alerts.smtp.pass");
     out.smtp = smtp;
   }
   if (d.webhooks !== undefined) {
@@ -162,7 +167,7 @@ export function parseAlertsConfig(v: unknown, file: string, duration: Duration):
       const m = mapping(file, w, `alerts.webhooks[${i}]`, ["url", "secret"]);
       if (typeof m.url !== "string" || !/^https?:\/\//.test(m.url)) throw fail(file, `alerts.webhooks[${i}].url must be an http(s) URL`);
       const hook: WebhookConfig = { url: m.url };
-      if (m.secret !== undefined) hook.secret = String(m.secret);
+      if (m.secret !== undefined) hook.secret = text(file, m.secret, `alerts.webhooks[${i}].secret`);
       return hook;
     });
   }
@@ -172,7 +177,7 @@ export function parseAlertsConfig(v: unknown, file: string, duration: Duration):
       const m = mapping(file, sv, `alerts.sources.${name}`, ["to", "from", "quota"]);
       const sc: SourceAlertConfig = {};
       if (m.to !== undefined) sc.to = emails(file, m.to, `alerts.sources.${name}.to`);
-      if (m.from !== undefined) sc.from = String(m.from);
+      if (m.from !== undefined) sc.from = text(file, m.from, `alerts.sources.${name}.from`);
       if (m.quota !== undefined) {
         if (typeof m.quota !== "number" || !Number.isSafeInteger(m.quota) || m.quota <= 0) throw fail(file, `alerts.sources.${name}.quota must be a positive number of bytes`);
         sc.quota = m.quota;

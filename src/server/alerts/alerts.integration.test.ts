@@ -16,11 +16,11 @@ const PARIS = (y: number, mo: number, d: number, h: number, mi = 0): number => D
 
 interface Creds { accessKeyId: string; secretAccessKey: string }
 
-function send(port: number, clock: { t: number }, c: Creds, method: string, path: string, body = Buffer.alloc(0)): Promise<{ status: number; headers: Record<string, unknown> }> {
+function send(port: number, clock: { t: number }, c: Creds, method: string, path: string, body: Buffer = Buffer.alloc(0)): Promise<{ status: number; headers: Record<string, unknown> }> {
   const headers: Record<string, string> = { host: `127.0.0.1:${port}`, "content-length": String(body.length) };
   const s = signRequest({ method, path, query: "", headers, payloadHash: sha256Hex(body) }, c, { region: "us-east-1", time: clock.t });
   return new Promise((resolve, reject) => {
-    const r = request({ host: "127.0.0.1", port, method, path, headers: s.headers }, (res) => {
+    const r = request({ host: "127.0.0.1", port, method, path, headers: s.headers as Record<string, string> }, (res) => {
       res.resume();
       res.on("end", () => {
         resolve({ status: res.statusCode ?? 0, headers: res.headers });
@@ -89,8 +89,8 @@ test("alerts end to end (slow: real SMTP + webhook): on time, late, reminder, re
     assert.deepEqual(subjects(), ["[coffer] web-01 (default): backup late"]);
     const late = smtp.mails[0];
     assert.deepEqual(late?.to, ["web-team@example.com"]);
-    assert.equal(late?.from, "coffer@backup.example");
-    assert.equal(late?.text, [
+    assert.equal(late.from, "coffer@backup.example");
+    assert.equal(late.text, [
       "Source: web-01",
       "Group: default",
       'Schedule: cron "0 0,12 * * *" in Europe/Paris, grace 2h',
@@ -159,7 +159,7 @@ test("alerts end to end (slow: real SMTP + webhook): on time, late, reminder, re
     await tickAt(PARIS(2026, 1, 17, 13, 2));
     const d = smtp.mails[7];
     assert.equal(d?.subject, "[coffer] web-01: deletion requested (1 object)");
-    assert.equal(d?.text, [
+    assert.equal(d.text, [
       "Source: web-01", `Requested by: ${web1.accessKeyId}`, "Requested at: 2026-01-17 13:00 +01:00 (Europe/Paris)",
       "Executes after: 2026-01-31 13:00 +01:00 (Europe/Paris)", "", "Objects (1):", `  ${m1.key}  (deletion ${id})`, "",
       "If this was not intended, cancel with:", `  coffer-server deletions cancel ${id}`, "",

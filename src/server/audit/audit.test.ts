@@ -82,7 +82,7 @@ test("audit verify finds an edited, a deleted, a reordered entry and a tail trun
     assert.equal((await verifyAudit(db, storage)).ok, true);
     // 4. truncate the tail after the anchor
     sql.prepare("DELETE FROM audit_log WHERE seq > ?").run(clean.headSeq - 2);
-    assert.deepEqual(await problems(), [[clean.headSeq, `entries ${clean.headSeq - 1}..${clean.headSeq} are missing: anchor audit-anchors/${String(clean.headSeq).padStart(12, "0")}-${clean.lastAnchor?.hash ?? ""} records seq ${clean.headSeq} but the log ends at ${clean.headSeq - 2} (truncated)`]]);
+    assert.deepEqual(await problems(), [[clean.headSeq, `entries ${clean.headSeq - 1}..${clean.headSeq} are missing: anchor audit-anchors/${String(clean.headSeq).padStart(12, "0")}-${clean.lastAnchor.hash} records seq ${clean.headSeq} but the log ends at ${clean.headSeq - 2} (truncated)`]]);
     sql.close();
   } finally {
     await gw.close();

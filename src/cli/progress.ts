@@ -112,15 +112,6 @@ export class Progress {
     rate: number,
     eta: number | undefined,
   ): string {
-    let pct = "";
-    let bar = "";
-    if (totalBytes !== undefined) {
-      const frac = totalBytes > 0 ? Math.min(1, p.bytes / totalBytes) : 1;
-      const full = Math.floor(frac * BAR_WIDTH);
-      const head = full < BAR_WIDTH ? ">" : "";
-      pct = ` ${(100 * frac).toFixed(1).padStart(5)}%`;
-      bar = ` [${"=".repeat(full)}${head}${" ".repeat(Math.max(0, BAR_WIDTH - full - head.length))}]`;
-    }
     const files = totalFiles !== undefined ? `${String(p.files)}/${String(totalFiles)}` : String(p.files);
     const total = totalBytes !== undefined ? ` / ${shortBytes(totalBytes)}` : "";
     const tail =
@@ -129,9 +120,19 @@ export class Progress {
     // A pseudo-terminal without a size reports 0 columns.
     const cols = this.io.stderr.columns;
     const width = (cols !== undefined && cols > 20 ? cols : 80) - 1;
-    const head = `[${formatDuration(elapsed)}]${pct}`;
-    const full = head + bar + tail;
-    return (full.length <= width ? full : head + tail).slice(0, width);
+    let head = `[${formatDuration(elapsed)}]`;
+    if (totalBytes !== undefined) {
+      const frac = totalBytes > 0 ? Math.min(1, p.bytes / totalBytes) : 1;
+      head += ` ${(100 * frac).toFixed(1).padStart(5)}%`;
+      // The bar takes what room is left, up to BAR_WIDTH; under 5 characters it is left out.
+      const room = Math.min(BAR_WIDTH, width - head.length - tail.length - 3);
+      if (room >= 5) {
+        const full = Math.floor(frac * room);
+        const tip = full < room ? ">" : "";
+        head += ` [${"=".repeat(full)}${tip}${" ".repeat(room - full - tip.length)}]`;
+      }
+    }
+    return (head + tail).slice(0, width);
   }
 
   /** Stops the ticker and clears the bar (call before printing anything else). */

@@ -66,7 +66,7 @@ function myEnv(conn: DbConnection, base: ToolEnv): ToolEnv {
 export async function mysqlQuery(conn: DbConnection, env: ToolEnv, sql: string, database?: string, timeoutMs?: number): Promise<string[][]> {
   const out = await runToolOrThrow(
     mysqlTools().client,
-    [...mysqlConnArgs(conn), "--connect-timeout=10", "--batch", "--skip-column-names", "-e", sql, ...(database !== undefined ? [database] : [])],
+    [...mysqlConnArgs(conn), "--default-character-set=utf8mb4", "--connect-timeout=10", "--batch", "--skip-column-names", "-e", sql, ...(database !== undefined ? [database] : [])],
     { env, ...(timeoutMs !== undefined ? { timeoutMs } : {}) },
     database !== undefined ? `Cannot query MySQL database "${database}"` : "Cannot query the MySQL server",
   );
@@ -140,6 +140,6 @@ export const mysqlDriver: ServerDriver = {
     return `created database "${database}"`;
   },
   restoreCommand(conn, database): ToolCommand {
-    return { command: mysqlTools().client, args: [...mysqlConnArgs(conn), "--batch", `--database=${database}`] };
+    return { command: mysqlTools().client, args: [...mysqlConnArgs(conn), "--default-character-set=utf8mb4", "--batch", `--database=${database}`] };
   },
 };

@@ -41,7 +41,7 @@ export async function pgChecksums(database: string): Promise<Record<string, stri
 
 /** Runs SQL as root over the MariaDB socket; returns rows (tab-separated). */
 export async function myAdmin(sql: string, database?: string): Promise<string[][]> {
-  const { stdout } = await run("mariadb", ["--batch", "--skip-column-names", "-e", sql, ...(database !== undefined ? [database] : [])], {
+  const { stdout } = await run("mariadb", ["--default-character-set=utf8mb4", "--batch", "--skip-column-names", "-e", sql, ...(database !== undefined ? [database] : [])], {
     maxBuffer: 64 << 20,
   });
   return stdout

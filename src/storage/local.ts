@@ -1,4 +1,4 @@
-import { type FileHandle, link, lstat, mkdir, open, opendir, stat, unlink } from "node:fs/promises";
+import { chmod, copyFile, type FileHandle, link, lstat, mkdir, open, opendir, stat, unlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import type { Clock, Random } from "../core/deps.ts";
 import { CofferError, fromSystemError } from "../core/errors.ts";
@@ -144,6 +144,50 @@ export class LocalStorage implements Storage {
         await unlink(tmp).catch((err: unknown) => {
           if (errno(err) !== "ENOENT") throw err;
         });
+      }
+    } catch (err) {
+      throw this.#fail(err, "store", key);
+    }
+  }
+
+  /**
+   * Stores the finished file at `file` as `key` without reading it into memory: it is
+   * fsynced, made read-only and hard-linked into place (copied first when it lives on another
+   * file system), with {@link putIfAbsent}'s semantics (atomic, never overwrites, `"exists"`
+   * when the key is there). The file is adopted: the caller may unlink its own name but must
+   * not modify it afterwards. The coffer gateway commits verified uploads this way.
+   */
+  async putFileIfAbsent(key: string, file: string): Promise<PutResult> {
+    const path = this.#path(key);
+    try {
+      if ((await this.#lstatOrUndefined(path)) !== undefined)
+        return await this.#existing(key, path);
+      const handle = await open(file, "r");
+      try {
+        await this.#io.sync(handle);
+      } finally {
+        await handle.close();
+      }
+      await chmod(file, 0o444);
+      try {
+        return await this.#linkIntoPlace(key, file, path);
+      } catch (err) {
+        if (errno(err) !== "EXDEV") throw err;
+      }
+      const tmpDir = join(this.root, TMP);
+      await this.#ensureDir(tmpDir);
+      const tmp = join(tmpDir, toHex(this.#random(16)));
+      try {
+        await copyFile(file, tmp);
+        const copy = await open(tmp, "r");
+        try {
+          await this.#io.sync(copy);
+        } finally {
+          await copy.close();
+        }
+        return await this.#linkIntoPlace(key, tmp, path);
+      } finally {
+        await unlink(tmp).catch(() => undefined);
       }
     } catch (err) {
       throw this.#fail(err, "store", key);

@@ -25,7 +25,7 @@ describe("LocalStorage.putFileIfAbsent() adopts a finished file without copying 
     const body = randomBytes(100_000);
     const f = await file(body);
     assert.equal(await s.putFileIfAbsent("data/ab/obj", f), "created");
-    assert.ok((await s.get("data/ab/obj")).equals(body));
+    assert.ok(Buffer.from(await s.get("data/ab/obj")).equals(body));
     const [a, b] = await Promise.all([stat(f), stat(join(s.root, "data/ab/obj"))]);
     assert.equal(a.ino, b.ino, "the object should be a hard link, not a copy");
     assert.equal(b.mode & 0o777, 0o444);
@@ -47,7 +47,7 @@ describe("LocalStorage.putFileIfAbsent() adopts a finished file without copying 
     const results = await Promise.all(files.map((f) => s.putFileIfAbsent("locks/race", f)));
     const winners = results.flatMap((r, i) => (r === "created" ? [i] : []));
     assert.equal(winners.length, 1, results.join(","));
-    assert.ok((await s.get("locks/race")).equals(bodies[winners[0]!]!));
+    assert.ok(Buffer.from(await s.get("locks/race")).equals(bodies[winners[0]!]!));
   });
 
   test("putFileIfAbsent() refuses unsafe keys, a missing file, and a key that is a directory", async () => {

@@ -9,6 +9,7 @@ import { flag, str, strs, type Command } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { formatBytes, formatDuration } from "../output.ts";
 import { Progress } from "../progress.ts";
+import { reportFailure } from "../report-status.ts";
 
 /** `coffer backup`: backs up files, stdin, or a command's output. */
 export const backupCommandSpec: Command = {
@@ -27,8 +28,15 @@ export const backupCommandSpec: Command = {
     "stdin-from-command": { type: "boolean", help: "back up the stdout of the command after --; fail if it exits non-zero" },
     time: { type: "string", arg: "TIME", help: 'record this snapshot time, e.g. "2026-01-31 23:00:00" (importing history)' },
   },
-  async run(ctx, args) {
+  run(ctx, args) {
     const tags = strs(args, "tag").flatMap((t) => t.split(",")).filter((t) => t !== "");
+    // A failed run on a coffer-server repository leaves status/<time>.json (a "backup failed" alert).
+    return reportFailure(ctx, tags, () => runBackup(ctx, args, tags));
+  },
+};
+
+async function runBackup(ctx: Parameters<Command["run"]>[0], args: Parameters<Command["run"]>[1], tags: string[]): Promise<number> {
+  {
     const host = str(args, "host") ?? ctx.hostname;
     const timeArg = str(args, "time");
     const time = timeArg !== undefined ? parseTime(timeArg) : undefined;
@@ -131,8 +139,8 @@ export const backupCommandSpec: Command = {
       return ExitCode.PARTIAL;
     }
     return ExitCode.OK;
-  },
-};
+  }
+}
 
 /** Parses `--time`: "YYYY-MM-DD HH:MM:SS" (local time) or any ISO-8601 date-time. */
 export function parseTime(s: string): Date {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { isCofferError } from "../core/errors.ts";
-import { compressBlob, decompressBlob } from "./compress.ts";
+import { compressBlob, compressBlobTransient, decompressBlob } from "./compress.ts";
 import { pseudoRandomBytes } from "./testing/deterministic-random.ts";
 
 test("compressBlob() compresses redundant data and decompressBlob() restores it", () => {
@@ -30,4 +30,16 @@ test("decompressBlob() rejects garbage and a wrong length as CORRUPT", () => {
     () => decompressBlob(c.data, 999),
     (e) => isCofferError(e, "CORRUPT") && /expected 999/.test(e.message),
   );
+});
+
+test("compressBlobTransient() matches compressBlob() and keeps incompressible data raw", () => {
+  const text = Buffer.from("transient scratch ".repeat(5000));
+  const t = compressBlobTransient(text);
+  assert.equal(t.compressed, true);
+  assert.deepEqual(decompressBlob(Buffer.from(t.data), text.length), text);
+  const raw = pseudoRandomBytes(70_000, 3);
+  const r = compressBlobTransient(raw);
+  assert.equal(r.compressed, false);
+  assert.equal(r.data, raw);
+  assert.equal(compressBlobTransient(new Uint8Array(0)).compressed, false);
 });

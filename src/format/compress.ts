@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import { Compressor, decompress } from "zstd-napi";
 import { CofferError } from "../core/errors.ts";
 
@@ -26,6 +27,30 @@ export function compressBlob(raw: Uint8Array): CompressedBlob {
   const frame = compressor.compress(raw);
   if (frame.length >= raw.length) return { data: raw, compressed: false };
   return { data: frame, compressed: true };
+}
+
+type Binding = typeof import("zstd-napi/binding.js");
+let transient: { cctx: InstanceType<Binding["CCtx"]>; bound: Binding["compressBound"] } | undefined;
+let scratch = Buffer.alloc(0);
+
+/**
+ * Like {@link compressBlob}, but a compressed result lives in a per-thread scratch buffer
+ * that the next call overwrites: for callers that consume it at once (seal it), so a
+ * backup worker allocates no output buffer per chunk.
+ */
+export function compressBlobTransient(raw: Uint8Array): CompressedBlob {
+  if (raw.length === 0) return { data: raw, compressed: false };
+  if (transient === undefined) {
+    const binding = createRequire(import.meta.url)("zstd-napi/binding.js") as Binding;
+    const cctx = new binding.CCtx();
+    cctx.setParameter(binding.CParameter.compressionLevel, ZSTD_LEVEL);
+    transient = { cctx, bound: binding.compressBound };
+  }
+  const need = transient.bound(raw.length);
+  if (scratch.length < need) scratch = Buffer.allocUnsafeSlow(need);
+  const n = transient.cctx.compress2(scratch, raw);
+  if (n >= raw.length) return { data: raw, compressed: false };
+  return { data: scratch.subarray(0, n), compressed: true };
 }
 
 /**

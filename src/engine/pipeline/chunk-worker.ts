@@ -9,7 +9,7 @@ import { fromSystemError } from "../../core/errors.ts";
 import { BlobTable } from "../../format/blob-table.ts";
 import { FLAG_ZSTD } from "../../format/blob.ts";
 import { Chunker, gearTable } from "../../format/chunker.ts";
-import { compressBlob } from "../../format/compress.ts";
+import { compressBlobTransient } from "../../format/compress.ts";
 import { blobId } from "../../format/ids.ts";
 import { masterKeyFromBytes } from "../../format/master-key.ts";
 import { seal } from "../../format/seal.ts";
@@ -26,8 +26,8 @@ const random = (n: number): Uint8Array => randomBytes(n);
 const READ = 1024 * 1024;
 /** One buffer holds the unfinished chunk (< max) plus one read. */
 const buf = Buffer.allocUnsafeSlow(data.chunker.max + READ);
-/** Flush a part after this many sealed bytes or items. */
-const PART_BYTES = 4 * 1024 * 1024;
+/** Flush a part after this many sealed bytes or items (small parts: less memory in flight). */
+const PART_BYTES = 1024 * 1024;
 const PART_ITEMS = 512;
 /** IDs this worker already encoded in this run (bounded; clearing only costs extra work). */
 const seen = new Set<string>();
@@ -77,7 +77,8 @@ function emitChunk(f: number, chunk: Uint8Array): void {
     } else {
       if (seen.size >= SEEN_MAX) seen.clear();
       seen.add(hex);
-      const { data: body, compressed } = compressBlob(chunk);
+      // The compressed body lives in a reused scratch buffer until seal() copies it.
+      const { data: body, compressed } = compressBlobTransient(chunk);
       const s = owned(seal(master.encKey, "blob/data", body, random));
       transfer.push(s.buffer as ArrayBuffer);
       partBytes += s.length;

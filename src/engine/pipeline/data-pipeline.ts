@@ -28,7 +28,7 @@ const BATCH_BYTES = 4 * 1024 * 1024;
 const BIG_FILE = 1024 * 1024;
 
 /** Sealed bytes posted by the workers and not yet written, for a streaming storage. */
-const STREAMING_LIMIT = 16 * 1024 * 1024;
+const STREAMING_LIMIT = 8 * 1024 * 1024;
 
 const WORKER_URL = new URL(
   import.meta.url.endsWith(".ts") ? "./chunk-worker.ts" : "./chunk-worker.js",
@@ -40,7 +40,7 @@ export interface DataPipelineOptions {
   /** Worker threads (default `os.availableParallelism()`). */
   workers?: number;
   /**
-   * Sealed bytes allowed in flight between the workers and the storage (default 16 MiB for
+   * Sealed bytes allowed in flight between the workers and the storage (default 8 MiB for
    * a streaming storage, 3 packs otherwise).
    */
   memoryLimit?: number;

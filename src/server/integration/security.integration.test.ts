@@ -72,7 +72,7 @@ describe("gateway security at the system level: isolation, no destruction, repla
           port: gw.port,
           method: o.method,
           path: o.query ? `${sent.path}?${o.query}` : sent.path,
-          headers: s.headers,
+          headers: s.headers as Record<string, string>,
         },
         (res) => {
           const parts: Buffer[] = [];

@@ -20,6 +20,11 @@ export interface BodyLimits {
   /** Payload size promised by `Content-Length` (non-chunked modes). */
   expectedLength?: number;
   maxBytes: number;
+  /**
+   * The payload's SHA-256 when the verifier checks it anyway (SigV4 hex payload mode): the
+   * body is then not hashed a second time; `verifier.end()` guarantees the match.
+   */
+  verifiedSha256?: string;
 }
 
 /** A fully received, verified body in a temp file. Call `dispose` when done. */
@@ -47,7 +52,7 @@ export async function receiveBody(
   limits: BodyLimits,
 ): Promise<ReceivedBody> {
   const path = join(tmpDir, `body-${process.pid}-${Date.now().toString(36)}-${(counter++).toString(36)}`);
-  const sha = createHash("sha256");
+  const sha = limits.verifiedSha256 === undefined ? createHash("sha256") : undefined;
   const md5 = createHash("md5");
   let size = 0;
   let fh: FileHandle | undefined;
@@ -65,7 +70,7 @@ export async function receiveBody(
       if (size > limits.maxBytes) {
         throw new S3Error("EntityTooLarge", `Your proposed upload exceeds the maximum allowed size (${limits.maxBytes} bytes)`);
       }
-      sha.update(bytes);
+      sha?.update(bytes);
       md5.update(bytes);
       let off = 0;
       while (off < bytes.length) off += (await file.write(bytes, off, bytes.length - off)).bytesWritten;
@@ -87,7 +92,7 @@ export async function receiveBody(
     await file.sync();
     await file.close();
     fh = undefined;
-    return { path, size, sha256: sha.digest("hex"), md5: md5.digest("hex"), checksums: result.checksums, dispose };
+    return { path, size, sha256: sha?.digest("hex") ?? limits.verifiedSha256 ?? "", md5: md5.digest("hex"), checksums: result.checksums, dispose };
   } catch (err) {
     await fh?.close().catch(() => undefined);
     await dispose();

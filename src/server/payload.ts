@@ -21,6 +21,8 @@ export function receivePayload(req: GatewayRequest, caller: Caller, tmpDir: stri
       throw new S3Error("MissingContentLength", "You must provide the Content-Length HTTP header.");
     }
   }
-  const verifier = createBodyVerifier(caller.verified, h);
+  const v = caller.verified;
+  if (v.payloadMode === "hex" && v.declaredSha256 !== undefined) limits.verifiedSha256 = v.declaredSha256.toLowerCase();
+  const verifier = createBodyVerifier(v, h);
   return receiveBody(req.body, tmpDir, verifier, limits);
 }

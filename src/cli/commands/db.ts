@@ -4,12 +4,13 @@ import { discoverDatabases } from "../../dumps/discover.ts";
 import { listDbSnapshots } from "../../dumps/list.ts";
 import { restoreDatabase } from "../../dumps/restore-db.ts";
 import { ToolError } from "../../dumps/run-tool.ts";
-import { DB_TYPES, type DbConnection, type DbType } from "../../dumps/types.ts";
+import { DB_TYPES, dbTag, type DbConnection, type DbType } from "../../dumps/types.ts";
 import { parseDbUri } from "../../dumps/uri.ts";
 import { flag, str, strs, type Command, type ParsedArgs } from "../command.ts";
 import type { CliContext } from "../context.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { formatBytes } from "../output.ts";
+import { reportFailure, writeRunStatus } from "../report-status.ts";
 import { parseTime } from "./backup.ts";
 
 const SUBCOMMANDS = ["backup", "restore", "list", "discover"];
@@ -54,6 +55,17 @@ function printToolStderr(ctx: CliContext, err: unknown): void {
   }
 }
 
+/** Tags of a failed `db backup` run's status object: `--tag`s and `db:TYPE:NAME` per `--db`. */
+function requestedTags(args: ParsedArgs, env: Readonly<Record<string, string | undefined>>): string[] {
+  const tags = strs(args, "tag").flatMap((t) => t.split(",")).filter((t) => t !== "");
+  try {
+    const { type, databases } = readConnection(args, env);
+    return [...tags, ...databases.map((d) => dbTag(type, d))];
+  } catch {
+    return tags; // a usage error: reportFailure does not report it anyway
+  }
+}
+
 async function runBackup(ctx: CliContext, args: ParsedArgs): Promise<number> {
   const { type, connection, databases } = readConnection(args, ctx.io.env);
   const all = flag(args, "all-databases");
@@ -91,6 +103,11 @@ async function runBackup(ctx: CliContext, args: ParsedArgs): Promise<number> {
   }
   for (const f of failures) {
     const msg = f.error?.message ?? "failed";
+    if (ctx.repoUrl.startsWith("s3:")) {
+      // Some dumps failed, others committed: one status object per failed database (a "backup failed" alert).
+      const tags = [...strs(args, "tag").flatMap((t) => t.split(",")).filter((t) => t !== ""), dbTag(f.type, f.database)];
+      await writeRunStatus(await ctx.storage(), { ok: false, message: msg.split("\n")[0] ?? "", tags, host: ctx.hostname, time: new Date().toISOString() }).catch(() => undefined);
+    }
     if (ctx.out.json) ctx.io.stderr.write(`${JSON.stringify({ message_type: "error", code: f.error?.code, database: f.database, message: msg })}\n`);
     else ctx.io.stderr.write(`coffer: ${msg}\n`);
   }
@@ -215,7 +232,8 @@ export const dbCommand: Command = {
     const sub = args.positionals[0];
     switch (sub) {
       case "backup":
-        return runBackup(ctx, args);
+        // A failed run on a coffer-server repository leaves status/<time>.json (a "backup failed" alert).
+        return reportFailure(ctx, requestedTags(args, ctx.io.env), () => runBackup(ctx, args));
       case "restore":
         return runRestore(ctx, args);
       case "list":

@@ -108,17 +108,120 @@ export interface AuditFilter {
 const INSERT = `INSERT INTO audit_log (seq, time, request_id, source, credential, client_ip, action, object_key, bytes,
   result, error_code, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
+/** An append waiting for the next group commit. */
+interface Waiter {
+  rows: PendingRow[];
+  resolve(entries: AuditEntry[]): void;
+  reject(err: unknown): void;
+}
+
+/** An entry encoded (detail serialised) before it reaches the transaction; seq/hashes come later. */
+type PendingRow = Omit<AuditRow, "seq" | "prev_hash" | "hash">;
+
+function encode(e: AuditInput): PendingRow {
+  return {
+    time: e.time,
+    request_id: e.requestId ?? null,
+    source: e.source ?? null,
+    credential: e.credential ?? null,
+    client_ip: e.clientIp ?? null,
+    action: e.action,
+    object_key: e.key ?? null,
+    bytes: e.bytes ?? null,
+    result: e.result,
+    error_code: e.errorCode ?? null,
+    detail: e.detail === undefined || e.detail === null ? null : JSON.stringify(e.detail),
+  };
+}
+
 /**
  * The tamper-evident audit log (hash chain in `audit_log`). Appends run in one transaction
  * that reads the head and inserts, so concurrent writers (server and CLI processes) keep one
  * chain. Any process can construct one over the metadata database.
+ *
+ * **Group commit.** Concurrent {@link append} calls share transactions: at most one append
+ * transaction of this log is queued or running at a time, and every append that arrives
+ * meanwhile waits for the next one, which takes all of them (in arrival order) when it
+ * starts. Each caller's promise settles only once the transaction holding its entries has
+ * committed, so "the entry is written before the request proceeds" still holds. If a batch
+ * rolls back, each of its callers is retried in a transaction of its own, so a failure is
+ * reported exactly to the callers whose entries could not be written.
  */
 export class AuditLog {
+  #waiting: Waiter[] = [];
+  #busy = false;
+  /** Transactions committed and entries they carried (for benchmarks and tests). */
+  readonly stats = { transactions: 0, entries: 0 };
+
   constructor(private readonly db: { transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> } & Queryable) {}
 
-  /** Appends entries in order; throws (and writes nothing) when the database refuses. */
-  async append(...inputs: AuditInput[]): Promise<AuditEntry[]> {
-    return this.db.transaction((tx) => appendTx(tx, inputs));
+  /**
+   * Appends entries in order (as one contiguous run of the chain); resolves once they are
+   * committed, throws (and writes nothing of this call) when the database refuses.
+   */
+  append(...inputs: AuditInput[]): Promise<AuditEntry[]> {
+    let rows: PendingRow[];
+    try {
+      rows = inputs.map(encode); // a bad input fails its own caller only, never the batch
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    return new Promise<AuditEntry[]>((resolve, reject) => {
+      this.#waiting.push({ rows, resolve, reject });
+      if (!this.#busy) this.#flush();
+    });
+  }
+
+  #flush(): void {
+    this.#busy = true;
+    let batch: Waiter[] = [];
+    this.db
+      .transaction(async (tx) => {
+        batch = this.#waiting;
+        this.#waiting = [];
+        return writeRows(tx, batch.flatMap((w) => w.rows));
+      })
+      .then(
+        (entries) => {
+          this.#committed(entries.length);
+          let i = 0;
+          for (const w of batch) {
+            w.resolve(entries.slice(i, i + w.rows.length));
+            i += w.rows.length;
+          }
+        },
+        async (err: unknown) => {
+          if (batch.length === 0) {
+            // The transaction could not even start: fail whoever was waiting for it.
+            batch = this.#waiting;
+            this.#waiting = [];
+            for (const w of batch) w.reject(err);
+          } else if (batch.length === 1) {
+            batch[0]?.reject(err);
+          } else {
+            // Rolled back as a whole: retry each caller alone, so one caller's refusal (a
+            // constraint, a trigger) is not another's. A database that is down fails them all.
+            for (const w of batch) {
+              try {
+                const entries = await this.db.transaction((tx) => writeRows(tx, w.rows));
+                this.#committed(entries.length);
+                w.resolve(entries);
+              } catch (e) {
+                w.reject(e);
+              }
+            }
+          }
+        },
+      )
+      .finally(() => {
+        this.#busy = false;
+        if (this.#waiting.length > 0) this.#flush();
+      });
+  }
+
+  #committed(entries: number): void {
+    this.stats.transactions++;
+    this.stats.entries += entries;
   }
 
   /** The newest entry's seq and hash (seq 0 and the genesis hash when empty). */
@@ -183,28 +286,19 @@ export class AuditLog {
 
 /** Appends inside an open transaction (for callers that already hold one). */
 export async function appendTx(tx: Queryable, inputs: readonly AuditInput[]): Promise<AuditEntry[]> {
+  return writeRows(tx, inputs.map(encode));
+}
+
+/** Reads the head inside `tx`, chains `rows` onto it and inserts them. */
+async function writeRows(tx: Queryable, rows: readonly PendingRow[]): Promise<AuditEntry[]> {
+  if (rows.length === 0) return [];
   const h = await tx.get<{ seq: DbInt; hash: string }>("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
   let seq = h === undefined ? 0 : Number(h.seq);
   let prev = h?.hash ?? GENESIS_HASH;
   const out: AuditEntry[] = [];
-  for (const e of inputs) {
+  for (const p of rows) {
     seq++;
-    const row: AuditRow = {
-      seq,
-      time: e.time,
-      request_id: e.requestId ?? null,
-      source: e.source ?? null,
-      credential: e.credential ?? null,
-      client_ip: e.clientIp ?? null,
-      action: e.action,
-      object_key: e.key ?? null,
-      bytes: e.bytes ?? null,
-      result: e.result,
-      error_code: e.errorCode ?? null,
-      detail: e.detail === undefined || e.detail === null ? null : JSON.stringify(e.detail),
-      prev_hash: prev,
-      hash: "",
-    };
+    const row: AuditRow = { seq, ...p, prev_hash: prev, hash: "" };
     row.hash = chainHash(prev, row);
     await tx.run(INSERT, [row.seq, row.time, row.request_id, row.source, row.credential, row.client_ip, row.action, row.object_key,
       row.bytes, row.result, row.error_code, row.detail, row.prev_hash, row.hash] as SqlValue[]);

@@ -1,5 +1,6 @@
 import { claimedAccessKey } from "../auth.ts";
 import type { RequestHooks, RequestLog } from "../gateway.ts";
+import { requestedDeletions } from "../ops/delete.ts";
 import type { GatewayRequest, GatewayResponse } from "../request.ts";
 import type { AuditInput, AuditLog } from "./audit-log.ts";
 
@@ -59,7 +60,13 @@ export function auditHooks(audit: AuditLog): RequestHooks {
         bytes: reading ? (res.status < 300 ? responseBytes(res) : null) : requestBytes(req),
         detail,
       }];
-      if (detail.deletion === "pending" && detail.deletionId !== undefined) {
+      const many = requestedDeletions.get(res);
+      if (many !== undefined) {
+        // DeleteObjects: one entry per key, so each requested deletion is traceable on its own.
+        for (const d of many) {
+          entries.push({ ...common(log, req), action: "deletion.requested", key: d.key, detail: { deletionId: d.id, executeAfter: new Date(d.executeAfter).toISOString() } });
+        }
+      } else if (detail.deletion === "pending" && detail.deletionId !== undefined) {
         entries.push({ ...common(log, req), action: "deletion.requested", detail: { deletionId: detail.deletionId, executeAfter: res.headers["x-coffer-deletion-execute-after"] ?? null } });
       }
       await audit.append(...entries);

@@ -56,6 +56,12 @@ export async function deleteObject(ctx: ObjectContext): Promise<GatewayResponse>
   return { status: 204, headers: { "x-coffer-deletion": r.kind } };
 }
 
+/**
+ * The deletions a DeleteObjects response recorded, per key, for the audit hook (one
+ * `deletion.requested` entry each); keyed by the response object, so nothing leaks to clients.
+ */
+export const requestedDeletions = new WeakMap<GatewayResponse, Deletion[]>();
+
 /** DeleteObjects (POST ?delete): per key as DeleteObject; pending keys are marked in the result. */
 export async function deleteObjects(ctx: RequestContext): Promise<GatewayResponse> {
   const h = ctx.req.headers;
@@ -77,12 +83,12 @@ export async function deleteObjects(ctx: RequestContext): Promise<GatewayRespons
   }
   const deleted: XmlNode[] = [];
   const errors: XmlNode[] = [];
-  let pending = 0;
+  const pendingList: Deletion[] = [];
   for (const key of keys as string[]) {
     try {
       const r = await requestDelete(ctx, key);
       if (r.kind === "pending") {
-        pending++;
+        pendingList.push(r.deletion);
         deleted.push({ Key: key, CofferDeletion: "pending", CofferDeletionId: r.deletion.id, CofferExecuteAfter: new Date(r.deletion.executeAfter).toISOString() });
       } else if (!quiet) deleted.push({ Key: key, CofferDeletion: r.kind });
     } catch (err) {
@@ -90,6 +96,9 @@ export async function deleteObjects(ctx: RequestContext): Promise<GatewayRespons
       errors.push({ Key: key, Code: err.code, Message: err.message });
     }
   }
+  const pending = pendingList.length;
   const headers: Record<string, string> = pending > 0 ? { "x-coffer-deletion": "pending", "x-coffer-deletions-pending": String(pending) } : {};
-  return xmlResponse("DeleteResult", { Deleted: deleted, Error: errors }, 200, headers);
+  const res = xmlResponse("DeleteResult", { Deleted: deleted, Error: errors }, 200, headers);
+  if (pending > 0) requestedDeletions.set(res, pendingList);
+  return res;
 }

@@ -38,8 +38,10 @@ test("AuditLog.append() group-commits concurrent appends: fewer transactions, ea
     const results = await Promise.all(calls);
     results.forEach((entries, i) => {
       assert.deepEqual(entries.map((e) => [e.key, e.result]), [[`k/${i}`, "started"], [`k/${i}`, "ok"]]);
-      assert.equal(entries[1]?.seq, (entries[0]?.seq ?? 0) + 1);
-      assert.equal(entries[1]?.prevHash, entries[0].hash);
+      const [first, second] = entries;
+      assert.ok(first && second);
+      assert.equal(second.seq, first.seq + 1);
+      assert.equal(second.prevHash, first.hash);
     });
     assert.deepEqual(results.flat().map((e) => e.seq), Array.from({ length: 80 }, (_, i) => i + 1));
     assert.equal(l.audit.stats.entries, 80);

@@ -76,7 +76,8 @@ test("deletion workflow: delay, legal hold, cancel, idempotent executor with rec
     const r1 = await executeDue(md, storage, now() + 31 * DAY);
     const r2 = await executeDue(md, storage, now() + 32 * DAY);
     assert.deepEqual([r1.executed.length, r2.executed.length], [1, 0]);
-    assert.deepEqual((await deletionSteps(md.db, d.id)).map((s) => s.step), ["requested", "start", "storage-deleted", "executed"]);
+    // (the request itself is the row: requested_at/by and request_id)
+    assert.deepEqual((await deletionSteps(md.db, d.id)).map((s) => s.step), ["start", "storage-deleted", "executed"]);
     assert.equal((await gw.signed(c, { method: "GET", path: `/${c.bucket}/notes/a` })).status, 404);
     assert.equal((await gw.signed(c, { method: "GET", path: `/${c.bucket}/notes/b` })).status, 200);
     await assert.rejects(cancelDeletion(md, d.id, "x", now()), /EXECUTED/);
@@ -142,9 +143,9 @@ test("server retention: flood of new snapshots cannot push older kept ones out o
       gw.clockOffset = base + d * DAY - Date.now();
       daily.push((await snapshot(gw, c, `day ${d}`, [])).id);
     }
-    // A compromised client floods 300 snapshots within one hour, claiming times far in the future.
+    // A compromised client floods 100 snapshots within one hour, claiming times far in the future.
     gw.clockOffset = base + 9 * DAY + 60_000 - Date.now();
-    for (let i = 0; i < 300; i++) await snapshot(gw, c, `flood ${i}`, []);
+    for (let i = 0; i < 100; i++) await snapshot(gw, c, `flood ${i}`, []);
     gw.clockOffset = 0;
     const r = await runRetention(md, src, { now: base + 9 * DAY + 3_600_000, minDelayMs: 14 * DAY });
     assert.ok(r !== undefined);

@@ -70,8 +70,8 @@ describe("PostgreSQL dumps against the real server (slow: ~60 MB of tables)", ()
     assert.deepEqual(snap.tags, [`db:postgres:${db}`]);
     assert.deepEqual(snap.paths, [`/${db}.sql`]);
     assert.equal(snap.meta?.["db.tool"], "pg_dump");
-    assert.match(snap.meta?.["db.tool_version"] ?? "", /^pg_dump \(PostgreSQL\) \d+/);
-    assert.match(snap.meta?.["db.server_version"] ?? "", /^\d+\.\d+/);
+    assert.match(snap.meta["db.tool_version"] ?? "", /^pg_dump \(PostgreSQL\) \d+/);
+    assert.match(snap.meta["db.server_version"] ?? "", /^\d+\.\d+/);
 
     const groups = await listDbSnapshots(repo);
     assert.equal(groups.length, 1);

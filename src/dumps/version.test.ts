@@ -12,7 +12,7 @@ test("parseVersion() reads pg_dump, mariadb-dump, mysqldump and server version t
   assert.deepEqual(parseVersion("postgres", "9.6.24")?.parts, [9, 6, 24]);
   const md = parseVersion("mysql", "mariadb-dump  Ver 10.19 Distrib 10.11.19-MariaDB, for debian-linux-gnu (x86_64)");
   assert.equal(md?.text, "10.11.19");
-  assert.equal(md?.flavor, "MariaDB");
+  assert.equal(md.flavor, "MariaDB");
   assert.equal(parseVersion("mysql", "mysqldump  Ver 8.0.36 for Linux on x86_64 (MySQL Community Server - GPL)")?.flavor, "MySQL");
   assert.deepEqual(series("postgres", parseVersion("postgres", "9.6.24")!), [9, 6]);
   assert.deepEqual(series("mysql", parseVersion("mysql", "10.11.19-MariaDB-0+deb12u1")!), [10, 11]);

@@ -7,7 +7,8 @@ need=()
 have() { command -v "$1" >/dev/null 2>&1; }
 have restic || need+=(restic)
 have rclone || need+=(rclone)
-have aws || need+=(awscli)
+# Debian's awscli v2 at /usr/bin/aws (a pip/pyenv v1 `aws` earlier on PATH does not count).
+[ -x /usr/bin/aws ] || need+=(awscli)
 have s3cmd || need+=(s3cmd)
 have zstd || need+=(zstd)
 have tar || need+=(tar)

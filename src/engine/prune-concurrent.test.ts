@@ -68,7 +68,9 @@ test("prune is safe while backups run concurrently (child processes), then every
       assert.equal(res.code, 0, res.stderr);
       for (const id of child.snapshots) expected.set(id, state);
     }
-    // Let every plan mature and run prune to completion.
+    // Forget once more (the last backup finished after the last forget), let every plan
+    // mature and run prune to completion.
+    await forgetByPolicy(await Repository.open(new LocalStorage(repoDir), "pw"), parsePolicy({ keepLast: 2 }), { now: Date.now() });
     await sleep(GRACE + 200);
     for (let i = 0; i < 2; i++) {
       const repo = await Repository.open(new LocalStorage(repoDir), "pw");

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { CofferError } from "../../core/errors.ts";
 
 /** SMTP channel (nodemailer). */
@@ -10,6 +11,8 @@ export interface SmtpConfig {
   starttls: boolean;
   /** Verify the server certificate (default true). */
   rejectUnauthorized: boolean;
+  /** PEM CA certificate(s) to verify the server against (`ca:` is a file path in the YAML). */
+  ca?: string;
   user?: string;
   pass?: string;
   from: string;
@@ -140,7 +143,7 @@ export function parseAlertsConfig(v: unknown, file: string, duration: Duration):
     if (r.backoff !== undefined) out.retry.backoffMs = duration(r.backoff, "alerts.retry.backoff", file);
   }
   if (d.smtp !== undefined) {
-    const s = mapping(file, d.smtp, "alerts.smtp", ["host", "port", "secure", "starttls", "rejectUnauthorized", "user", "pass", "from", "to"]);
+    const s = mapping(file, d.smtp, "alerts.smtp", ["host", "port", "secure", "starttls", "rejectUnauthorized", "ca", "user", "pass", "from", "to"]);
     if (typeof s.host !== "string" || s.host === "") throw fail(file, "alerts.smtp.host must be a host name");
     const port = s.port ?? (s.secure === true ? 465 : 587);
     if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) throw fail(file, "alerts.smtp.port must be a port number");
@@ -157,6 +160,16 @@ export function parseAlertsConfig(v: unknown, file: string, duration: Duration):
       from: s.from,
       to: emails(file, s.to, "alerts.smtp.to"),
     };
+    if (s.secure === true && s.starttls === true) throw fail(file, "alerts.smtp: choose secure (implicit TLS) or starttls, not both");
+    if (s.ca !== undefined) {
+      const caFile = text(file, s.ca, "alerts.smtp.ca");
+      try {
+        smtp.ca = readFileSync(caFile, "utf8");
+      } catch (err) {
+        throw fail(file, `alerts.smtp.ca: cannot read ${caFile}: ${(err as Error).message.replace(/^\w+: /, "")}`);
+      }
+      if (!smtp.ca.includes("-----BEGIN CERTIFICATE-----")) throw fail(file, `alerts.smtp.ca: ${caFile} is not a PEM certificate`);
+    }
     if (s.user !== undefined) smtp.user = text(file, s.user, "alerts.smtp.user");
     if (s.pass !== undefined) smtp.pass = text(file, s.pass, "alerts.smtp.pass");
     out.smtp = smtp;

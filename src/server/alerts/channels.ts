@@ -18,7 +18,7 @@ export function smtpChannel(c: SmtpConfig): Channel {
     secure: c.secure,
     requireTLS: c.starttls,
     ignoreTLS: !c.secure && !c.starttls,
-    tls: { rejectUnauthorized: c.rejectUnauthorized },
+    tls: { rejectUnauthorized: c.rejectUnauthorized, ...(c.ca !== undefined ? { ca: c.ca } : {}) },
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
     socketTimeout: 20_000,

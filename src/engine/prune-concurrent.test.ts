@@ -38,7 +38,7 @@ test("prune is safe while backups run concurrently (child processes), then every
     const repoDir = join(work, "repo");
     const src = join(work, "src");
     mkdirSync(src);
-    const init = await Repository.init(new LocalStorage(repoDir), "pw", { hostname: "h", username: "u", kdf: TEST_KDF, packSize: 512 * 1024 });
+    await Repository.init(new LocalStorage(repoDir), "pw", { hostname: "h", username: "u", kdf: TEST_KDF, packSize: 512 * 1024 });
     const expected = new Map<string, Map<string, string>>();
     const GRACE = 4000;
     let deleted = 0;
@@ -95,7 +95,6 @@ test("prune is safe while backups run concurrently (child processes), then every
     const final = await prune(repo, { graceMs: GRACE, dryRun: true });
     assert.equal(final.totalPacks, final.referencedPacks);
     process.stderr.write(`prune race: deleted ${deleted} packs, rescued ${rescued}, ${final.totalPacks} packs left\n`);
-    void init;
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

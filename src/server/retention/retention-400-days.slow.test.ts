@@ -10,7 +10,7 @@ import { forgetSnapshots, pendingDeletions } from "../../engine/forget.ts";
 import { Repository } from "../../engine/repository.ts";
 import { restore } from "../../engine/restore.ts";
 import { TEST_KDF } from "../../engine/testing/fixtures.ts";
-import { applyPolicy, PRESETS, parsePolicy } from "../../retention/index.ts";
+import { applyPolicy, parsePolicy } from "../../retention/index.ts";
 import { S3Storage } from "../../storage/s3.ts";
 import { runServerCli } from "../../cli/server/run.ts";
 import { cancelDeletion, listDeletions } from "../deletions/workflow.ts";
@@ -132,7 +132,7 @@ test("400 days of daily backups under degressive through the gateway (slow)", as
     const expected = [...new Set([...keep, retentionCancelled])].sort();
     assert.deepEqual(remaining, expected, `remaining ${remaining.length} vs expected ${expected.length}`);
     assert.ok(remaining.includes(userForgotten));
-    process.stderr.write(`400 days: ${remaining.length} snapshots remain (tier1 7, tier2 9, tier3 8, tier4 ${tier4Days?.length}, + the cancelled one)\n`);
+    process.stderr.write(`400 days: ${remaining.length} snapshots remain (tier1 7, tier2 9, tier3 8, tier4 ${tier4Days.length}, + the cancelled one)\n`);
 
     // 2. No deletion executed earlier than 14 days after its request.
     const executed = await listDeletions(md.db, { state: "EXECUTED" });
@@ -145,8 +145,8 @@ test("400 days of daily backups under degressive through the gateway (slow)", as
     const packRows = await md.db.all<{ key: string; size: number }>("SELECT key, size FROM objects WHERE bucket = ? AND substr(key, 1, 5) = 'data/'", [creds.bucket]);
     const live = new Set<string>();
     for (const m of await md.manifests.list(creds.bucket)) if (remaining.includes(m.snapshot)) for (const p of m.packs) live.add(p);
-    const stored = packRows.reduce((n, r) => n + Number(r.size), 0);
-    const liveBytes = packRows.filter((r) => live.has(r.key.slice(r.key.lastIndexOf("/") + 1))).reduce((n, r) => n + Number(r.size), 0);
+    const stored = packRows.reduce((n, r) => n + r.size, 0);
+    const liveBytes = packRows.filter((r) => live.has(r.key.slice(r.key.lastIndexOf("/") + 1))).reduce((n, r) => n + r.size, 0);
     process.stderr.write(`packs stored ${stored} bytes, live ${liveBytes} bytes (${packRows.length} packs)\n`);
     assert.ok(stored <= liveBytes * 1.03, `stored ${stored} vs live ${liveBytes}`);
 
@@ -160,7 +160,6 @@ test("400 days of daily backups under degressive through the gateway (slow)", as
       assert.deepEqual(readFileSync(findFile(out, "stable.bin") ?? ""), STABLE);
       rmSync(out, { recursive: true });
     }
-    void PRESETS;
   } finally {
     rmSync(work, { recursive: true, force: true });
     await gw.close();

@@ -48,7 +48,7 @@ test("quota near/over/back under and executed deletions alert with exact message
     await tickAt(PARIS(2026, 1, 10, 10, 2));
     assert.deepEqual(subjects(), ["[coffer] web-01: storage quota nearly reached"]);
     assert.deepEqual(smtp.mails[0]?.to, ["web-team@example.com"]);
-    assert.equal(smtp.mails[0]?.text, "Source: web-01\nStored: 920 bytes (92% of quota 1000 bytes)\n");
+    assert.equal(smtp.mails[0].text, "Source: web-01\nStored: 920 bytes (92% of quota 1000 bytes)\n");
 
     // Over: 1120 bytes; the same incident escalates, once.
     clock.t = PARIS(2026, 1, 10, 11, 0);

@@ -4,6 +4,7 @@ import { Repository } from "../engine/repository.ts";
 import { openStorage } from "../storage/open.ts";
 import type { Storage } from "../storage/storage.ts";
 import { str, type ParsedArgs } from "./command.ts";
+import { guardCommit } from "./commit-guard.ts";
 import type { CliIO } from "./io.ts";
 import { Output } from "./output.ts";
 import { readPassword } from "./password.ts";
@@ -43,17 +44,18 @@ export class CliContext {
     }
   }
 
-  /** The storage backend for the repository location. */
+  /** The storage backend for the repository location (no snapshot is written after an interrupt). */
   async storage(): Promise<Storage> {
     if (this.storageCache) return this.storageCache;
     const ca = str(this.args, "tls-ca") ?? this.io.env.COFFER_TLS_CA;
     const fp = str(this.args, "tls-fingerprint") ?? this.io.env.COFFER_TLS_FINGERPRINT;
-    this.storageCache = await openStorage(this.repoUrl, {
+    const storage = await openStorage(this.repoUrl, {
       env: this.io.env,
       cwd: this.io.cwd,
       ...(ca !== undefined ? { caFile: ca } : {}),
       ...(fp !== undefined ? { fingerprint: fp } : {}),
     });
+    this.storageCache = guardCommit(storage, this.io.signal);
     return this.storageCache;
   }
 

@@ -22,7 +22,8 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(`${usage()}\n`);
     return name === undefined ? ExitCode.USAGE : ExitCode.OK;
   }
-  const json = rest.includes("--json");
+  const dash = rest.indexOf("--");
+  const json = (dash >= 0 ? rest.slice(0, dash) : rest).includes("--json");
   if (name === "version" || name === "--version") {
     if (json) io.stdout.write(`${JSON.stringify({ message_type: "version", version: VERSION, node: process.version })}\n`);
     else io.stdout.write(`coffer ${VERSION} (node ${process.version})\n`);
@@ -75,6 +76,17 @@ export async function main(): Promise<void> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  // A promise the engine forgot to await must not end coffer with a stack trace: one line,
+  // the error's exit code, and nothing more is done.
+  process.on("unhandledRejection", (err) => {
+    const code = isCofferError(err) ? err.code : undefined;
+    const message = isCofferError(err) ? err.message : describeUnexpected(err);
+    const args = process.argv.slice(2);
+    const json = (args.includes("--") ? args.slice(0, args.indexOf("--")) : args).includes("--json");
+    if (json) process.stderr.write(`${JSON.stringify({ message_type: "error", code: code ?? "INTERNAL", message })}\n`);
+    else process.stderr.write(`coffer: ${message}\n`);
+    process.exit(exitCodeFor(code));
+  });
   const code = await runCli(process.argv.slice(2), processIO(ac.signal));
   process.exitCode = code;
 }

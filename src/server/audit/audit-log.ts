@@ -139,10 +139,10 @@ function encode(e: AuditInput): PendingRow {
  * that reads the head and inserts, so concurrent writers (server and CLI processes) keep one
  * chain. Any process can construct one over the metadata database.
  *
- * **Group commit.** Concurrent {@link append} calls share transactions: at most one append
- * transaction of this log is queued or running at a time, and every append that arrives
- * meanwhile waits for the next one, which takes all of them (in arrival order) when it
- * starts. Each caller's promise settles only once the transaction holding its entries has
+ * **Group commit.** Concurrent {@link append} calls share transactions: an append waits for
+ * the end of the current event-loop turn (`setImmediate`), at most one append transaction of
+ * this log is queued or running at a time, and every append that arrives meanwhile waits for
+ * the next one, which takes all of them (in arrival order) when it starts. Each caller's promise settles only once the transaction holding its entries has
  * committed, so "the entry is written before the request proceeds" still holds. If a batch
  * rolls back, each of its callers is retried in a transaction of its own, so a failure is
  * reported exactly to the callers whose entries could not be written.
@@ -150,6 +150,7 @@ function encode(e: AuditInput): PendingRow {
 export class AuditLog {
   #waiting: Waiter[] = [];
   #busy = false;
+  #scheduled = false;
   /** Transactions committed and entries they carried (for benchmarks and tests). */
   readonly stats = { transactions: 0, entries: 0 };
 
@@ -168,7 +169,16 @@ export class AuditLog {
     }
     return new Promise<AuditEntry[]>((resolve, reject) => {
       this.#waiting.push({ rows, resolve, reject });
-      if (!this.#busy) this.#flush();
+      if (!this.#busy && !this.#scheduled) {
+        // Commit at the end of this event-loop turn, so the appends of every request whose
+        // I/O completed in this turn share one transaction (SQLite's own transactions finish
+        // within microtasks, so without this window there would be nothing to group).
+        this.#scheduled = true;
+        setImmediate(() => {
+          this.#scheduled = false;
+          if (!this.#busy) this.#flush();
+        });
+      }
     });
   }
 

@@ -40,6 +40,7 @@ export interface ReceivedBody {
 }
 
 let counter = 0;
+const FLUSH_BYTES = 1 << 20;
 
 /**
  * Streams `body` through `verifier` into a temp file under `tmpDir`, hashing SHA-256 and MD5,
@@ -72,11 +73,28 @@ export async function receiveBody(
       }
       sha?.update(bytes);
       md5.update(bytes);
-      let off = 0;
-      while (off < bytes.length) off += (await file.write(bytes, off, bytes.length - off)).bytesWritten;
+      // Socket chunks are small (~64 KiB) and fresh per read: gather ~1 MiB per write call.
+      pending.push(bytes);
+      pendingBytes += bytes.length;
+      if (pendingBytes >= FLUSH_BYTES) await flush();
     };
+    const flush = async (): Promise<void> => {
+      let parts = pending;
+      pending = [];
+      pendingBytes = 0;
+      while (parts.length > 0) {
+        let n = (await file.writev(parts)).bytesWritten;
+        let i = 0;
+        while (i < parts.length && n >= parts[i]!.length) n -= parts[i++]!.length;
+        parts = parts.slice(i);
+        if (n > 0) parts[0] = parts[0]!.subarray(n);
+      }
+    };
+    let pending: Uint8Array[] = [];
+    let pendingBytes = 0;
     try {
       for await (const raw of body) for (const piece of verifier.push(raw)) await write(piece);
+      await flush();
     } catch (err) {
       if (err instanceof S3Error || isSigV4Error(err)) throw err;
       if ((err as { code?: string }).code === "ENOSPC") throw fromSystemError(err, "Cannot store upload");

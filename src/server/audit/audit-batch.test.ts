@@ -134,3 +134,28 @@ test("DeleteObjects records one deletion.requested entry per key, with its delet
     await gw.close();
   }
 });
+
+test("audit.anchorEvery anchors the head every N entries, so deleting the newest entries is caught down to the last anchor", async () => {
+  const gw = await startTestGateway({ audit: { anchorEvery: 4 } });
+  try {
+    const c = await gw.addSource("web-01");
+    for (let i = 0; i < 8; i++) assert.equal((await gw.signed(c, { method: "PUT", path: `/web-01/k/${i}`, body: `b${i}` })).status, 200);
+    const storage = gw.running.gateway.deps.objects.storage;
+    const db = gw.running.metadata.db;
+    const rep = await verifyAudit(db, storage);
+    assert.equal(rep.ok, true, JSON.stringify(rep.problems));
+    // 1 start + 8 × (started, ok) = 17 entries; an anchor at least every 4 + the background lag of one batch.
+    assert.ok(rep.anchors >= 3, `expected >= 3 anchors, got ${rep.anchors}`);
+    assert.ok(rep.headSeq - (rep.lastAnchor?.seq ?? 0) <= 5, `head ${rep.headSeq}, last anchor ${rep.lastAnchor?.seq ?? 0}`);
+    // Delete the newest entries down to (and including) the last anchored one: detected.
+    const last = rep.lastAnchor?.seq ?? 0;
+    const sql = new Database(join(gw.dataDir, "metadata.sqlite"));
+    sql.prepare("DELETE FROM audit_log WHERE seq >= ?").run(last);
+    sql.close();
+    const cut = await verifyAudit(db, storage);
+    assert.equal(cut.ok, false);
+    assert.match(cut.problems.map((p) => p.message).join("\n"), new RegExp(`entries ${last}\\.\\.${last} are missing: anchor .* records seq ${last} but the log ends at ${last - 1} \\(truncated\\)`));
+  } finally {
+    await gw.close();
+  }
+});

@@ -8,12 +8,17 @@ export interface AuditConfig {
   retentionMs: number;
   /** Anchor the chain head into storage this often (ms), and at shutdown. */
   anchorIntervalMs: number;
+  /**
+   * Also anchor as soon as this many entries were appended since the last anchor (0: off).
+   * Bounds how many newest entries can be deleted undetected (see ADR 0006).
+   */
+  anchorEvery: number;
 }
 
 const DAY = 86_400_000;
 
 /** Defaults: on, 400 days, hourly anchors. */
-export const DEFAULT_AUDIT: AuditConfig = { enabled: true, retentionMs: 400 * DAY, anchorIntervalMs: 3_600_000 };
+export const DEFAULT_AUDIT: AuditConfig = { enabled: true, retentionMs: 400 * DAY, anchorIntervalMs: 3_600_000, anchorEvery: 0 };
 
 /** Parses `audit:`; `duration` is config.ts's duration parser. */
 export function parseAuditConfig(v: unknown, file: string, duration: (v: unknown, what: string, file: string) => number): AuditConfig {
@@ -22,7 +27,7 @@ export function parseAuditConfig(v: unknown, file: string, duration: (v: unknown
   if (typeof v !== "object" || Array.isArray(v)) throw new CofferError("CONFIG", `Invalid config ${file}: audit must be a mapping`);
   const d = v as Record<string, unknown>;
   for (const k of Object.keys(d)) {
-    if (!["enabled", "retention", "anchorInterval"].includes(k)) throw new CofferError("CONFIG", `Invalid config ${file}: unknown field "audit.${k}"`);
+    if (!["enabled", "retention", "anchorInterval", "anchorEvery"].includes(k)) throw new CofferError("CONFIG", `Invalid config ${file}: unknown field "audit.${k}"`);
   }
   if (d.enabled !== undefined) {
     if (typeof d.enabled !== "boolean") throw new CofferError("CONFIG", `Invalid config ${file}: audit.enabled must be true or false`);
@@ -32,6 +37,12 @@ export function parseAuditConfig(v: unknown, file: string, duration: (v: unknown
   if (d.anchorInterval !== undefined) {
     out.anchorIntervalMs = duration(d.anchorInterval, "audit.anchorInterval", file);
     if (out.anchorIntervalMs < 1000) throw new CofferError("CONFIG", `Invalid config ${file}: audit.anchorInterval must be at least 1s`);
+  }
+  if (d.anchorEvery !== undefined) {
+    if (typeof d.anchorEvery !== "number" || !Number.isSafeInteger(d.anchorEvery) || d.anchorEvery < 0) {
+      throw new CofferError("CONFIG", `Invalid config ${file}: audit.anchorEvery must be a number of entries (0: off)`);
+    }
+    out.anchorEvery = d.anchorEvery;
   }
   return out;
 }

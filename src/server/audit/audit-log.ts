@@ -153,6 +153,8 @@ export class AuditLog {
   #scheduled = false;
   /** Transactions committed and entries they carried (for benchmarks and tests). */
   readonly stats = { transactions: 0, entries: 0 };
+  /** Called after each group commit of {@link append} with the newest committed seq. */
+  onCommitted: ((headSeq: number) => void) | undefined;
 
   constructor(private readonly db: { transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> } & Queryable) {}
 
@@ -193,7 +195,7 @@ export class AuditLog {
       })
       .then(
         (entries) => {
-          this.#committed(entries.length);
+          this.#committed(entries);
           let i = 0;
           for (const w of batch) {
             w.resolve(entries.slice(i, i + w.rows.length));
@@ -214,7 +216,7 @@ export class AuditLog {
             for (const w of batch) {
               try {
                 const entries = await this.db.transaction((tx) => writeRows(tx, w.rows));
-                this.#committed(entries.length);
+                this.#committed(entries);
                 w.resolve(entries);
               } catch (e) {
                 w.reject(e);
@@ -229,9 +231,11 @@ export class AuditLog {
       });
   }
 
-  #committed(entries: number): void {
+  #committed(entries: AuditEntry[]): void {
     this.stats.transactions++;
-    this.stats.entries += entries;
+    this.stats.entries += entries.length;
+    const last = entries[entries.length - 1];
+    if (last !== undefined) this.onCommitted?.(last.seq);
   }
 
   /** The newest entry's seq and hash (seq 0 and the genesis hash when empty). */

@@ -49,10 +49,31 @@ export async function startMonitor(o: {
     await audit.append({ time: clock.now(), credential: "gateway", action: "server.start", result: "ok", detail: { pid: process.pid } });
   }
   const alerter = new Alerter({ db: metadata.db, metadata, storage, cfg: cfg.alerts, clock, channels: o.channels ?? channelsOf(cfg.alerts), ...(audit ? { audit } : {}) });
+  let lastAnchored = 0;
+  let anchoring: Promise<void> | undefined;
+  if (audit !== undefined && cfg.audit.anchorEvery > 0) {
+    const log = audit;
+    // Anchor every `anchorEvery` entries too, in the background (a failure is reported and the
+    // next commit tries again; the request that crossed the threshold never waits for it).
+    log.onCommitted = (seq) => {
+      if (anchoring !== undefined || seq - lastAnchored < cfg.audit.anchorEvery) return;
+      anchoring = writeAnchor(log, storage, clock.now())
+        .then((a) => {
+          if (a !== undefined) lastAnchored = a.seq;
+        })
+        .catch((err: unknown) => {
+          onError("audit anchor", err);
+        })
+        .finally(() => {
+          anchoring = undefined;
+        });
+    };
+  }
   const housekeeping = async (): Promise<void> => {
     if (audit === undefined) return;
     const now = clock.now();
-    await writeAnchor(audit, storage, now);
+    const a = await writeAnchor(audit, storage, now);
+    if (a !== undefined) lastAnchored = Math.max(lastAnchored, a.seq);
     const keep = Math.max(cfg.audit.retentionMs, await longestDeletionDelay(cfg, metadata));
     await audit.prune(now - keep, now);
   };
@@ -81,6 +102,8 @@ export async function startMonitor(o: {
       await alerter.idle();
       if (audit !== undefined) {
         await audit.append({ time: clock.now(), credential: "gateway", action: "server.stop", result: "ok" });
+        audit.onCommitted = undefined;
+        await anchoring;
         await writeAnchor(audit, storage, clock.now());
       }
     },

@@ -46,16 +46,32 @@ describe("coffer backup, end to end (slow: real processes)", () => {
 
   test("an unreadable file: backup carries on, names it, exits 3; the snapshot has the rest", async () => {
     const src = join(f.dir, "unreadable-src");
-    const made = await makeTree(src, { largeSize: 64 << 10, sparseSize: 1 << 20, specials: true, unreadable: true });
+    const made = await makeTree(src, {
+      largeSize: 64 << 10,
+      sparseSize: 1 << 20,
+      specials: true,
+      unreadable: true,
+    });
     const unreadable = join(src, made.paths.unreadable?.toString() ?? "");
     const r = await f.run(["backup", src], {}, undefined, { prefix: withoutDacOverride() });
     assert.equal(r.code, 3, r.stderr);
     const lines = r.stderr.trim().split("\n");
-    assert.ok(lines.some((l) => l.startsWith("warning:") && l.includes(unreadable) && /permission denied/i.test(l)), r.stderr);
+    assert.ok(
+      lines.some(
+        (l) => l.startsWith("warning:") && l.includes(unreadable) && /permission denied/i.test(l),
+      ),
+      r.stderr,
+    );
     assert.match(r.stderr, /1 file\(s\) could not be read; snapshot [0-9a-f]{8} is incomplete/);
     // the skipped FIFO and socket are named too, but are not counted as read errors
-    assert.ok(lines.some((l) => l.includes(join(src, "special/fifo"))), r.stderr);
-    assert.ok(lines.some((l) => l.includes(join(src, "special/socket"))), r.stderr);
+    assert.ok(
+      lines.some((l) => l.includes(join(src, "special/fifo"))),
+      r.stderr,
+    );
+    assert.ok(
+      lines.some((l) => l.includes(join(src, "special/socket"))),
+      r.stderr,
+    );
     assert.match(r.stdout.toString(), /snapshot [0-9a-f]{8} saved/);
     const saved = await lsPaths("latest");
     assert.ok(saved.includes(join(src, "regular.txt")));
@@ -65,7 +81,12 @@ describe("coffer backup, end to end (slow: real processes)", () => {
 
   test("sockets and FIFOs are skipped with a warning naming each, and the backup exits 0", async () => {
     const src = join(f.dir, "special-src");
-    await makeTree(src, { largeSize: 1 << 10, sparseSize: 1 << 20, specials: true, unreadable: false });
+    await makeTree(src, {
+      largeSize: 1 << 10,
+      sparseSize: 1 << 20,
+      specials: true,
+      unreadable: false,
+    });
     const r = await f.run(["backup", src, "--json"]);
     assert.equal(r.code, 0, r.stderr);
     const s = lastJson(jsonLines(r.stdout.toString())) as unknown as Summary;
@@ -75,13 +96,10 @@ describe("coffer backup, end to end (slow: real processes)", () => {
       (l): l is { message_type: string; path: string; kind: string; message: string } =>
         (l as { message_type?: string }).message_type === "warning",
     );
-    assert.deepEqual(
-      warnings.map((w) => [w.path, w.kind]).sort(),
-      [
-        [join(src, "special/fifo"), "skipped"],
-        [join(src, "special/socket"), "skipped"],
-      ],
-    );
+    assert.deepEqual(warnings.map((w) => [w.path, w.kind]).sort(), [
+      [join(src, "special/fifo"), "skipped"],
+      [join(src, "special/socket"), "skipped"],
+    ]);
   });
 
   test("--exclude, --exclude-file, --host, --tag (repeated and comma-separated) and --time", async () => {
@@ -95,8 +113,20 @@ describe("coffer backup, end to end (slow: real processes)", () => {
     const exFile = join(f.dir, "excludes");
     await writeFile(exFile, "# caches\n*/cache\n\n*.tmp\n");
     const r = await f.run([
-      "backup", src, "--exclude", "*.log", "--exclude-file", exFile, "--host", "web-1",
-      "--tag", "daily,db", "--tag", "manual", "--time", "2025-01-31 23:00:00",
+      "backup",
+      src,
+      "--exclude",
+      "*.log",
+      "--exclude-file",
+      exFile,
+      "--host",
+      "web-1",
+      "--tag",
+      "daily,db",
+      "--tag",
+      "manual",
+      "--time",
+      "2025-01-31 23:00:00",
     ]);
     assert.equal(r.code, 0, r.stderr);
     const [snap, ...more] = await snapshots("--host", "web-1");
@@ -176,7 +206,9 @@ describe("coffer backup, end to end (slow: real processes)", () => {
     assert.equal(otherHost.parent, null);
     assert.equal(otherHost.newFiles, 2);
 
-    const otherPaths = lastJson(await f.json(["backup", src, other, "--host", "h1"])) as unknown as Summary;
+    const otherPaths = lastJson(
+      await f.json(["backup", src, other, "--host", "h1"]),
+    ) as unknown as Summary;
     assert.equal(otherPaths.parent, null, "a different path set gets no parent");
     assert.equal(otherPaths.newFiles, 3);
   });

@@ -82,7 +82,10 @@ describe("coffer snapshots, ls, diff, dump and snapshot references (slow: real p
     assert.equal(latest.code, 0, latest.stderr);
     assert.ok(latest.stdout.toString().includes(join(src, "site/new.css")));
     const long = await f.run(["ls", "--long", ids.c, other]);
-    assert.match(long.stdout.toString(), /^-rw-r--r-- \S+ +\S+ +20 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d .*\/etc\/hosts$/m);
+    assert.match(
+      long.stdout.toString(),
+      /^-rw-r--r-- \S+ +\S+ +20 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d .*\/etc\/hosts$/m,
+    );
     const missing = await f.run(["ls", ids.c, join(other, "nope")]);
     assert.equal(missing.code, 1);
     assert.equal(missing.stderr.trim().split("\n").length, 1, missing.stderr);
@@ -98,7 +101,13 @@ describe("coffer snapshots, ls, diff, dump and snapshot references (slow: real p
     assert.ok(lines.includes(`M    ${join(src, "site/index.html")}`), lines.join("\n"));
     assert.ok(!lines.some((l) => l.includes("logo.png")), "unchanged files are not listed");
     const j = await f.json(["diff", ids.a, ids.b]);
-    assert.deepEqual(lastJson(j), { message_type: "statistics", added: 1, removed: 1, modified: 1, type_changed: 0 });
+    assert.deepEqual(lastJson(j), {
+      message_type: "statistics",
+      added: 1,
+      removed: 1,
+      modified: 1,
+      type_changed: 0,
+    });
   });
 
   test("dump writes a file to stdout and a directory as a tar archive; --target writes a file", async () => {
@@ -127,14 +136,21 @@ describe("coffer snapshots, ls, diff, dump and snapshot references (slow: real p
   test("an unknown snapshot and an ambiguous prefix are one-line errors naming the candidates", async () => {
     const unknown = await f.run(["ls", "ffffffffff"]);
     assert.equal(unknown.code, 1);
-    assert.equal(unknown.stderr.trim(), "coffer: Cannot find snapshot ffffffffff: no such snapshot");
+    assert.equal(
+      unknown.stderr.trim(),
+      "coffer: Cannot find snapshot ffffffffff: no such snapshot",
+    );
 
     // make snapshots (in-process, quickly) until two IDs share their first hex digit
     const repo = await Repository.open(await openStorage(f.repo), f.password);
     const all = new Set([ids.a, ids.b, ids.c]);
     let prefix: string | undefined;
     for (let i = 0; prefix === undefined && i < 20; i++) {
-      const r = await backupStream(repo, { source: once(Buffer.from(`n${String(i)}`)), filename: "n", host: "fill" });
+      const r = await backupStream(repo, {
+        source: once(Buffer.from(`n${String(i)}`)),
+        filename: "n",
+        host: "fill",
+      });
       prefix = [...all].find((id) => id[0] === r.snapshotId[0])?.[0];
       all.add(r.snapshotId);
     }
@@ -142,7 +158,12 @@ describe("coffer snapshots, ls, diff, dump and snapshot references (slow: real p
     const amb = await f.run(["restore", prefix, "--target", join(f.dir, "never")]);
     assert.equal(amb.code, 1);
     assert.equal(amb.stderr.trim().split("\n").length, 1, amb.stderr);
-    assert.match(amb.stderr, new RegExp(`Cannot find snapshot ${prefix}: ambiguous ID \\(${prefix}[0-9a-f]{7}, ${prefix}[0-9a-f]{7}`));
+    assert.match(
+      amb.stderr,
+      new RegExp(
+        `Cannot find snapshot ${prefix}: ambiguous ID \\(${prefix}[0-9a-f]{7}, ${prefix}[0-9a-f]{7}`,
+      ),
+    );
     for (const cmd of [["ls"], ["dump", "x"], ["diff", "latest"]]) {
       const r = await f.run([cmd[0] ?? "", prefix, ...cmd.slice(1)]);
       assert.equal(r.code, 1, `${cmd.join(" ")}: ${r.stderr}`);

@@ -32,7 +32,8 @@ describe("coffer under interruption, kills and a full disk (slow: real processes
     f = await cliFixture("coffer-cli-errors-");
     src = join(f.dir, "src");
     await mkdir(src);
-    for (let i = 0; i < 6; i++) await writeFile(join(src, `part${String(i)}`), pseudoRandomBytes(6 << 20, 100 + i));
+    for (let i = 0; i < 6; i++)
+      await writeFile(join(src, `part${String(i)}`), pseudoRandomBytes(6 << 20, 100 + i));
   });
   after(async () => {
     await f.remove();
@@ -96,7 +97,9 @@ describe("coffer under interruption, kills and a full disk (slow: real processes
       assert.equal(r.code, 1, r.stderr);
       assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
       assert.match(r.stderr, /^coffer: .*no space left on device/);
-      const leftovers = (await readdir(join(mnt, "repo"), { recursive: true })).filter((p) => /tmp|\.partial/.test(p) && p !== "tmp");
+      const leftovers = (await readdir(join(mnt, "repo"), { recursive: true })).filter(
+        (p) => /tmp|\.partial/.test(p) && p !== "tmp",
+      );
       assert.deepEqual(leftovers, [], "no temp files are left behind");
       const s = await runCoffer(["snapshots", "--json"], env);
       assert.deepEqual(JSON.parse(s.stdout.toString()), []);

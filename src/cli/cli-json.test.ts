@@ -13,7 +13,9 @@ function assertAllJson(what: string, r: CofferRun): unknown[] {
     out = jsonLines(r.stdout.toString("utf8"));
     jsonLines(r.stderr);
   } catch (err) {
-    assert.fail(`${what}: ${(err as Error).message}\nstdout: ${r.stdout.toString()}\nstderr: ${r.stderr}`);
+    assert.fail(
+      `${what}: ${(err as Error).message}\nstdout: ${r.stdout.toString()}\nstderr: ${r.stderr}`,
+    );
   }
   return out;
 }
@@ -41,7 +43,8 @@ describe("--json on every command (slow: real processes)", () => {
       const name = args[0] ?? "";
       covered.add(name === "key" ? `key ${args[1] ?? ""}` : name);
       const dash = args.indexOf("--");
-      const argv = dash >= 0 ? [...args.slice(0, dash), "--json", ...args.slice(dash)] : [...args, "--json"];
+      const argv =
+        dash >= 0 ? [...args.slice(0, dash), "--json", ...args.slice(dash)] : [...args, "--json"];
       const r = await runCoffer(argv, f.env({ COFFER_PASSWORD: password }), stdin);
       assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
       const out = assertAllJson(args.join(" "), r);
@@ -53,15 +56,33 @@ describe("--json on every command (slow: real processes)", () => {
     const a = String(lastJson(await ok(["backup", src])).snapshot_id);
     await writeFile(join(src, "d/new.txt"), "new\n");
     const b = String(lastJson(await ok(["backup", src])).snapshot_id);
-    assert.match(String(lastJson(await ok(["backup", "--stdin", "--stdin-filename", "in.txt"], "stdin data")).snapshot_id), /^[0-9a-f]{64}$/);
-    await ok(["backup", "--stdin-from-command", "--stdin-filename", "cmd.txt", "--", "echo", "from a command"]);
+    assert.match(
+      String(
+        lastJson(await ok(["backup", "--stdin", "--stdin-filename", "in.txt"], "stdin data"))
+          .snapshot_id,
+      ),
+      /^[0-9a-f]{64}$/,
+    );
+    await ok([
+      "backup",
+      "--stdin-from-command",
+      "--stdin-filename",
+      "cmd.txt",
+      "--",
+      "echo",
+      "from a command",
+    ]);
     const list = (await ok(["snapshots"]))[0] as { id: string }[];
     assert.equal(list.length, 4);
     const ls = await ok(["ls", a, src]);
     assert.ok(ls.some((e) => (e as { path?: string }).path === join(src, "d/file.txt")));
     const diff = await ok(["diff", a, b]);
     assert.ok(diff.some((e) => (e as { path?: string }).path === join(src, "d/new.txt")));
-    assert.equal(lastJson(await ok(["dump", b, join(src, "d/new.txt"), "--target", join(f.dir, "dumped")])).bytes, 4);
+    assert.equal(
+      lastJson(await ok(["dump", b, join(src, "d/new.txt"), "--target", join(f.dir, "dumped")]))
+        .bytes,
+      4,
+    );
     const restored = lastJson(await ok(["restore", a, "--target", join(f.dir, "restored")]));
     assert.equal(restored.files_restored, 1);
     assert.equal(lastJson(await ok(["check"])).ok, true);
@@ -72,7 +93,10 @@ describe("--json on every command (slow: real processes)", () => {
     assert.equal(lastJson(await ok(["key", "remove", String(added.id).slice(0, 8)])).id, added.id);
     assert.equal(lastJson(await ok(["key", "export"])).format, "file");
     assert.equal(lastJson(await ok(["key", "export", "--paper"])).format, "paper");
-    assert.equal(lastJson(await ok(["key", "export", "--output", join(f.dir, "master.key")])).output, join(f.dir, "master.key"));
+    assert.equal(
+      lastJson(await ok(["key", "export", "--output", join(f.dir, "master.key")])).output,
+      join(f.dir, "master.key"),
+    );
     await ok(["key", "passwd", "--new-password-file", join(f.dir, "pw3")]);
     password = "third password";
     await ok(["snapshots"]);
@@ -98,7 +122,10 @@ describe("--json on every command (slow: real processes)", () => {
     ];
     for (const c of cases) {
       // the test before changed the password with `key passwd`
-      const r = await runCoffer([...c.args, "--json"], { ...f.env({ COFFER_PASSWORD: "third password" }), ...(c.env ?? {}) });
+      const r = await runCoffer([...c.args, "--json"], {
+        ...f.env({ COFFER_PASSWORD: "third password" }),
+        ...(c.env ?? {}),
+      });
       assert.equal(r.code, c.exit, `${c.args.join(" ")}: ${r.stderr}`);
       assert.equal(r.stdout.length, 0, `${c.args.join(" ")}: stdout ${r.stdout.toString()}`);
       const lines = jsonLines(r.stderr);

@@ -46,13 +46,29 @@ describe("coffer restore and check against damage (slow: real processes)", () =>
 
   test("restore --include and --exclude restore only the matching paths", async () => {
     const inc = join(f.dir, "inc");
-    const r1 = await f.run(["restore", first.slice(0, 8), "--target", inc, "--include", `${src}/docs`]);
+    const r1 = await f.run([
+      "restore",
+      first.slice(0, 8),
+      "--target",
+      inc,
+      "--include",
+      `${src}/docs`,
+    ]);
     assert.equal(r1.code, 0, r1.stderr);
     const rel = src.slice(1);
     assert.deepEqual(await files(inc), [`${rel}/docs/notes.log`, `${rel}/docs/readme.md`]);
 
     const exc = join(f.dir, "exc");
-    const r2 = await f.run(["restore", "latest", "--target", exc, "--exclude", "*.log", "--exclude", "*.bin"]);
+    const r2 = await f.run([
+      "restore",
+      "latest",
+      "--target",
+      exc,
+      "--exclude",
+      "*.log",
+      "--exclude",
+      "*.bin",
+    ]);
     assert.equal(r2.code, 0, r2.stderr);
     assert.deepEqual(await files(exc), [`${rel}/c.txt`, `${rel}/docs/readme.md`]);
   });
@@ -93,14 +109,22 @@ describe("coffer restore and check against damage (slow: real processes)", () =>
     const text = c.stdout.toString();
     assert.match(text, new RegExp(`pack ${data.path.slice(-64, -56)} is damaged`));
     for (const id of [first, second]) {
-      assert.match(text, new RegExp(`snapshot ${id.slice(0, 8)}: 1 path\\(s\\) cannot be restored correctly:\\n  ${join(src, bad)}  \\(`));
+      assert.match(
+        text,
+        new RegExp(
+          `snapshot ${id.slice(0, 8)}: 1 path\\(s\\) cannot be restored correctly:\\n  ${join(src, bad)}  \\(`,
+        ),
+      );
     }
     assert.doesNotMatch(text, new RegExp(`${good}|c\\.txt|readme`));
     assert.match(text, /Fatal: repository contains errors/);
 
     const j = lastJson(await f.json(["check", "--read-data"], 1)) as unknown as CheckJson;
     assert.equal(j.ok, false);
-    assert.deepEqual(j.damagedPacks.map((p) => p.snapshots.sort()), [[first, second].sort()]);
+    assert.deepEqual(
+      j.damagedPacks.map((p) => p.snapshots.sort()),
+      [[first, second].sort()],
+    );
     assert.deepEqual(
       j.damagedPacks[0]?.files.map((x) => `${x.snapshot}:${x.path}`).sort(),
       [first, second].map((s) => `${s}:${join(src, bad)}`).sort(),
@@ -113,7 +137,10 @@ describe("coffer restore and check against damage (slow: real processes)", () =>
     assert.ok(sub.code === 0 || sub.code === 1, sub.stderr);
     const j = JSON.parse(sub.stdout.toString()) as CheckJson;
     assert.equal(j.ok, sub.code === 0);
-    assert.ok(j.stats.packsRead >= 1 && j.stats.packsRead <= j.stats.packs, JSON.stringify(j.stats));
+    assert.ok(
+      j.stats.packsRead >= 1 && j.stats.packsRead <= j.stats.packs,
+      JSON.stringify(j.stats),
+    );
     assert.ok(j.stats.bytesRead > 0);
     for (const bad of ["0%", "150%", "half", "50"]) {
       const r = await f.run(["check", "--read-data-subset", bad]);

@@ -54,12 +54,14 @@ describe("coffer on a terminal (slow: real processes on a pseudo-terminal)", () 
     const repo = join(dir, "progress-repo");
     const src = join(dir, "progress-src");
     await mkdir(src);
-    for (let i = 0; i < 24; i++) await writeFile(join(src, `f${String(i)}`), pseudoRandomBytes(512 << 10, i + 1));
+    for (let i = 0; i < 24; i++)
+      await writeFile(join(src, `f${String(i)}`), pseudoRandomBytes(512 << 10, i + 1));
     const env = { COFFER_REPOSITORY: repo, COFFER_PASSWORD: "pw", COFFER_PROGRESS_FPS: "50" };
     assert.equal((await runCoffer(["init"], env)).code, 0);
 
     // "[0:01]  41.7% [========>           ] 10/24 files 5.0 MiB / 12.0 MiB 4.1 MiB/s ETA 0:02"
-    const bar = /\r\x1b\[K\[\d+:\d\d\] +\d+\.\d% \[[=> ]{5,20}\] \d+\/24 files [\d.]+ (B|KiB|MiB) \/ 12\.0 MiB [\d.]+ (B|KiB|MiB)\/s ETA \d+:\d\d/;
+    const bar =
+      /\r\x1b\[K\[\d+:\d\d\] +\d+\.\d% \[[=> ]{5,20}\] \d+\/24 files [\d.]+ (B|KiB|MiB) \/ 12\.0 MiB [\d.]+ (B|KiB|MiB)\/s ETA \d+:\d\d/;
     const b = await runCofferTty(["backup", src], env);
     assert.equal(b.code, 0, b.output);
     assert.match(b.output, bar, JSON.stringify(b.output.slice(0, 2000)));

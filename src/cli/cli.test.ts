@@ -12,13 +12,21 @@ describe("coffer CLI, end to end (slow: real processes)", () => {
   let dir: string;
   let repo: string;
   let src: string;
-  const env = (): Record<string, string> => ({ COFFER_PASSWORD: "correct horse", COFFER_REPOSITORY: repo });
+  const env = (): Record<string, string> => ({
+    COFFER_PASSWORD: "correct horse",
+    COFFER_REPOSITORY: repo,
+  });
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "coffer-cli-"));
     repo = join(dir, "repo");
     src = join(dir, "src");
-    await makeTree(src, { largeSize: 2 << 20, sparseSize: 16 << 20, specials: true, unreadable: false });
+    await makeTree(src, {
+      largeSize: 2 << 20,
+      sparseSize: 16 << 20,
+      specials: true,
+      unreadable: false,
+    });
   });
   after(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -37,7 +45,9 @@ describe("coffer CLI, end to end (slow: real processes)", () => {
   });
 
   test("a missing repository exits 10 and a wrong password exits 12, each with one line", async () => {
-    const missing = await runCoffer(["snapshots", "-r", join(dir, "nope")], { COFFER_PASSWORD: "x" });
+    const missing = await runCoffer(["snapshots", "-r", join(dir, "nope")], {
+      COFFER_PASSWORD: "x",
+    });
     assert.equal(missing.code, 10, missing.stderr);
     assert.equal(missing.stderr.trim().split("\n").length, 1);
     const wrong = await runCoffer(["snapshots"], { ...env(), COFFER_PASSWORD: "wrong" });
@@ -49,11 +59,19 @@ describe("coffer CLI, end to end (slow: real processes)", () => {
   test("password comes from COFFER_PASSWORD_FILE and --password-command too", async () => {
     const pwFile = join(dir, "pw");
     await writeFile(pwFile, "correct horse\n");
-    const a = await runCoffer(["snapshots", "--json"], { COFFER_REPOSITORY: repo, COFFER_PASSWORD_FILE: pwFile });
+    const a = await runCoffer(["snapshots", "--json"], {
+      COFFER_REPOSITORY: repo,
+      COFFER_PASSWORD_FILE: pwFile,
+    });
     assert.equal(a.code, 0, a.stderr);
-    const b = await runCoffer(["snapshots", "--json", "--password-command", "echo 'correct horse'"], { COFFER_REPOSITORY: repo });
+    const b = await runCoffer(
+      ["snapshots", "--json", "--password-command", "echo 'correct horse'"],
+      { COFFER_REPOSITORY: repo },
+    );
     assert.equal(b.code, 0, b.stderr);
-    const c = await runCoffer(["snapshots", "--password-command", "exit 3"], { COFFER_REPOSITORY: repo });
+    const c = await runCoffer(["snapshots", "--password-command", "exit 3"], {
+      COFFER_REPOSITORY: repo,
+    });
     assert.notEqual(c.code, 0);
     assert.match(c.stderr, /Password command exited with status 3/);
   });
@@ -62,12 +80,18 @@ describe("coffer CLI, end to end (slow: real processes)", () => {
     const b = await runCoffer(["backup", src, "--tag", "daily", "--json"], env());
     // sockets and FIFOs are skipped with a warning: exit 0 (skips are not read errors)
     assert.ok(b.code === 0 || b.code === 3, b.stderr);
-    const summary = JSON.parse(b.stdout.toString().trim().split("\n").pop() ?? "{}") as { snapshot_id: string };
+    const summary = JSON.parse(b.stdout.toString().trim().split("\n").pop() ?? "{}") as {
+      snapshot_id: string;
+    };
     assert.match(summary.snapshot_id, /^[0-9a-f]{64}$/);
 
     const s = await runCoffer(["snapshots", "--json"], env());
     assert.equal(s.code, 0, s.stderr);
-    const list = JSON.parse(s.stdout.toString()) as { id: string; tags: string[]; paths: string[] }[];
+    const list = JSON.parse(s.stdout.toString()) as {
+      id: string;
+      tags: string[];
+      paths: string[];
+    }[];
     assert.equal(list.length, 1);
     const [first] = list;
     assert.ok(first);
@@ -79,7 +103,10 @@ describe("coffer CLI, end to end (slow: real processes)", () => {
     assert.ok(ls.stdout.includes(Buffer.from("large.bin")));
 
     const target = join(dir, "restored");
-    const r = await runCoffer(["restore", summary.snapshot_id.slice(0, 8), "--target", target], env());
+    const r = await runCoffer(
+      ["restore", summary.snapshot_id.slice(0, 8), "--target", target],
+      env(),
+    );
     assert.equal(r.code, 0, r.stderr);
     const restoredRoot = join(target, src);
     const diffs = await compareTrees(src, restoredRoot, {
@@ -95,7 +122,10 @@ describe("coffer CLI, end to end (slow: real processes)", () => {
   test("an unchanged second backup finds its parent and reads nothing again", async () => {
     const b = await runCoffer(["backup", src, "--json"], env());
     assert.ok(b.code === 0 || b.code === 3, b.stderr);
-    const summary = JSON.parse(b.stdout.toString().trim().split("\n").pop() ?? "{}") as Record<string, number>;
+    const summary = JSON.parse(b.stdout.toString().trim().split("\n").pop() ?? "{}") as Record<
+      string,
+      number
+    >;
     assert.equal(summary.newFiles, 0);
     assert.equal(summary.changedFiles, 0);
     // No file content is read again. (Tree blobs may still change: the first backup's
@@ -117,24 +147,57 @@ describe("coffer CLI, end to end (slow: real processes)", () => {
     await mkdir(out);
     execFileSync("tar", ["-xf", tarFile, "-C", out]);
     const entries = await readdir(out, { recursive: true });
-    assert.ok(entries.some((e) => e.endsWith("large.bin")), entries.join(","));
+    assert.ok(
+      entries.some((e) => e.endsWith("large.bin")),
+      entries.join(","),
+    );
   });
 
   test("--stdin stores stdin; --stdin-from-command commits nothing when the command fails", async () => {
     const data = Buffer.from("hello from stdin\n".repeat(1000));
-    const a = await runCoffer(["backup", "--stdin", "--stdin-filename", "greeting.txt", "--json"], env(), data);
+    const a = await runCoffer(
+      ["backup", "--stdin", "--stdin-filename", "greeting.txt", "--json"],
+      env(),
+      data,
+    );
     assert.equal(a.code, 0, a.stderr);
     const d = await runCoffer(["dump", "latest", "greeting.txt"], env());
     assert.ok(d.stdout.equals(data));
 
-    const before = JSON.parse((await runCoffer(["snapshots", "--json"], env())).stdout.toString()) as unknown[];
-    const bad = await runCoffer(["backup", "--stdin-from-command", "--", "sh", "-c", "echo partial; echo 'dump: connection refused' >&2; exit 7"], env());
+    const before = JSON.parse(
+      (await runCoffer(["snapshots", "--json"], env())).stdout.toString(),
+    ) as unknown[];
+    const bad = await runCoffer(
+      [
+        "backup",
+        "--stdin-from-command",
+        "--",
+        "sh",
+        "-c",
+        "echo partial; echo 'dump: connection refused' >&2; exit 7",
+      ],
+      env(),
+    );
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /connection refused|status 7|exit/i);
-    const afterList = JSON.parse((await runCoffer(["snapshots", "--json"], env())).stdout.toString()) as unknown[];
+    const afterList = JSON.parse(
+      (await runCoffer(["snapshots", "--json"], env())).stdout.toString(),
+    ) as unknown[];
     assert.equal(afterList.length, before.length);
 
-    const good = await runCoffer(["backup", "--stdin-from-command", "--stdin-filename", "out.txt", "--", "sh", "-c", "echo ok"], env());
+    const good = await runCoffer(
+      [
+        "backup",
+        "--stdin-from-command",
+        "--stdin-filename",
+        "out.txt",
+        "--",
+        "sh",
+        "-c",
+        "echo ok",
+      ],
+      env(),
+    );
     assert.equal(good.code, 0, good.stderr);
   });
 
@@ -142,7 +205,9 @@ describe("coffer CLI, end to end (slow: real processes)", () => {
     await writeFile(join(src, "added.txt"), "new file");
     const b = await runCoffer(["backup", src], env());
     assert.ok(b.code === 0 || b.code === 3, b.stderr);
-    const list = JSON.parse((await runCoffer(["snapshots", "--json", "--path", src], env())).stdout.toString()) as { id: string }[];
+    const list = JSON.parse(
+      (await runCoffer(["snapshots", "--json", "--path", src], env())).stdout.toString(),
+    ) as { id: string }[];
     const [x, y] = list.slice(-2).map((s) => s.id);
     const d = await runCoffer(["diff", x ?? "", y ?? ""], env());
     assert.equal(d.code, 0, d.stderr);

@@ -32,11 +32,32 @@ export interface Command {
 
 /** Options every command takes. */
 export const globalOptions: Record<string, OptionSpec> = {
-  repo: { type: "string", short: "r", arg: "REPO", help: "repository: a local path or s3:<endpoint>/<bucket>[/prefix] (or COFFER_REPOSITORY)" },
-  "password-command": { type: "string", arg: "CMD", help: "shell command that prints the password" },
-  "password-file": { type: "string", arg: "FILE", help: "file holding the password (or COFFER_PASSWORD_FILE)" },
-  "tls-ca": { type: "string", arg: "FILE", help: "extra CA certificate (PEM) for an s3 repository" },
-  "tls-fingerprint": { type: "string", arg: "SHA256", help: "pin the server certificate's SHA-256 fingerprint" },
+  repo: {
+    type: "string",
+    short: "r",
+    arg: "REPO",
+    help: "repository: a local path or s3:<endpoint>/<bucket>[/prefix] (or COFFER_REPOSITORY)",
+  },
+  "password-command": {
+    type: "string",
+    arg: "CMD",
+    help: "shell command that prints the password",
+  },
+  "password-file": {
+    type: "string",
+    arg: "FILE",
+    help: "file holding the password (or COFFER_PASSWORD_FILE)",
+  },
+  "tls-ca": {
+    type: "string",
+    arg: "FILE",
+    help: "extra CA certificate (PEM) for an s3 repository",
+  },
+  "tls-fingerprint": {
+    type: "string",
+    arg: "SHA256",
+    help: "pin the server certificate's SHA-256 fingerprint",
+  },
   json: { type: "boolean", help: "machine-readable JSON output" },
   quiet: { type: "boolean", short: "q", help: "no progress or informational output" },
   verbose: { type: "boolean", short: "v", help: "more output" },
@@ -49,7 +70,10 @@ export function parseCommandArgs(cmd: Command, argv: string[]): ParsedArgs {
   const head = dash >= 0 ? argv.slice(0, dash) : argv;
   const rest = dash >= 0 ? argv.slice(dash + 1) : [];
   const specs = { ...globalOptions, ...cmd.options };
-  const options: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {};
+  const options: Record<
+    string,
+    { type: "string" | "boolean"; short?: string; multiple?: boolean }
+  > = {};
   for (const [name, o] of Object.entries(specs)) {
     options[name] = {
       type: o.type,
@@ -58,11 +82,20 @@ export function parseCommandArgs(cmd: Command, argv: string[]): ParsedArgs {
     };
   }
   try {
-    const { values, positionals } = parseArgs({ args: head, options, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args: head,
+      options,
+      allowPositionals: true,
+      strict: true,
+    });
     return { values: values as ParsedArgs["values"], positionals, rest };
   } catch (err) {
     const msg = (err as Error).message.split("\n")[0] ?? "bad arguments";
-    throw new CofferError("BAD_INPUT", `${cmd.name}: ${msg.replace(/\.$/, "")} (see coffer ${cmd.name} --help)`, { cause: err });
+    throw new CofferError(
+      "BAD_INPUT",
+      `${cmd.name}: ${msg.replace(/\.$/, "")} (see coffer ${cmd.name} --help)`,
+      { cause: err },
+    );
   }
 }
 

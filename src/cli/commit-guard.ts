@@ -14,13 +14,17 @@ export function guardCommit(storage: Storage, signal: AbortSignal): Storage {
       if (prop === "putIfAbsent") {
         return (key: string, body: Uint8Array) => {
           if (signal.aborted && key.startsWith("snapshots/")) {
-            return Promise.reject(new CofferError("INTERRUPTED", "Backup interrupted: nothing was committed"));
+            return Promise.reject(
+              new CofferError("INTERRUPTED", "Backup interrupted: nothing was committed"),
+            );
           }
           return target.putIfAbsent(key, body);
         };
       }
       const value: unknown = Reflect.get(target, prop, target);
-      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      return typeof value === "function"
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value;
     },
   });
 }

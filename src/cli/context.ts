@@ -25,7 +25,10 @@ export class CliContext {
   get repoUrl(): string {
     const r = str(this.args, "repo") ?? this.io.env.COFFER_REPOSITORY;
     if (r === undefined || r === "") {
-      throw new CofferError("BAD_INPUT", "No repository given: use -r/--repo or set COFFER_REPOSITORY");
+      throw new CofferError(
+        "BAD_INPUT",
+        "No repository given: use -r/--repo or set COFFER_REPOSITORY",
+      );
     }
     return r;
   }

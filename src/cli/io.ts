@@ -6,7 +6,10 @@ export interface CliIO {
   readonly cwd: string;
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   readonly stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-  readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
+  readonly stdin: NodeJS.ReadableStream & {
+    isTTY?: boolean;
+    setRawMode?: (raw: boolean) => unknown;
+  };
   readonly clock: Clock;
   /** Aborted on SIGINT/SIGTERM. */
   readonly signal: AbortSignal;

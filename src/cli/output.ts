@@ -25,7 +25,10 @@ export class Output {
    * `{"message_type":"warning","message":TEXT,...fields}`.
    */
   warn(text: string, fields: Record<string, unknown> = {}): void {
-    if (this.json) this.io.stderr.write(`${JSON.stringify({ message_type: "warning", message: text, ...fields })}\n`);
+    if (this.json)
+      this.io.stderr.write(
+        `${JSON.stringify({ message_type: "warning", message: text, ...fields })}\n`,
+      );
     else this.io.stderr.write(`warning: ${text}\n`);
   }
 

@@ -28,7 +28,11 @@ export async function readPassword(
     try {
       text = await readFile(file, "utf8");
     } catch (err) {
-      throw new CofferError("BAD_INPUT", `Cannot read password file ${file}: ${(err as Error).message}`, { cause: err });
+      throw new CofferError(
+        "BAD_INPUT",
+        `Cannot read password file ${file}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     return checked(stripNewline(text));
   }
@@ -65,7 +69,9 @@ async function runPasswordCommand(command: string): Promise<string> {
     child.stdout.on("data", (b: Buffer) => out.push(b));
     child.stderr.on("data", (b: Buffer) => err.push(b));
     child.on("error", (e) => {
-      reject(new CofferError("BAD_INPUT", `Cannot run password command: ${e.message}`, { cause: e }));
+      reject(
+        new CofferError("BAD_INPUT", `Cannot run password command: ${e.message}`, { cause: e }),
+      );
     });
     child.on("close", (code) => {
       if (code !== 0) {

@@ -88,7 +88,9 @@ export class Progress {
           action: this.verb,
           seconds_elapsed: Math.round(elapsed),
           percent_done:
-            totalBytes !== undefined && totalBytes > 0 ? Math.min(1, p.bytes / totalBytes) : undefined,
+            totalBytes !== undefined && totalBytes > 0
+              ? Math.min(1, p.bytes / totalBytes)
+              : undefined,
           files_done: p.files,
           bytes_done: p.bytes,
           total_files: totalFiles,
@@ -112,7 +114,8 @@ export class Progress {
     rate: number,
     eta: number | undefined,
   ): string {
-    const files = totalFiles !== undefined ? `${String(p.files)}/${String(totalFiles)}` : String(p.files);
+    const files =
+      totalFiles !== undefined ? `${String(p.files)}/${String(totalFiles)}` : String(p.files);
     const total = totalBytes !== undefined ? ` / ${shortBytes(totalBytes)}` : "";
     const tail =
       ` ${files} files ${shortBytes(p.bytes)}${total} ${shortBytes(rate)}/s` +

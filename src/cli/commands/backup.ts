@@ -18,24 +18,56 @@ export const backupCommandSpec: Command = {
   usage:
     "backup [options] PATH... | --stdin --stdin-filename NAME | --stdin-from-command [--stdin-filename NAME] -- CMD ARGS...",
   options: {
-    tag: { type: "string", multiple: true, arg: "TAG", help: "add a tag (repeatable, or comma-separated)" },
+    tag: {
+      type: "string",
+      multiple: true,
+      arg: "TAG",
+      help: "add a tag (repeatable, or comma-separated)",
+    },
     host: { type: "string", arg: "HOST", help: "record this host name instead of the machine's" },
-    exclude: { type: "string", multiple: true, arg: "GLOB", help: "exclude paths matching GLOB (repeatable)" },
-    "exclude-file": { type: "string", multiple: true, arg: "FILE", help: "read exclude globs from FILE" },
+    exclude: {
+      type: "string",
+      multiple: true,
+      arg: "GLOB",
+      help: "exclude paths matching GLOB (repeatable)",
+    },
+    "exclude-file": {
+      type: "string",
+      multiple: true,
+      arg: "FILE",
+      help: "read exclude globs from FILE",
+    },
     "one-file-system": { type: "boolean", short: "x", help: "do not cross file system boundaries" },
     stdin: { type: "boolean", help: "read the file's contents from stdin" },
-    "stdin-filename": { type: "string", arg: "NAME", help: "file name for --stdin (default: stdin)" },
-    "stdin-from-command": { type: "boolean", help: "back up the stdout of the command after --; fail if it exits non-zero" },
-    time: { type: "string", arg: "TIME", help: 'record this snapshot time, e.g. "2026-01-31 23:00:00" (importing history)' },
+    "stdin-filename": {
+      type: "string",
+      arg: "NAME",
+      help: "file name for --stdin (default: stdin)",
+    },
+    "stdin-from-command": {
+      type: "boolean",
+      help: "back up the stdout of the command after --; fail if it exits non-zero",
+    },
+    time: {
+      type: "string",
+      arg: "TIME",
+      help: 'record this snapshot time, e.g. "2026-01-31 23:00:00" (importing history)',
+    },
   },
   run(ctx, args) {
-    const tags = strs(args, "tag").flatMap((t) => t.split(",")).filter((t) => t !== "");
+    const tags = strs(args, "tag")
+      .flatMap((t) => t.split(","))
+      .filter((t) => t !== "");
     // A failed run on a coffer-server repository leaves status/<time>.json (a "backup failed" alert).
     return reportFailure(ctx, tags, () => runBackup(ctx, args, tags));
   },
 };
 
-async function runBackup(ctx: Parameters<Command["run"]>[0], args: Parameters<Command["run"]>[1], tags: string[]): Promise<number> {
+async function runBackup(
+  ctx: Parameters<Command["run"]>[0],
+  args: Parameters<Command["run"]>[1],
+  tags: string[],
+): Promise<number> {
   {
     const host = str(args, "host") ?? ctx.hostname;
     const timeArg = str(args, "time");
@@ -43,29 +75,50 @@ async function runBackup(ctx: Parameters<Command["run"]>[0], args: Parameters<Co
     const common = { tags, host, ...(time !== undefined ? { time } : {}) };
     const useStdin = flag(args, "stdin");
     const fromCommand = flag(args, "stdin-from-command");
-    if (useStdin && fromCommand) throw new CofferError("BAD_INPUT", "--stdin and --stdin-from-command exclude each other");
+    if (useStdin && fromCommand)
+      throw new CofferError("BAD_INPUT", "--stdin and --stdin-from-command exclude each other");
     if ((useStdin || fromCommand) && args.positionals.length > 0) {
-      throw new CofferError("BAD_INPUT", "paths cannot be given with --stdin or --stdin-from-command");
+      throw new CofferError(
+        "BAD_INPUT",
+        "paths cannot be given with --stdin or --stdin-from-command",
+      );
     }
     if (!useStdin && !fromCommand && args.positionals.length === 0) {
-      throw new CofferError("BAD_INPUT", "nothing to back up: give at least one PATH, --stdin or --stdin-from-command");
+      throw new CofferError(
+        "BAD_INPUT",
+        "nothing to back up: give at least one PATH, --stdin or --stdin-from-command",
+      );
     }
     if (fromCommand && args.rest.length === 0) {
-      throw new CofferError("BAD_INPUT", "--stdin-from-command needs a command after --, e.g. -- pg_dump shop");
+      throw new CofferError(
+        "BAD_INPUT",
+        "--stdin-from-command needs a command after --, e.g. -- pg_dump shop",
+      );
     }
-    if (!useStdin && !fromCommand) await requireSomePath(args.positionals.map((p) => resolve(ctx.io.cwd, p)));
+    if (!useStdin && !fromCommand)
+      await requireSomePath(args.positionals.map((p) => resolve(ctx.io.cwd, p)));
     const repo = await ctx.repository();
     const started = ctx.io.clock.now();
     let result: BackupResult;
     let readErrors = 0;
     let skipped = 0;
     if (useStdin || fromCommand) {
-      const filename = str(args, "stdin-filename") ?? (fromCommand ? (args.rest[0] ?? "stdin") : "stdin");
+      const filename =
+        str(args, "stdin-filename") ?? (fromCommand ? (args.rest[0] ?? "stdin") : "stdin");
       if (fromCommand) {
         const [command, ...cmdArgs] = args.rest;
-        result = await backupCommand(repo, { command: command ?? "", args: cmdArgs, filename, ...common });
+        result = await backupCommand(repo, {
+          command: command ?? "",
+          args: cmdArgs,
+          filename,
+          ...common,
+        });
       } else {
-        result = await backupStream(repo, { source: ctx.io.stdin as AsyncIterable<Uint8Array>, filename, ...common });
+        result = await backupStream(repo, {
+          source: ctx.io.stdin as AsyncIterable<Uint8Array>,
+          filename,
+          ...common,
+        });
       }
       readErrors = result.warnings;
     } else {
@@ -128,14 +181,24 @@ async function runBackup(ctx: Parameters<Command["run"]>[0], args: Parameters<Co
         total_duration: secs,
       });
     } else {
-      ctx.out.line(`Files:       ${s.newFiles} new, ${s.changedFiles} changed, ${s.unchangedFiles} unmodified`);
-      ctx.out.line(`Dirs:        ${s.newDirs} new, ${s.changedDirs} changed, ${s.unchangedDirs} unmodified`);
-      ctx.out.line(`Added to the repository: ${formatBytes(s.addedBytes)} (${formatBytes(s.storedBytes)} stored)`);
-      ctx.out.line(`processed ${s.files} files, ${formatBytes(s.bytes)} in ${formatDuration(secs)}`);
+      ctx.out.line(
+        `Files:       ${s.newFiles} new, ${s.changedFiles} changed, ${s.unchangedFiles} unmodified`,
+      );
+      ctx.out.line(
+        `Dirs:        ${s.newDirs} new, ${s.changedDirs} changed, ${s.unchangedDirs} unmodified`,
+      );
+      ctx.out.line(
+        `Added to the repository: ${formatBytes(s.addedBytes)} (${formatBytes(s.storedBytes)} stored)`,
+      );
+      ctx.out.line(
+        `processed ${s.files} files, ${formatBytes(s.bytes)} in ${formatDuration(secs)}`,
+      );
       ctx.out.line(`snapshot ${result.snapshotId.slice(0, 8)} saved`);
     }
     if (readErrors > 0) {
-      ctx.out.warn(`${String(readErrors)} file(s) could not be read; snapshot ${result.snapshotId.slice(0, 8)} is incomplete`);
+      ctx.out.warn(
+        `${String(readErrors)} file(s) could not be read; snapshot ${result.snapshotId.slice(0, 8)} is incomplete`,
+      );
       return ExitCode.PARTIAL;
     }
     return ExitCode.OK;
@@ -146,9 +209,17 @@ async function runBackup(ctx: Parameters<Command["run"]>[0], args: Parameters<Co
 export function parseTime(s: string): Date {
   const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?$/.exec(s);
   const d = m
-    ? new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0))
+    ? new Date(
+        Number(m[1]),
+        Number(m[2]) - 1,
+        Number(m[3]),
+        Number(m[4]),
+        Number(m[5]),
+        Number(m[6] ?? 0),
+      )
     : new Date(s);
-  if (Number.isNaN(d.getTime())) throw new CofferError("BAD_INPUT", `Cannot parse --time "${s}": use "YYYY-MM-DD HH:MM:SS"`);
+  if (Number.isNaN(d.getTime()))
+    throw new CofferError("BAD_INPUT", `Cannot parse --time "${s}": use "YYYY-MM-DD HH:MM:SS"`);
   return d;
 }
 
@@ -169,7 +240,14 @@ function describeWarning(w: BackupWarning): string {
 
 /** Refuses a backup none of whose paths exist (restic: "all source directories/files do not exist"). */
 async function requireSomePath(paths: string[]): Promise<void> {
-  const found = await Promise.all(paths.map((p) => lstat(p).then(() => true, () => false)));
+  const found = await Promise.all(
+    paths.map((p) =>
+      lstat(p).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
   if (!found.includes(true)) {
     throw new CofferError(
       "NOT_FOUND",

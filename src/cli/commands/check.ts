@@ -18,7 +18,11 @@ export const checkCommand: Command = {
     if (subsetArg !== undefined) {
       const m = /^(\d+(?:\.\d+)?)%$/.exec(subsetArg);
       const pct = m ? Number(m[1]) : NaN;
-      if (!(pct > 0 && pct <= 100)) throw new CofferError("BAD_INPUT", `--read-data-subset: expected a percentage like 10%, got "${subsetArg}"`);
+      if (!(pct > 0 && pct <= 100))
+        throw new CofferError(
+          "BAD_INPUT",
+          `--read-data-subset: expected a percentage like 10%, got "${subsetArg}"`,
+        );
       readDataSubset = pct / 100;
     }
     const repo = await ctx.repository();
@@ -43,21 +47,29 @@ function describeReport(report: CheckReport): string[] {
     if (p.severity !== "info") lines.push(`${p.severity}: ${p.object}: ${p.message}`);
   }
   for (const d of report.damagedPacks) {
-    lines.push(`pack ${d.id.slice(0, 8)} is damaged (${d.problem}); ${String(d.blobs.length)} blob(s) lost`);
+    lines.push(
+      `pack ${d.id.slice(0, 8)} is damaged (${d.problem}); ${String(d.blobs.length)} blob(s) lost`,
+    );
   }
   for (const a of report.affected) {
     if (a.unreadable !== undefined) {
       lines.push(`snapshot ${a.id.slice(0, 8)} cannot be read: ${a.unreadable}`);
       continue;
     }
-    lines.push(`snapshot ${a.id.slice(0, 8)}: ${String(a.paths.length)} path(s) cannot be restored correctly:`);
+    lines.push(
+      `snapshot ${a.id.slice(0, 8)}: ${String(a.paths.length)} path(s) cannot be restored correctly:`,
+    );
     for (const p of a.paths) lines.push(`  ${p.path}  (${p.reason})`);
   }
   if (report.unreferencedPacks.length > 0) {
-    lines.push(`${String(report.unreferencedPacks.length)} unreferenced pack(s) (left by an interrupted backup; prune removes them)`);
+    lines.push(
+      `${String(report.unreferencedPacks.length)} unreferenced pack(s) (left by an interrupted backup; prune removes them)`,
+    );
   }
   const s = report.stats;
-  lines.push(`checked ${String(s.snapshots)} snapshots, ${String(s.trees)} trees, ${String(s.packs)} packs${s.packsRead > 0 ? `, read ${String(s.packsRead)} packs` : ""}`);
+  lines.push(
+    `checked ${String(s.snapshots)} snapshots, ${String(s.trees)} trees, ${String(s.packs)} packs${s.packsRead > 0 ? `, read ${String(s.packsRead)} packs` : ""}`,
+  );
   lines.push(report.ok ? "no errors were found" : "Fatal: repository contains errors");
   return lines;
 }

@@ -24,10 +24,14 @@ export const dumpCommand: Command = {
   },
   async run(ctx, args) {
     const [ref, path] = args.positionals;
-    if (ref === undefined || path === undefined) throw new CofferError("BAD_INPUT", "dump: give a snapshot and a path");
+    if (ref === undefined || path === undefined)
+      throw new CofferError("BAD_INPUT", "dump: give a snapshot and a path");
     const targetArg = str(args, "target");
     if (ctx.out.json && targetArg === undefined) {
-      throw new CofferError("BAD_INPUT", "dump --json needs --target FILE: stdout would carry the file's raw bytes");
+      throw new CofferError(
+        "BAD_INPUT",
+        "dump --json needs --target FILE: stdout would carry the file's raw bytes",
+      );
     }
     const repo = await ctx.repository();
     const { id } = await findSnapshot(repo, ref, readFilter(args, ctx.io.cwd));
@@ -53,10 +57,13 @@ export const dumpCommand: Command = {
     } catch (err) {
       await rm(tmp, { force: true });
       if (err instanceof CofferError) throw err;
-      throw new CofferError("IO", `Cannot write ${target}: ${(err as Error).message}`, { cause: err });
+      throw new CofferError("IO", `Cannot write ${target}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     const size = (await stat(target)).size;
-    if (ctx.out.json) ctx.out.data({ message_type: "summary", snapshot_id: id, path, target, bytes: size });
+    if (ctx.out.json)
+      ctx.out.data({ message_type: "summary", snapshot_id: id, path, target, bytes: size });
     else ctx.out.info(`wrote ${path} to ${target}`);
     return 0;
   },

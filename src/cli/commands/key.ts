@@ -6,16 +6,25 @@ import type { CliContext } from "../context.ts";
 
 async function newPassword(ctx: CliContext, file: string | undefined): Promise<string> {
   if (file !== undefined) {
-    const text = (await readFile(file, "utf8").catch((err: unknown) => {
-      throw new CofferError("BAD_INPUT", `Cannot read new password file ${file}: ${(err as Error).message}`, { cause: err });
-    })).replace(/\r?\n$/, "");
+    const text = (
+      await readFile(file, "utf8").catch((err: unknown) => {
+        throw new CofferError(
+          "BAD_INPUT",
+          `Cannot read new password file ${file}: ${(err as Error).message}`,
+          { cause: err },
+        );
+      })
+    ).replace(/\r?\n$/, "");
     if (text === "") throw new CofferError("BAD_INPUT", "Empty new password: refusing to use it");
     return text;
   }
   const env = ctx.io.env.COFFER_NEW_PASSWORD;
   if (env !== undefined && env !== "") return env;
   if (ctx.io.stdin.isTTY !== true) {
-    throw new CofferError("BAD_INPUT", "No new password: use --new-password-file or COFFER_NEW_PASSWORD");
+    throw new CofferError(
+      "BAD_INPUT",
+      "No new password: use --new-password-file or COFFER_NEW_PASSWORD",
+    );
   }
   const { readPassword } = await import("../password.ts");
   return readPassword(ctx.io, {}, "enter new password: ", true);
@@ -25,11 +34,21 @@ async function newPassword(ctx: CliContext, file: string | undefined): Promise<s
 export const keyCommand: Command = {
   name: "key",
   summary: "manage key files (list, add, remove, passwd) and export the master key",
-  usage: "key list | add [--new-password-file F] | remove ID | passwd [--new-password-file F] | export [--paper] [--output FILE]",
+  usage:
+    "key list | add [--new-password-file F] | remove ID | passwd [--new-password-file F] | export [--paper] [--output FILE]",
   options: {
-    "new-password-file": { type: "string", arg: "FILE", help: "file holding the new password (or COFFER_NEW_PASSWORD)" },
+    "new-password-file": {
+      type: "string",
+      arg: "FILE",
+      help: "file holding the new password (or COFFER_NEW_PASSWORD)",
+    },
     paper: { type: "boolean", help: "export as printable text for paper escrow" },
-    output: { type: "string", short: "o", arg: "FILE", help: "write the export to FILE (mode 0600) instead of stdout" },
+    output: {
+      type: "string",
+      short: "o",
+      arg: "FILE",
+      help: "write the export to FILE (mode 0600) instead of stdout",
+    },
   },
   async run(ctx, args) {
     const [sub, arg] = args.positionals;
@@ -41,7 +60,9 @@ export const keyCommand: Command = {
         else {
           ctx.out.line(" ID        User        Host              Created");
           for (const k of keys) {
-            ctx.out.line(`${k.current ? "*" : " "}${k.id.slice(0, 8)}  ${k.username.padEnd(10)}  ${k.hostname.padEnd(16)}  ${k.created}`);
+            ctx.out.line(
+              `${k.current ? "*" : " "}${k.id.slice(0, 8)}  ${k.username.padEnd(10)}  ${k.hostname.padEnd(16)}  ${k.created}`,
+            );
           }
         }
         return 0;
@@ -62,7 +83,10 @@ export const keyCommand: Command = {
       }
       case "passwd": {
         const pw = await newPassword(ctx, str(args, "new-password-file"));
-        const id = await changePassword(repo, pw, { hostname: ctx.hostname, username: ctx.username });
+        const id = await changePassword(repo, pw, {
+          hostname: ctx.hostname,
+          username: ctx.username,
+        });
         if (ctx.out.json) ctx.out.data({ message_type: "password_changed", id });
         else ctx.out.line(`saved new key ${id.slice(0, 8)} and removed the old one`);
         return 0;
@@ -73,10 +97,13 @@ export const keyCommand: Command = {
         const out = str(args, "output");
         if (out !== undefined) {
           await writeFile(out, text, { mode: 0o600, flag: "wx" }).catch((err: unknown) => {
-            throw new CofferError("BAD_INPUT", `Cannot write ${out}: ${(err as Error).message}`, { cause: err });
+            throw new CofferError("BAD_INPUT", `Cannot write ${out}: ${(err as Error).message}`, {
+              cause: err,
+            });
           });
           if (ctx.out.json) ctx.out.data({ message_type: "key_exported", format, output: out });
-          else ctx.out.info(`master key written to ${out}; store it off-site, it decrypts everything`);
+          else
+            ctx.out.info(`master key written to ${out}; store it off-site, it decrypts everything`);
         } else if (ctx.out.json) {
           ctx.out.data({ message_type: "master_key", format, text });
         } else {
@@ -85,7 +112,10 @@ export const keyCommand: Command = {
         return 0;
       }
       default:
-        throw new CofferError("BAD_INPUT", `key: unknown subcommand "${sub ?? ""}" (list, add, remove, passwd, export)`);
+        throw new CofferError(
+          "BAD_INPUT",
+          `key: unknown subcommand "${sub ?? ""}" (list, add, remove, passwd, export)`,
+        );
     }
   },
 };

@@ -41,7 +41,10 @@ export const lsCommand: Command = {
         ctx.out.stdout.write(Buffer.concat([p, Buffer.from("\n")]));
         continue;
       }
-      const mtime = new Date(Number(n.mtimeNs / 1000000n)).toISOString().replace("T", " ").slice(0, 19);
+      const mtime = new Date(Number(n.mtimeNs / 1000000n))
+        .toISOString()
+        .replace("T", " ")
+        .slice(0, 19);
       const prefix = `${modeString(n.type, n.mode)} ${(n.user || String(n.uid)).padEnd(8)} ${(n.group || String(n.gid)).padEnd(8)} ${String(n.size).padStart(12)} ${mtime} `;
       ctx.out.stdout.write(Buffer.concat([Buffer.from(prefix), p, Buffer.from("\n")]));
     }
@@ -51,7 +54,16 @@ export const lsCommand: Command = {
 
 /** `ls -l` style mode string. */
 export function modeString(type: string, mode: number): string {
-  const t = type === "dir" ? "d" : type === "symlink" ? "l" : type === "dev" ? "b" : type === "chardev" ? "c" : "-";
+  const t =
+    type === "dir"
+      ? "d"
+      : type === "symlink"
+        ? "l"
+        : type === "dev"
+          ? "b"
+          : type === "chardev"
+            ? "c"
+            : "-";
   const bits = "rwxrwxrwx";
   let s = "";
   for (let i = 0; i < 9; i++) s += mode & (1 << (8 - i)) ? bits.charAt(i) : "-";

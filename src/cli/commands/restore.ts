@@ -14,16 +14,33 @@ export const restoreCommand: Command = {
   summary: "restore a snapshot into a directory",
   usage: "restore SNAPSHOT|latest --target DIR [--include GLOB] [--exclude GLOB]",
   options: {
-    target: { type: "string", short: "t", arg: "DIR", help: "directory to restore into (required)" },
-    include: { type: "string", multiple: true, arg: "GLOB", help: "restore only paths matching GLOB" },
-    exclude: { type: "string", multiple: true, arg: "GLOB", help: "do not restore paths matching GLOB" },
+    target: {
+      type: "string",
+      short: "t",
+      arg: "DIR",
+      help: "directory to restore into (required)",
+    },
+    include: {
+      type: "string",
+      multiple: true,
+      arg: "GLOB",
+      help: "restore only paths matching GLOB",
+    },
+    exclude: {
+      type: "string",
+      multiple: true,
+      arg: "GLOB",
+      help: "do not restore paths matching GLOB",
+    },
     ...filterOptions,
   },
   async run(ctx, args) {
     const [ref] = args.positionals;
-    if (ref === undefined) throw new CofferError("BAD_INPUT", "restore: give a snapshot ID or latest");
+    if (ref === undefined)
+      throw new CofferError("BAD_INPUT", "restore: give a snapshot ID or latest");
     const targetArg = str(args, "target");
-    if (targetArg === undefined) throw new CofferError("BAD_INPUT", "restore: --target DIR is required");
+    if (targetArg === undefined)
+      throw new CofferError("BAD_INPUT", "restore: --target DIR is required");
     const repo = await ctx.repository();
     const { id } = await findSnapshot(repo, ref, readFilter(args, ctx.io.cwd));
     const target = resolve(ctx.io.cwd, targetArg);
@@ -39,13 +56,19 @@ export const restoreCommand: Command = {
       ...(exclude.length > 0 ? { exclude } : {}),
       signal: ctx.io.signal,
       onProgress: (p) => {
-        progress.update({ files: p.files, bytes: p.bytes, totalFiles: p.filesTotal, totalBytes: p.bytesTotal });
+        progress.update({
+          files: p.files,
+          bytes: p.bytes,
+          totalFiles: p.filesTotal,
+          totalBytes: p.bytesTotal,
+        });
       },
     }).finally(() => {
       progress.done();
     });
     const secs = (ctx.io.clock.now() - started) / 1000;
-    for (const e of result.errors) ctx.out.warn(`cannot restore ${e.path}: ${e.message}`, { path: e.path });
+    for (const e of result.errors)
+      ctx.out.warn(`cannot restore ${e.path}: ${e.message}`, { path: e.path });
     if (ctx.out.json) {
       ctx.out.data({
         message_type: "summary",
@@ -56,8 +79,13 @@ export const restoreCommand: Command = {
         total_duration: secs,
       });
     } else {
-      ctx.out.line(`restored ${result.files} files, ${formatBytes(result.bytes)} in ${formatDuration(secs)}`);
-      if (result.errors.length > 0) ctx.out.line(`${result.errors.length} file(s) could NOT be restored correctly (listed above)`);
+      ctx.out.line(
+        `restored ${result.files} files, ${formatBytes(result.bytes)} in ${formatDuration(secs)}`,
+      );
+      if (result.errors.length > 0)
+        ctx.out.line(
+          `${result.errors.length} file(s) could NOT be restored correctly (listed above)`,
+        );
     }
     return result.errors.length > 0 ? ExitCode.FATAL : ExitCode.OK;
   },

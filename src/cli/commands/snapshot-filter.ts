@@ -5,7 +5,12 @@ import { str, strs } from "../command.ts";
 /** `--host`, `--tag`, `--path` filter options shared by snapshot-selecting commands. */
 export const filterOptions: Record<string, OptionSpec> = {
   host: { type: "string", arg: "HOST", help: "only snapshots of this host" },
-  tag: { type: "string", multiple: true, arg: "TAG[,TAG]", help: "only snapshots with these tags (repeat for OR)" },
+  tag: {
+    type: "string",
+    multiple: true,
+    arg: "TAG[,TAG]",
+    help: "only snapshots with these tags (repeat for OR)",
+  },
   path: { type: "string", multiple: true, arg: "PATH", help: "only snapshots including this path" },
 };
 

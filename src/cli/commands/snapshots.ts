@@ -13,12 +13,20 @@ export const snapshotsCommand: Command = {
     const repo = await ctx.repository();
     const list = await listSnapshots(repo, readFilter(args, ctx.io.cwd));
     const pending = await pendingDeletions(repo.storage); // behind a coffer gateway only
-    const deletionOf = (id: string): string | undefined => pending?.get(`snapshots/${id}`)?.executeAfter;
+    const deletionOf = (id: string): string | undefined =>
+      pending?.get(`snapshots/${id}`)?.executeAfter;
     if (ctx.out.json) {
       ctx.out.data(
         list.map(({ id, snapshot }) => {
           const after = deletionOf(id);
-          return { id, short_id: id.slice(0, 8), ...snapshot, ...(after !== undefined ? { deletion: { state: "pending", execute_after: after } } : {}) };
+          return {
+            id,
+            short_id: id.slice(0, 8),
+            ...snapshot,
+            ...(after !== undefined
+              ? { deletion: { state: "pending", execute_after: after } }
+              : {}),
+          };
         }),
       );
       return 0;
@@ -29,11 +37,30 @@ export const snapshotsCommand: Command = {
       s.host,
       s.tags.join(","),
       s.paths.join(", "),
-      ...(pending !== undefined ? [deletionOf(id) !== undefined ? `pending, executes ${(deletionOf(id) ?? "").replace("T", " ").slice(0, 16)}` : ""] : []),
+      ...(pending !== undefined
+        ? [
+            deletionOf(id) !== undefined
+              ? `pending, executes ${(deletionOf(id) ?? "").replace("T", " ").slice(0, 16)}`
+              : "",
+          ]
+        : []),
     ]);
-    const header = ["ID", "Time", "Host", "Tags", "Paths", ...(pending !== undefined ? ["Deletion"] : [])];
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-    const fmt = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+    const header = [
+      "ID",
+      "Time",
+      "Host",
+      "Tags",
+      "Paths",
+      ...(pending !== undefined ? ["Deletion"] : []),
+    ];
+    const widths = header.map((h, i) =>
+      Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)),
+    );
+    const fmt = (r: string[]): string =>
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join("  ")
+        .trimEnd();
     ctx.out.line(fmt(header));
     ctx.out.line("-".repeat(widths.reduce((a, b) => a + b + 2, -2)));
     for (const r of rows) ctx.out.line(fmt(r));

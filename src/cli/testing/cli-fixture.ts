@@ -12,7 +12,12 @@ export interface CliFixture {
   /** `COFFER_REPOSITORY` and `COFFER_PASSWORD` for this repository (plus `extra`). */
   env(extra?: Record<string, string>): Record<string, string>;
   /** Runs `coffer` against this repository. */
-  run(args: string[], extra?: Record<string, string>, stdin?: Buffer | string, opts?: SpawnOptions): Promise<CofferRun>;
+  run(
+    args: string[],
+    extra?: Record<string, string>,
+    stdin?: Buffer | string,
+    opts?: SpawnOptions,
+  ): Promise<CofferRun>;
   /** Runs `coffer ... --json`, asserts the exit code, and returns stdout's JSON lines. */
   json(args: string[], code?: number, extra?: Record<string, string>): Promise<unknown[]>;
   remove(): Promise<void>;

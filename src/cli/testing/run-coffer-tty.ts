@@ -27,7 +27,12 @@ export function runCofferTty(
 ): Promise<TtyRun> {
   const command = [process.execPath, ...cofferArgv(args)].map(quote).join(" ");
   const child = spawn("script", ["-qfec", command, "/dev/null"], {
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", TERM: "xterm", ...env },
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: process.env.HOME ?? "/root",
+      TERM: "xterm",
+      ...env,
+    },
     stdio: ["pipe", "pipe", "pipe"],
   });
   return new Promise((resolve, reject) => {

@@ -50,7 +50,12 @@ export function spawnCoffer(
     child.stderr.on("data", (b: Buffer) => err.push(b));
     child.on("error", reject);
     child.on("close", (code, signal) => {
-      resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString("utf8") });
+      resolve({
+        code,
+        signal,
+        stdout: Buffer.concat(out),
+        stderr: Buffer.concat(err).toString("utf8"),
+      });
     });
   });
   child.stdin.on("error", () => undefined);

@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { CofferError } from "../core/errors.ts";
 import { LocalStorage } from "./local.ts";
 import type { BackoffOptions } from "./retry.ts";
-import { normalizeFingerprint, S3Storage, type S3StorageOptions } from "./s3.ts";
+import type { S3StorageOptions } from "./s3.ts";
 import type { Storage } from "./storage.ts";
 
 /** A parsed repository location. */
@@ -153,6 +153,8 @@ export async function openStorage(url: string, options: OpenStorageOptions = {})
     throw bad(url, "a TLS CA or fingerprint needs an https endpoint");
   }
   const isAws = /\.amazonaws\.com(:\d+)?$/.test(loc.endpoint);
+  // Loaded only for s3: URLs: the AWS SDK costs ~0.3 s and ~30 MiB to import.
+  const { normalizeFingerprint, S3Storage } = await import("./s3.ts");
   const s3: S3StorageOptions = {
     bucket: loc.bucket,
     prefix: loc.prefix,

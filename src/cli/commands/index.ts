@@ -1,29 +1,79 @@
 import type { Command } from "../command.ts";
-import { backupCommandSpec } from "./backup.ts";
-import { checkCommand } from "./check.ts";
-import { dbCommand } from "./db.ts";
-import { diffCommand } from "./diff.ts";
-import { dumpCommand } from "./dump.ts";
-import { forgetCommand } from "./forget.ts";
-import { initCommand } from "./init.ts";
-import { keyCommand } from "./key.ts";
-import { lsCommand } from "./ls.ts";
-import { pruneCommand } from "./prune.ts";
-import { restoreCommand } from "./restore.ts";
-import { snapshotsCommand } from "./snapshots.ts";
+
+/**
+ * A `coffer` subcommand as the top-level help lists it. The command's module (options, usage,
+ * `run`, and the engine it pulls in) is imported only by {@link CommandEntry.load}, so
+ * `coffer version` or `coffer snapshots` do not pay for loading every other command (the S3
+ * SDK, the dump drivers, …). `summary` must match the module's own.
+ */
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  load(): Promise<Command>;
+}
 
 /** Every `coffer` subcommand, in help order. */
-export const commands: readonly Command[] = [
-  initCommand,
-  backupCommandSpec,
-  snapshotsCommand,
-  lsCommand,
-  diffCommand,
-  dumpCommand,
-  restoreCommand,
-  checkCommand,
-  forgetCommand,
-  pruneCommand,
-  keyCommand,
-  dbCommand,
+export const commands: readonly CommandEntry[] = [
+  {
+    name: "init",
+    summary: "create a new repository",
+    load: async () => (await import("./init.ts")).initCommand,
+  },
+  {
+    name: "backup",
+    summary: "create a new snapshot of files, stdin, or a command's output",
+    load: async () => (await import("./backup.ts")).backupCommandSpec,
+  },
+  {
+    name: "snapshots",
+    summary: "list snapshots",
+    load: async () => (await import("./snapshots.ts")).snapshotsCommand,
+  },
+  {
+    name: "ls",
+    summary: "list files in a snapshot",
+    load: async () => (await import("./ls.ts")).lsCommand,
+  },
+  {
+    name: "diff",
+    summary: "show differences between two snapshots",
+    load: async () => (await import("./diff.ts")).diffCommand,
+  },
+  {
+    name: "dump",
+    summary: "write a file from a snapshot to stdout (a directory as a tar archive)",
+    load: async () => (await import("./dump.ts")).dumpCommand,
+  },
+  {
+    name: "restore",
+    summary: "restore a snapshot into a directory",
+    load: async () => (await import("./restore.ts")).restoreCommand,
+  },
+  {
+    name: "check",
+    summary: "verify the repository's structure, and with --read-data every blob",
+    load: async () => (await import("./check.ts")).checkCommand,
+  },
+  {
+    name: "forget",
+    summary:
+      "forget snapshots by ID or by a retention policy (behind a coffer gateway: a delayed, cancellable deletion)",
+    load: async () => (await import("./forget.ts")).forgetCommand,
+  },
+  {
+    name: "prune",
+    summary:
+      "remove data no snapshot references (two-phase: plan now, delete in a later run after --grace)",
+    load: async () => (await import("./prune.ts")).pruneCommand,
+  },
+  {
+    name: "key",
+    summary: "manage key files (list, add, remove, passwd) and export the master key",
+    load: async () => (await import("./key.ts")).keyCommand,
+  },
+  {
+    name: "db",
+    summary: "back up, restore, list and discover PostgreSQL, MySQL/MariaDB and SQLite databases",
+    load: async () => (await import("./db.ts")).dbCommand,
+  },
 ];

@@ -84,6 +84,7 @@ test("400 days of daily backups under degressive through the gateway (slow)", as
       dayOf.set(r.snapshotId, d);
       commitTime.set(r.snapshotId, simNow());
       setSim(START + d * DAY + 3_600_000);
+      syncClock();
       await maintain();
       if (d === 380) {
         // A retention deletion cancelled by the operator: restorable right away.

@@ -1,7 +1,8 @@
 import { execFile } from "node:child_process";
+import { fchmodSync, fchownSync, futimesSync } from "node:fs";
 import { promisify } from "node:util";
 import type { TreeNode } from "../format/tree.ts";
-import { applyMetadata } from "../fsmeta/apply-metadata.ts";
+import { applyMetadata, nsToUtimeSeconds } from "../fsmeta/apply-metadata.ts";
 import type { EntryKind } from "../fsmeta/entry-stat.ts";
 
 const run = promisify(execFile);
@@ -20,6 +21,41 @@ export async function applyNodeMetadata(path: Buffer, node: TreeNode, asRoot: bo
     { kind, mode: node.mode, uid: node.uid, gid: node.gid, mtimeNs: node.mtimeNs, atimeNs: node.atimeNs, ...(node.xattrs ? { xattrs: node.xattrs } : {}) },
     { owners: asRoot, onWarning: (w) => problems.push(w.message) },
   );
+  return problems;
+}
+
+/**
+ * For a regular file without xattrs: the same steps as {@link applyNodeMetadata} (owner when
+ * `asRoot`, then permission bits, then atime/mtime at microsecond precision) on the open
+ * descriptor `fd`, synchronously, with the same one-line messages naming `path`. Returns
+ * `undefined` when the node has xattrs (the caller then uses {@link applyNodeMetadata} on the
+ * path); never throws.
+ */
+export function applyFileMetadataSync(fd: number, path: Buffer, node: TreeNode, asRoot: boolean): string[] | undefined {
+  if (node.xattrs !== undefined && node.xattrs.length > 0) return undefined;
+  const problems: string[] = [];
+  const show = path.toString();
+  const detail = (err: unknown): string => {
+    const code = (err as { code?: unknown } | null)?.code;
+    return typeof code === "string" ? code : err instanceof Error ? err.message : String(err);
+  };
+  if (asRoot) {
+    try {
+      fchownSync(fd, node.uid, node.gid);
+    } catch (err) {
+      problems.push(`Cannot chown ${show} to ${node.uid}:${node.gid}: ${detail(err)}`);
+    }
+  }
+  try {
+    fchmodSync(fd, node.mode & 0o7777);
+  } catch (err) {
+    problems.push(`Cannot chmod ${show} to 0${(node.mode & 0o7777).toString(8)}: ${detail(err)}`);
+  }
+  try {
+    futimesSync(fd, nsToUtimeSeconds(node.atimeNs), nsToUtimeSeconds(node.mtimeNs));
+  } catch (err) {
+    problems.push(`Cannot set times of ${show}: ${detail(err)}`);
+  }
   return problems;
 }
 

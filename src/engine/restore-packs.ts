@@ -1,9 +1,10 @@
+import { closeSync, openSync, readSync } from "node:fs";
+import { join } from "node:path";
 import { CofferError, isCofferError } from "../core/errors.ts";
-import { decodeBlob } from "../format/blob.ts";
 import type { BlobLocation } from "../format/blob-table.ts";
 import { shortId } from "../format/ids.ts";
-import type { MasterKey } from "../format/master-key.ts";
 import { packKey } from "../format/pack.ts";
+import { LocalStorage } from "../storage/local.ts";
 import type { Storage } from "../storage/storage.ts";
 
 /** A blob to read: its hex ID and where the index says it lives. */
@@ -24,7 +25,7 @@ export interface PackRange {
 export interface PlanOptions {
   /** Largest gap of unneeded bytes between two blobs that is still read through (default 1 MiB). */
   maxGap?: number;
-  /** Largest single range (default 32 MiB); a range is never split inside a blob. */
+  /** Largest single range (default 8 MiB); a range is never split inside a blob. */
   maxRange?: number;
 }
 
@@ -35,7 +36,7 @@ export interface PlanOptions {
  */
 export function planPackRanges(blobs: Iterable<WantedBlob>, o: PlanOptions = {}): PackRange[] {
   const maxGap = o.maxGap ?? 1024 * 1024;
-  const maxRange = o.maxRange ?? 32 * 1024 * 1024;
+  const maxRange = o.maxRange ?? 8 * 1024 * 1024;
   const byPack = new Map<string, WantedBlob[]>();
   for (const b of blobs) {
     let list = byPack.get(b.loc.packId);
@@ -63,113 +64,74 @@ export function planPackRanges(blobs: Iterable<WantedBlob>, o: PlanOptions = {})
   return out;
 }
 
-/** Callbacks and limits for {@link readPackRanges}. */
-export interface ReadRangesOptions {
-  /** Ranged GETs in flight at once (default 4). */
-  concurrency?: number;
-  /** Receives each verified blob's plaintext. Awaited before the range's next blob. */
-  onBlob: (blob: WantedBlob, raw: Buffer) => void | Promise<void>;
-  /** Receives each blob that could not be read or failed verification. */
-  onBlobError: (blob: WantedBlob, err: CofferError) => void | Promise<void>;
-  /**
-   * Decodes a sealed blob (default: {@link decodeBlob} on this thread). A worker pool can be
-   * plugged in here.
-   */
-  decode?: (blob: WantedBlob, sealed: Uint8Array) => Buffer | Promise<Buffer>;
-  /**
-   * Decodes a whole range at once (e.g. on a worker thread; `bytes` may be transferred):
-   * per blob of `blobs` (offsets relative to `bytes`), the plaintext or the error. Takes
-   * precedence over `decode`.
-   */
-  decodeRange?: (bytes: Uint8Array, blobs: [string, number, number, number, number][]) => Promise<(Buffer | CofferError)[]>;
-  signal?: AbortSignal;
-}
-
 /**
- * Reads `ranges` with up to `concurrency` ranged GETs in flight, decrypts, decompresses and
- * verifies every blob (the plaintext must hash to its ID), and hands each to `onBlob`, or to
- * `onBlobError` when its pack is missing, short or the blob is damaged. Never throws for
- * damage; throws INTERRUPTED when `signal` aborts, and rethrows what the callbacks throw.
+ * Reads pack ranges in order. On a {@link LocalStorage} a range is one synchronous `pread`
+ * loop into a single reused buffer (the result is a view, valid until the next read: no
+ * allocation, no thread-pool hop, no promise per range); any other storage gets ranged
+ * `get`s, up to `readAhead` ahead of the range being consumed.
  */
-export async function readPackRanges(
-  storage: Storage,
-  master: MasterKey,
-  ranges: readonly PackRange[],
-  o: ReadRangesOptions,
-): Promise<void> {
-  const decode =
-    o.decode ?? ((b: WantedBlob, sealed: Uint8Array) => decodeBlob(master, "data", sealed, b.loc.flags, b.id, b.loc.rawLength));
-  let next = 0;
-  let failure: unknown;
-  const run = async (): Promise<void> => {
-    while (failure === undefined && next < ranges.length) {
-      if (o.signal?.aborted === true) throw new CofferError("INTERRUPTED", "Restore interrupted");
-      const r = ranges[next++]!;
-      try {
-        await readOne(storage, r, decode, o);
-      } catch (err) {
-        failure ??= err;
+export class PackReader {
+  #buf = Buffer.alloc(0);
+  readonly #ahead = new Map<number, Promise<Uint8Array>>();
+  readonly #localRoot: string | undefined;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly ranges: readonly PackRange[],
+    private readonly readAhead = 4,
+  ) {
+    this.#localRoot = storage instanceof LocalStorage ? storage.root : undefined;
+  }
+
+  /**
+   * The bytes of range `i` (shorter than asked when the pack is truncated).
+   * @throws CofferError NOT_FOUND when the pack is missing, IO when it cannot be read.
+   */
+  async read(i: number): Promise<Uint8Array> {
+    const r = this.ranges[i]!;
+    if (this.#localRoot !== undefined) return this.#readLocal(this.#localRoot, r);
+    for (let k = i; k < Math.min(this.ranges.length, i + this.readAhead); k++) {
+      if (!this.#ahead.has(k)) {
+        const rk = this.ranges[k]!;
+        const p = this.storage.get(packKey(rk.packId), { offset: rk.offset, length: rk.length });
+        p.catch(() => undefined); // consumed (and reported) when its turn comes
+        this.#ahead.set(k, p);
       }
     }
-  };
-  const n = Math.max(1, Math.min(o.concurrency ?? 4, ranges.length));
-  await Promise.all(Array.from({ length: n }, run));
-  if (failure !== undefined) throw failure as Error;
+    const p = this.#ahead.get(i)!;
+    this.#ahead.delete(i);
+    return p;
+  }
+
+  #readLocal(root: string, r: PackRange): Uint8Array {
+    if (this.#buf.length < r.length) this.#buf = Buffer.allocUnsafeSlow(Math.max(r.length, 1024 * 1024));
+    const key = packKey(r.packId);
+    let fd: number;
+    try {
+      fd = openSync(join(root, ...key.split("/")), "r");
+    } catch (err) {
+      if ((err as { code?: string }).code === "ENOENT") throw new CofferError("NOT_FOUND", `Cannot read ${key}: not found`, { cause: err });
+      throw new CofferError("IO", `Cannot read ${key}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    try {
+      let done = 0;
+      while (done < r.length) {
+        const n = readSync(fd, this.#buf, done, r.length - done, r.offset + done);
+        if (n === 0) break; // truncated pack: the blobs past the end are reported
+        done += n;
+      }
+      return this.#buf.subarray(0, done);
+    } catch (err) {
+      throw new CofferError("IO", `Cannot read ${key}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    } finally {
+      closeSync(fd);
+    }
+  }
 }
 
-async function readOne(
-  storage: Storage,
-  r: PackRange,
-  decode: (blob: WantedBlob, sealed: Uint8Array) => Buffer | Promise<Buffer>,
-  o: ReadRangesOptions,
-): Promise<void> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await storage.get(packKey(r.packId), { offset: r.offset, length: r.length });
-  } catch (err) {
-    const why = isCofferError(err, "NOT_FOUND") ? "is missing" : `cannot be read (${err instanceof Error ? err.message : String(err)})`;
-    for (const b of r.blobs) {
-      await o.onBlobError(b, new CofferError(isCofferError(err, "NOT_FOUND") ? "NOT_FOUND" : "IO", `Cannot read blob ${shortId(b.id)}: pack ${shortId(r.packId)} ${why}`, { cause: err }));
-    }
-    return;
-  }
-  if (o.decodeRange !== undefined) {
-    const ok: WantedBlob[] = [];
-    for (const b of r.blobs) {
-      if (b.loc.offset - r.offset + b.loc.length > bytes.length) {
-        await o.onBlobError(b, new CofferError("CORRUPT", `Cannot read blob ${shortId(b.id)}: pack ${shortId(r.packId)} is truncated`));
-      } else ok.push(b);
-    }
-    const results = await o.decodeRange(
-      bytes,
-      ok.map((b) => [b.id, b.loc.offset - r.offset, b.loc.length, b.loc.flags, b.loc.rawLength]),
-    );
-    for (let k = 0; k < ok.length; k++) {
-      const b = ok[k]!;
-      const res = results[k];
-      if (res !== undefined && !(res instanceof CofferError)) await o.onBlob(b, res);
-      else {
-        const e = res ?? new CofferError("CORRUPT", `Cannot read blob ${shortId(b.id)}: no result`);
-        await o.onBlobError(b, new CofferError(e.code, `${e.message} (pack ${shortId(r.packId)})`, { cause: e }));
-      }
-    }
-    return;
-  }
-  for (const b of r.blobs) {
-    const start = b.loc.offset - r.offset;
-    const end = start + b.loc.length;
-    if (end > bytes.length) {
-      await o.onBlobError(b, new CofferError("CORRUPT", `Cannot read blob ${shortId(b.id)}: pack ${shortId(r.packId)} is truncated`));
-      continue;
-    }
-    let raw: Buffer;
-    try {
-      raw = await decode(b, bytes.subarray(start, end));
-    } catch (err) {
-      const e = err instanceof CofferError ? err : new CofferError("CORRUPT", `Cannot read blob ${shortId(b.id)}: ${String(err)}`, { cause: err });
-      await o.onBlobError(b, new CofferError(e.code, `${e.message} (pack ${shortId(r.packId)})`, { cause: e }));
-      continue;
-    }
-    await o.onBlob(b, raw);
-  }
+/** The error for every blob of a range whose read failed. */
+export function rangeError(r: PackRange, b: WantedBlob, err: unknown): CofferError {
+  const missing = isCofferError(err, "NOT_FOUND");
+  const why = missing ? "is missing" : `cannot be read (${err instanceof Error ? err.message : String(err)})`;
+  return new CofferError(missing ? "NOT_FOUND" : "IO", `Cannot read blob ${shortId(b.id)}: pack ${shortId(r.packId)} ${why}`, { cause: err });
 }

@@ -1,4 +1,3 @@
-import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { link, lstat, mkdir, rm, symlink, unlink } from "node:fs/promises";
 import { CofferError } from "../core/errors.ts";
@@ -8,10 +7,10 @@ import { shortId } from "../format/ids.ts";
 import type { MasterKey } from "../format/master-key.ts";
 import type { Storage } from "../storage/storage.ts";
 import { findSnapshot, type SnapshotSource } from "./find-snapshot.ts";
-import { RestoreDecoder } from "./restore-decoder.ts";
+import { BlobDecoder } from "./restore-blob.ts";
 import { FileSink, type FileJob } from "./restore-files.ts";
-import { applyNodeMetadata, makeDevice } from "./restore-metadata.ts";
-import { planPackRanges, readPackRanges, type WantedBlob } from "./restore-packs.ts";
+import { applyFileMetadataSync, applyNodeMetadata, makeDevice } from "./restore-metadata.ts";
+import { PackReader, planPackRanges, rangeError, type WantedBlob } from "./restore-packs.ts";
 import { planRestore, type PlannedNode } from "./restore-plan.ts";
 import type { TreeLoader } from "./walk-tree.ts";
 
@@ -40,14 +39,8 @@ export interface RestoreOptions {
   exclude?: readonly (string | Uint8Array)[];
   onProgress?: (p: RestoreProgress) => void;
   signal?: AbortSignal;
-  /** Ranged pack reads in flight (default 4). */
+  /** Ranged pack reads in flight on a remote storage (default 4; local packs are read synchronously). */
   concurrency?: number;
-  /**
-   * Worker threads that decrypt, decompress and verify blobs; 0 decodes on the main thread.
-   * Default: 0 below 256 MiB of file data (measured: starting workers costs more than it
-   * saves on small restores), else up to 2.
-   */
-  workers?: number;
 }
 
 /** Outcome of a restore: counts, and every path that could not be restored correctly. */
@@ -120,7 +113,7 @@ export async function restore(repo: RestoreSource, snapshot: string, o: RestoreO
   for (const f of plan.files) {
     const final = onDisk(f.pathBytes);
     const temp = Buffer.concat([final.subarray(0, final.lastIndexOf(0x2f) + 1), Buffer.from(`.coffer-restore-${process.pid}-${counter++}`)]);
-    const job: FileJob = { final, temp, size: 0, remaining: 0, busy: 0, created: false };
+    const job: FileJob = { final, temp, size: 0, remaining: 0, created: false, end: 0 };
     jobs.set(job, f);
     let offset = 0;
     const locs: { id: string; loc: BlobLocation }[] = [];
@@ -151,31 +144,34 @@ export async function restore(repo: RestoreSource, snapshot: string, o: RestoreO
 
   const finishJob = async (job: FileJob): Promise<void> => {
     const f = jobs.get(job)!;
+    let problems: string[] | undefined;
     try {
-      await sink.finish(job);
+      sink.truncate(job);
+      problems = applyFileMetadataSync(sink.fd(job), job.final, f.node, asRoot);
+      sink.commit(job);
     } catch (err) {
       job.failed = `cannot write: ${message(err)}`;
-      await sink.discard(job);
+      sink.discard(job);
       fail(f.path, job.failed);
       done.set(f, false);
       return;
     }
     done.set(f, true);
-    for (const p of await applyNodeMetadata(job.final, f.node, asRoot)) fail(f.path, p);
+    problems ??= await applyNodeMetadata(job.final, f.node, asRoot);
+    for (const p of problems) fail(f.path, p);
     progress.files++;
     report();
   };
-  const failJob = async (job: FileJob, why: string): Promise<void> => {
+  const failJob = (job: FileJob, why: string): void => {
     if (job.failed !== undefined) return;
     job.failed = why;
-    await sink.discard(job);
+    sink.discard(job);
     const f = jobs.get(job)!;
     fail(f.path, why);
     done.set(f, false);
     report();
   };
 
-  let decoder: RestoreDecoder | undefined;
   try {
     for (const [job, f] of jobs) {
       if (job.failed !== undefined) {
@@ -185,48 +181,59 @@ export async function restore(repo: RestoreSource, snapshot: string, o: RestoreO
     }
     for (const job of empty) {
       try {
-        await sink.touch(job);
+        sink.fd(job);
       } catch (err) {
-        await failJob(job, `cannot create: ${message(err)}`);
+        failJob(job, `cannot create: ${message(err)}`);
         continue;
       }
       await finishJob(job);
     }
     const ranges = planPackRanges(wanted.values());
-    const workers = o.workers ?? (progress.bytesTotal >= 256 * 1024 * 1024 ? Math.min(2, availableParallelism()) : 0);
-    decoder = workers > 0 && ranges.length > 1 ? new RestoreDecoder(repo.master, workers) : undefined;
-    const dec = decoder;
-    await readPackRanges(repo.storage, repo.master, ranges, {
-      ...(dec ? { decodeRange: (bytes, blobs) => dec.decode(bytes, blobs) } : {}),
-      concurrency: o.concurrency ?? 4,
-      ...(o.signal ? { signal: o.signal } : {}),
-      onBlob: async (b, raw) => {
+    const reader = new PackReader(repo.storage, ranges, o.concurrency ?? 4);
+    const decoder = new BlobDecoder(repo.master);
+    for (let i = 0; i < ranges.length; i++) {
+      checkAbort();
+      const r = ranges[i]!;
+      let bytes: Uint8Array;
+      try {
+        bytes = await reader.read(i);
+      } catch (err) {
+        for (const b of r.blobs) for (const { job } of wanted.get(b.id)!.targets) failJob(job, rangeError(r, b, err).message);
+        continue;
+      }
+      for (const b of r.blobs) {
         const w = wanted.get(b.id)!;
-        await Promise.all(
-          w.targets.map(async ({ job, offset }) => {
-            if (job.failed !== undefined) return;
-            try {
-              await sink.write(job, offset, raw);
-            } catch (err) {
-              await failJob(job, `cannot write: ${message(err)}`);
-              return;
-            }
-            progress.bytes += raw.length;
-            job.remaining--;
-            // the job may have failed while this write was in flight
-            if (job.remaining === 0 && !hasFailed(job)) await finishJob(job);
-          }),
-        );
-      },
-      onBlobError: async (b, err) => {
-        const w = wanted.get(b.id)!;
-        for (const { job } of w.targets) await failJob(job, err.message);
-      },
-    });
+        if (w.targets.every(({ job }) => job.failed !== undefined)) continue;
+        const start = b.loc.offset - r.offset;
+        let raw: Buffer;
+        try {
+          if (start + b.loc.length > bytes.length) throw new CofferError("CORRUPT", `Cannot read blob ${shortId(b.id)}: pack ${shortId(r.packId)} is truncated`);
+          raw = decoder.decode(b.id, bytes.subarray(start, start + b.loc.length), b.loc.flags, b.loc.rawLength);
+        } catch (err) {
+          const e = err instanceof CofferError ? err : new CofferError("CORRUPT", `Cannot read blob ${shortId(b.id)}: ${String(err)}`, { cause: err });
+          const why = e.message.includes(`pack ${shortId(r.packId)}`) ? e.message : `${e.message} (pack ${shortId(r.packId)})`;
+          for (const { job } of w.targets) failJob(job, why);
+          continue;
+        }
+        for (const { job, offset } of w.targets) {
+          if (job.failed !== undefined) continue;
+          try {
+            sink.write(job, offset, raw);
+          } catch (err) {
+            failJob(job, `cannot write: ${message(err)}`);
+            continue;
+          }
+          progress.bytes += raw.length;
+          job.remaining--;
+          if (job.remaining === 0) await finishJob(job);
+        }
+      }
+      // local reads are synchronous: let signals and progress timers in between ranges
+      await new Promise((r) => setImmediate(r));
+    }
   } finally {
-    await decoder?.close();
-    await sink.closeAll();
-    if (o.signal?.aborted === true) for (const job of jobs.keys()) if (job.remaining > 0 || job.failed !== undefined) await sink.discard(job);
+    sink.closeAll();
+    if (o.signal?.aborted === true) for (const job of jobs.keys()) if (job.remaining > 0 || job.failed !== undefined) sink.discard(job);
   }
   checkAbort();
 
@@ -266,10 +273,6 @@ export async function restore(repo: RestoreSource, snapshot: string, o: RestoreO
   }
   report();
   return { files: progress.files, dirs: dirOk.size, bytes: progress.bytes, errors };
-}
-
-function hasFailed(job: FileJob): boolean {
-  return job.failed !== undefined;
 }
 
 function message(err: unknown): string {

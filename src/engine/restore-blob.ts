@@ -1,0 +1,62 @@
+import { createRequire } from "node:module";
+import { CofferError } from "../core/errors.ts";
+import { FLAG_ZSTD } from "../format/blob.ts";
+import { blobId, shortId } from "../format/ids.ts";
+import type { MasterKey } from "../format/master-key.ts";
+import { unseal } from "../format/seal.ts";
+
+type Binding = typeof import("zstd-napi/binding.js");
+
+/** Largest plaintext accepted for one blob (bounds the scratch buffer for a hostile index). */
+const MAX_RAW = 64 * 1024 * 1024;
+
+/**
+ * Decodes data blobs for restore like `format/blob.ts`'s `decodeBlob` (authenticate, decrypt,
+ * decompress, check the plaintext against its ID, same error messages), but decompresses
+ * through one reused zstd context into one reused scratch buffer: a compressed blob's
+ * plaintext is a view that the next {@link decode} overwrites.
+ */
+export class BlobDecoder {
+  readonly #dctx: InstanceType<Binding["DCtx"]>;
+  #scratch = Buffer.alloc(0);
+
+  constructor(private readonly master: MasterKey) {
+    const binding = createRequire(import.meta.url)("zstd-napi/binding.js") as Binding;
+    this.#dctx = new binding.DCtx();
+  }
+
+  /**
+   * Returns the verified plaintext of a data blob, valid until the next call.
+   * @throws CofferError CORRUPT `Cannot read blob 3fa1c2d4: authentication failed` (or invalid
+   *   zstd data, wrong length, ID mismatch).
+   */
+  decode(id: string, sealed: Uint8Array, flags: number, rawLength: number): Buffer {
+    const what = `blob ${shortId(id)}`;
+    let plain: Buffer;
+    try {
+      plain = unseal(this.master.encKey, "blob/data", sealed);
+    } catch (err) {
+      throw new CofferError("CORRUPT", `Cannot read ${what}: authentication failed`, { cause: err });
+    }
+    let raw = plain;
+    if ((flags & FLAG_ZSTD) !== 0) {
+      if (rawLength > MAX_RAW) throw new CofferError("CORRUPT", `Cannot read ${what}: length ${rawLength} is implausible`);
+      // one spare byte, so a frame that expands further shows up as a wrong length
+      if (this.#scratch.length < rawLength + 1) this.#scratch = Buffer.allocUnsafeSlow(Math.max(rawLength + 1, 1024 * 1024));
+      let n: number;
+      try {
+        n = this.#dctx.decompress(this.#scratch.subarray(0, rawLength + 1), plain);
+      } catch (err) {
+        throw new CofferError("CORRUPT", `Cannot read ${what}: invalid zstd data`, { cause: err });
+      }
+      if (n !== rawLength) throw new CofferError("CORRUPT", `Cannot read ${what}: decompressed to ${n} bytes, expected ${rawLength}`);
+      raw = this.#scratch.subarray(0, n);
+    } else if (raw.length !== rawLength) {
+      throw new CofferError("CORRUPT", `Cannot read ${what}: length ${raw.length}, expected ${rawLength}`);
+    }
+    if (!blobId(this.master.macKey, raw).equals(Buffer.from(id, "hex"))) {
+      throw new CofferError("CORRUPT", `Cannot read ${what}: ID mismatch`);
+    }
+    return raw;
+  }
+}

@@ -13,6 +13,15 @@ import {
 import { DataPipeline } from "./pipeline/data-pipeline.ts";
 import type { Repository } from "./repository.ts";
 
+/** Cut chunks gathered before a batch goes to a worker. */
+const BATCH_BYTES = 4 * 1024 * 1024;
+/** Room for stream pieces beyond a batch or an unfinished chunk. */
+const PIECE_ROOM = 2 * 1024 * 1024;
+/** Size of a reusable batch buffer. */
+const BUFFER_SIZE = BATCH_BYTES + PIECE_ROOM;
+/** Returned buffers kept for reuse (one per job in flight is enough). */
+const SPARE_BUFFERS = 6;
+
 /** Options for {@link backupStream}. */
 export interface BackupStreamOptions {
   source: AsyncIterable<Uint8Array>;
@@ -30,8 +39,9 @@ export interface BackupStreamOptions {
 
 /**
  * Backs up a byte stream as a one-file snapshot (`--stdin`, database dumps). The stream is
- * chunked on the main thread (FastCDC, same boundaries as a file) and the chunks are hashed,
- * compressed and sealed by the worker pool. Nothing is committed if the source throws.
+ * chunked on the main thread (FastCDC, same boundaries as a file) into reused batch buffers;
+ * each batch goes to the worker pool (hash, dedup check, compress, seal) as one transferred
+ * buffer plus cut offsets. Nothing is committed if the source throws.
  */
 export async function backupStream(
   repo: Repository,
@@ -56,55 +66,70 @@ export async function backupStream(
   try {
     const chunker = new Chunker(gearTable(repo.master.chunkerSeed), repo.config.chunker);
     const max = repo.config.chunker.max;
-    let cur = Buffer.allocUnsafe(Math.min(max, 1024 * 1024));
-    let fill = 0;
-    let pending: Uint8Array[] = [];
-    let pendingBytes = 0;
     const parts: Promise<{ content: string[] }>[] = [];
     let total = 0;
-    const send = async (force: boolean): Promise<void> => {
-      if (pending.length === 0 || (!force && pendingBytes < 4 * 1024 * 1024)) return;
-      await pipeline.waitForRoom();
-      parts.push(pipeline.addChunks(pending));
-      pending = [];
-      pendingBytes = 0;
+    // Stream bytes are copied once, into a batch buffer, and chunked in place. A batch of
+    // cut chunks (≥ 4 MiB) is transferred to a worker as one buffer with its cut offsets
+    // and comes back for reuse; only the unfinished chunk's tail is copied to the next one.
+    const spare: ArrayBuffer[] = [];
+    const fresh = (min: number): Buffer => {
+      const ab = min <= BUFFER_SIZE ? spare.pop() : undefined;
+      return ab !== undefined
+        ? Buffer.from(ab)
+        : Buffer.allocUnsafeSlow(Math.max(BUFFER_SIZE, min));
     };
-    const emit = (len: number): void => {
-      // The chunk's buffer is transferred to a worker: give it its own ArrayBuffer.
-      const c = new Uint8Array(len);
-      c.set(cur.subarray(0, len));
-      pending.push(c);
-      pendingBytes += len;
-      cur.copyWithin(0, len, fill);
-      fill -= len;
+    const giveBack = (ab: ArrayBuffer): void => {
+      if (ab.byteLength === BUFFER_SIZE && spare.length < SPARE_BUFFERS) spare.push(ab);
+    };
+    let buf = fresh(0);
+    let fill = 0;
+    let last = 0; // end of the last cut chunk in buf
+    let cuts: number[] = [];
+    const send = async (): Promise<void> => {
+      const tail = fill - last;
+      const next = fresh(tail + PIECE_ROOM);
+      buf.copy(next, 0, last, fill);
+      const batch = buf;
+      const batchCuts = cuts;
+      buf = next;
+      fill = tail;
+      last = 0;
+      cuts = [];
+      await pipeline.waitForRoom(1);
+      parts.push(pipeline.addStreamChunks(batch, batchCuts, giveBack));
     };
     chunker.reset();
     for await (const piece of o.source) {
       let off = 0;
       total += piece.length;
       while (off < piece.length) {
-        if (fill === cur.length) {
-          const bigger = Buffer.allocUnsafe(Math.min(max, cur.length * 2));
-          cur.copy(bigger, 0, 0, fill);
-          cur = bigger;
+        if (fill === buf.length) {
+          if (cuts.length > 0) {
+            await send();
+          } else {
+            // One chunk fills the buffer (chunks reach `max`): grow, keep it contiguous.
+            const bigger = Buffer.allocUnsafeSlow(Math.min(2 * buf.length, max + PIECE_ROOM));
+            buf.copy(bigger, 0, 0, fill);
+            buf = bigger;
+          }
         }
-        const n = Math.min(cur.length - fill, piece.length - off);
-        cur.set(piece.subarray(off, off + n), fill);
-        const from = fill;
+        const n = Math.min(buf.length - fill, piece.length - off);
+        buf.set(piece.subarray(off, off + n), fill);
+        let scan = fill;
         fill += n;
         off += n;
-        let scan = from;
         for (;;) {
-          const c = chunker.next(cur, scan, fill);
+          const c = chunker.next(buf, scan, fill);
           if (c < 0) break;
-          emit(c);
-          scan = 0;
+          cuts.push(c);
+          last = scan = c;
         }
+        if (last >= BATCH_BYTES) await send();
       }
-      await send(false);
     }
-    if (fill > 0) emit(fill);
-    await send(true);
+    if (fill > last) cuts.push(fill);
+    last = fill;
+    if (cuts.length > 0) await send();
     const content = (await Promise.all(parts)).flatMap((p) => p.content);
     await pipeline.finish();
     for (const id of content) refs.add("data", id);

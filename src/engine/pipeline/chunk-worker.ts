@@ -150,13 +150,25 @@ parentPort!.on("message", (msg: { jobId: number; payload: ChunkJob }) => {
       job.files.forEach((t, i) => {
         processFile(i, t.path);
       });
-    } else {
+    } else if (job.kind === "chunks") {
       job.chunks.forEach((c, i) => {
         emitChunk(i, c);
         items.push({ f: i, end: true, size: c.length });
       });
+    } else {
+      let from = 0;
+      job.cuts.forEach((to, i) => {
+        emitChunk(i, job.buf.subarray(from, to));
+        items.push({ f: i, end: true, size: to - from });
+        from = to;
+      });
     }
     flush();
+    if (job.kind === "stream") {
+      // Hand the buffer back (sealed blobs were copies, nothing refers to it any more).
+      const back = job.buf.buffer as ArrayBuffer;
+      parentPort!.postMessage({ t: "part", jobId, items: [], back }, [back]);
+    }
     parentPort!.postMessage({ t: "done", jobId });
   } catch (err) {
     items = [];

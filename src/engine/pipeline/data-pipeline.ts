@@ -165,6 +165,28 @@ export class DataPipeline {
     }));
   }
 
+  /**
+   * Encodes consecutive stream chunks held in one buffer (chunk `i` is
+   * `buf[cuts[i - 1] ?? 0, cuts[i])`). `buf` must own its whole ArrayBuffer: it is
+   * transferred to a worker and comes back through `onBack` when the worker is done.
+   */
+  addStreamChunks(
+    buf: Uint8Array,
+    cuts: number[],
+    onBack: (buf: ArrayBuffer) => void,
+  ): Promise<ContentResult> {
+    this.#throwIfFailed();
+    const waiters: Waiter[] = [];
+    const all: Promise<ContentResult>[] = [];
+    for (let i = 0; i < cuts.length; i++)
+      all.push(new Promise<ContentResult>((resolve) => waiters.push({ content: [], resolve })));
+    this.#run({ kind: "stream", buf, cuts }, [buf.buffer as ArrayBuffer], waiters, onBack);
+    return Promise.all(all).then((rs) => ({
+      content: rs.flatMap((r) => r.content),
+      size: rs.reduce((a, r) => a + r.size, 0),
+    }));
+  }
+
   /** Waits until fewer than `n` jobs are queued (for producers that are not files). */
   async waitForRoom(n = this.#size): Promise<void> {
     while (this.#queued >= n) await new Promise<void>((r) => this.#jobsWaiting.push(r));
@@ -182,9 +204,16 @@ export class DataPipeline {
     this.#run({ kind: "files", files: b.files }, [], b.waiters);
   }
 
-  #run(job: ChunkJob, transfer: ArrayBuffer[], waiters: Waiter[]): void {
+  #run(
+    job: ChunkJob,
+    transfer: ArrayBuffer[],
+    waiters: Waiter[],
+    onBack?: (buf: ArrayBuffer) => void,
+  ): void {
     const onMessage = (msg: WorkerReply): void => {
-      for (const item of (msg as unknown as PartReply).items) this.#onItem(item, waiters);
+      const part = msg as unknown as PartReply;
+      for (const item of part.items) this.#onItem(item, waiters);
+      if (part.back !== undefined) onBack?.(part.back);
     };
     const p = this.#pool.run(job, transfer, onMessage).then(
       () => {

@@ -22,7 +22,14 @@ export interface FileTask {
 
 /** Work for a chunk worker. */
 export type ChunkJob =
-  { kind: "files"; files: FileTask[] } | { kind: "chunks"; chunks: Uint8Array[] };
+  | { kind: "files"; files: FileTask[] }
+  | { kind: "chunks"; chunks: Uint8Array[] }
+  /**
+   * Consecutive chunks of a stream, cut on the main thread, in one transferred buffer:
+   * chunk `i` is `buf[cuts[i - 1] ?? 0, cuts[i])`. The worker transfers `buf` back (in
+   * `PartReply.back`) when it is done with it, so the producer reuses its buffers.
+   */
+  | { kind: "stream"; buf: Uint8Array; cuts: number[] };
 
 /**
  * One result item. `f` is the file (or chunk) number in the job. A blob item has `id`:
@@ -39,4 +46,6 @@ export interface PartReply {
   t: "part";
   jobId: number;
   items: ChunkItem[];
+  /** A stream job's buffer, handed back for reuse (last part of the job). */
+  back?: ArrayBuffer;
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 import { test } from "node:test";
 import { isCofferError } from "../core/errors.ts";
 import { seal, SEAL_OVERHEAD, unseal } from "./seal.ts";
@@ -53,4 +54,28 @@ test("seal() refuses keys that are not 32 bytes", () => {
     () => seal(Buffer.alloc(16), "index", Buffer.alloc(1), random),
     (e) => isCofferError(e, "BAD_INPUT"),
   );
+});
+
+test("seal() keys are HKDF-SHA256(encKey, salt, coffer/v1/<purpose>) for every purpose", () => {
+  const purposes = [
+    "blob/data",
+    "blob/tree",
+    "pack-header",
+    "index",
+    "snapshot",
+    "keyfile",
+  ] as const;
+  for (let i = 0; i < 64; i++) {
+    const key = randomBytes(32);
+    const purpose = purposes[i % purposes.length]!;
+    const plain = randomBytes(i * 7);
+    const sealed = seal(key, purpose, plain, (n) => randomBytes(n));
+    const salt = sealed.subarray(0, 16);
+    const k = Buffer.from(hkdfSync("sha256", key, salt, `coffer/v1/${purpose}`, 32));
+    const d = createDecipheriv("aes-256-gcm", k, Buffer.alloc(12));
+    d.setAAD(Buffer.from(purpose));
+    d.setAuthTag(sealed.subarray(sealed.length - 16));
+    const got = Buffer.concat([d.update(sealed.subarray(16, sealed.length - 16)), d.final()]);
+    assert.ok(got.equals(plain), purpose);
+  }
 });

@@ -11,7 +11,9 @@ function usage(): string {
   const lines = ["Usage: coffer COMMAND [options]", "", "Commands:"];
   for (const c of commands) lines.push(`  ${c.name.padEnd(12)} ${c.summary}`);
   lines.push("", "Run `coffer COMMAND --help` for a command's options.");
-  lines.push("Exit codes: 0 ok, 1 error, 2 usage, 3 backup incomplete, 10 no repository, 12 wrong password, 130 interrupted.");
+  lines.push(
+    "Exit codes: 0 ok, 1 error, 2 usage, 3 backup incomplete, 10 no repository, 12 wrong password, 130 interrupted.",
+  );
   return lines.join("\n");
 }
 
@@ -25,14 +27,18 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   const dash = rest.indexOf("--");
   const json = (dash >= 0 ? rest.slice(0, dash) : rest).includes("--json");
   if (name === "version" || name === "--version") {
-    if (json) io.stdout.write(`${JSON.stringify({ message_type: "version", version: VERSION, node: process.version })}\n`);
+    if (json)
+      io.stdout.write(
+        `${JSON.stringify({ message_type: "version", version: VERSION, node: process.version })}\n`,
+      );
     else io.stdout.write(`coffer ${VERSION} (node ${process.version})\n`);
     return ExitCode.OK;
   }
-  const cmd: Command | undefined = commands.find((c) => c.name === name);
+  const cmd: Command | undefined = await commands.find((c) => c.name === name)?.load();
   if (!cmd) {
     const message = `Unknown command "${name}" (see coffer --help)`;
-    if (json) io.stderr.write(`${JSON.stringify({ message_type: "error", code: "BAD_INPUT", message })}\n`);
+    if (json)
+      io.stderr.write(`${JSON.stringify({ message_type: "error", code: "BAD_INPUT", message })}\n`);
     else io.stderr.write(`coffer: ${message}\n`);
     return ExitCode.USAGE;
   }
@@ -48,9 +54,13 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   } catch (err) {
     const code = isCofferError(err) ? err.code : undefined;
     const message = isCofferError(err) ? err.message : describeUnexpected(err);
-    if (json) io.stderr.write(`${JSON.stringify({ message_type: "error", code: code ?? "INTERNAL", message })}\n`);
+    if (json)
+      io.stderr.write(
+        `${JSON.stringify({ message_type: "error", code: code ?? "INTERNAL", message })}\n`,
+      );
     else io.stderr.write(`coffer: ${message}\n`);
-    if (!isCofferError(err) && io.env.COFFER_DEBUG) io.stderr.write(`${(err as Error).stack ?? ""}\n`);
+    if (!isCofferError(err) && io.env.COFFER_DEBUG)
+      io.stderr.write(`${(err as Error).stack ?? ""}\n`);
     return exitCodeFor(code);
   } finally {
     await ctx?.close().catch(() => undefined);
@@ -82,8 +92,13 @@ export async function main(): Promise<void> {
     const code = isCofferError(err) ? err.code : undefined;
     const message = isCofferError(err) ? err.message : describeUnexpected(err);
     const args = process.argv.slice(2);
-    const json = (args.includes("--") ? args.slice(0, args.indexOf("--")) : args).includes("--json");
-    if (json) process.stderr.write(`${JSON.stringify({ message_type: "error", code: code ?? "INTERNAL", message })}\n`);
+    const json = (args.includes("--") ? args.slice(0, args.indexOf("--")) : args).includes(
+      "--json",
+    );
+    if (json)
+      process.stderr.write(
+        `${JSON.stringify({ message_type: "error", code: code ?? "INTERNAL", message })}\n`,
+      );
     else process.stderr.write(`coffer: ${message}\n`);
     process.exit(exitCodeFor(code));
   });

@@ -9,6 +9,9 @@ if (existsSync(fileURLToPath(built))) {
   await import(built.href);
 } else {
   const src = fileURLToPath(new URL("../src/cli/entry.ts", import.meta.url));
+  // The child gets the terminal's SIGINT too and commits nothing; wait for it to clean up.
+  process.on("SIGINT", () => {});
+  process.on("SIGTERM", () => {});
   const r = spawnSync(process.execPath, ["--import", "tsx", src, ...process.argv.slice(2)], { stdio: "inherit" });
   process.exit(r.status ?? (r.signal ? 128 : 1));
 }

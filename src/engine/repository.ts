@@ -193,6 +193,49 @@ export class Repository {
   }
 
   /**
+   * Opens the repository with a master key recovered from an escrow export (no password, no
+   * key file). The config's MAC must verify under the key, and `repoId` (from the export) must
+   * match the config, so a key for another repository is refused with one line.
+   */
+  static async openWithMasterKey(
+    storage: Storage,
+    master: MasterKey,
+    repoId: string,
+    o: OpenOptions = {},
+  ): Promise<Repository> {
+    let configBytes: Uint8Array;
+    try {
+      configBytes = await storage.get("config");
+    } catch (err) {
+      if (isCofferError(err, "NOT_FOUND")) {
+        throw new CofferError(
+          "REPO_NOT_FOUND",
+          `Cannot open repository at ${storage.location}: no repository found there`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+    let config: RepoConfig;
+    try {
+      config = decodeConfig(configBytes, master);
+    } catch (err) {
+      throw new CofferError(
+        "WRONG_PASSWORD",
+        `Cannot open repository at ${storage.location}: the exported master key does not belong to it`,
+        { cause: err },
+      );
+    }
+    if (config.id !== repoId) {
+      throw new CofferError(
+        "WRONG_PASSWORD",
+        `Cannot open repository at ${storage.location}: the export is for repository ${repoId.slice(0, 10)}, this is ${config.id.slice(0, 10)}`,
+      );
+    }
+    return new Repository(storage, config, master, "", o.random ?? systemRandom, o.clock ?? systemClock);
+  }
+
+  /**
    * Loads every index object (in parallel), drops those superseded by another, and builds the
    * blob table. Replaces any previously loaded table.
    */

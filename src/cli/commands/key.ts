@@ -30,13 +30,42 @@ async function newPassword(ctx: CliContext, file: string | undefined): Promise<s
   return readPassword(ctx.io, {}, "enter new password: ", true);
 }
 
-/** `coffer key list|add|remove|passwd|export`. */
+/**
+ * `key recover`: regains access from an escrowed master key (`key export`, file or paper
+ * form) by writing a new key file for a new password. No current password is needed.
+ */
+async function recover(
+  ctx: CliContext,
+  file: string | undefined,
+  newPasswordFile: string | undefined,
+): Promise<number> {
+  if (file === undefined) throw new CofferError("BAD_INPUT", "key recover: --master-key-file FILE is required");
+  const text = await readFile(file, "utf8").catch((err: unknown) => {
+    throw new CofferError("BAD_INPUT", `Cannot read master key file ${file}: ${(err as Error).message}`, { cause: err });
+  });
+  const { importMasterKey } = await import("../../format/keys.ts");
+  const { Repository } = await import("../../engine/repository.ts");
+  const { master, repoId } = importMasterKey(text);
+  const repo = await Repository.openWithMasterKey(await ctx.storage(), master, repoId);
+  const pw = await newPassword(ctx, newPasswordFile);
+  const id = await addKey(repo, pw, { hostname: ctx.hostname, username: ctx.username });
+  if (ctx.out.json) ctx.out.data({ message_type: "key_recovered", id, repository: repo.id });
+  else ctx.out.line(`recovered access to repository ${repo.id.slice(0, 10)}: saved new key ${id.slice(0, 8)}`);
+  return 0;
+}
+
+/** `coffer key list|add|remove|passwd|export|recover`. */
 export const keyCommand: Command = {
   name: "key",
   summary: "manage key files (list, add, remove, passwd) and export the master key",
   usage:
-    "key list | add [--new-password-file F] | remove ID | passwd [--new-password-file F] | export [--paper] [--output FILE]",
+    "key list | add [--new-password-file F] | remove ID | passwd [--new-password-file F] | export [--paper] [--output FILE] | recover --master-key-file F [--new-password-file F]",
   options: {
+    "master-key-file": {
+      type: "string",
+      arg: "FILE",
+      help: "key recover: an exported master key (file or paper form) to regain access with",
+    },
     "new-password-file": {
       type: "string",
       arg: "FILE",
@@ -52,6 +81,7 @@ export const keyCommand: Command = {
   },
   async run(ctx, args) {
     const [sub, arg] = args.positionals;
+    if (sub === "recover") return recover(ctx, str(args, "master-key-file"), str(args, "new-password-file"));
     const repo = await ctx.repository();
     switch (sub) {
       case "list": {

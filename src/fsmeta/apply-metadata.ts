@@ -1,4 +1,5 @@
-import { chmod, lchown, lutimes } from "node:fs/promises";
+import { chmod, lchown } from "node:fs/promises";
+import { setTimesNs } from "./utimens.ts";
 import type { EntryKind } from "./entry-stat.ts";
 import { type Xattr, writeXattrs } from "./xattrs.ts";
 
@@ -47,10 +48,7 @@ export function nsToUtimeSeconds(ns: bigint): number {
   return Number(us) / 1e6 + 5e-7;
 }
 
-/** The time a restore actually sets for `ns` (what `stat` reads back): floored to 1 µs. */
-export function restoredTimeNs(ns: bigint): bigint {
-  return (ns >= 0n ? ns / 1000n : (ns - 999n) / 1000n) * 1000n;
-}
+export { restoredTimeNs } from "./utimens.ts";
 
 /**
  * Applies recorded metadata to `path`, which must already have its final contents — and for
@@ -62,8 +60,8 @@ export function restoredTimeNs(ns: bigint): bigint {
  * 2. permission bits with `chmod` (skipped for symlinks: Linux has no lchmod and a symlink's
  *    own mode is always 0777);
  * 3. xattrs (files and directories only, see {@link writeXattrs});
- * 4. atime and mtime with `lutimes` (does not follow symlinks), at microsecond precision
- *    (see {@link nsToUtimeSeconds}).
+ * 4. atime and mtime, not following symlinks: exact to the nanosecond with the native addon
+ *    (`utimensat`, see utimens.ts), else whole microseconds (see {@link nsToUtimeSeconds}).
  *
  * ctime cannot be set (the kernel sets it to "now" on every change); it is only recorded.
  * Every failure becomes a warning; nothing throws for a single failed step.
@@ -103,7 +101,7 @@ export async function applyMetadata(
     });
   }
   try {
-    await lutimes(path, nsToUtimeSeconds(meta.atimeNs), nsToUtimeSeconds(meta.mtimeNs));
+    await setTimesNs(path, meta.atimeNs, meta.mtimeNs);
   } catch (err) {
     warn("utimes", `Cannot set times of ${show}`, err);
   }

@@ -1,4 +1,5 @@
 import { open } from "node:fs/promises";
+import { hasNanosecondTimes } from "../utimens.ts";
 import { walk, type WalkEntry } from "../walker.ts";
 import { readXattrs } from "../xattrs.ts";
 
@@ -30,8 +31,8 @@ export interface CompareOptions {
   /** Compare uid/gid. Default: true when running as root, else false. */
   owners?: boolean;
   /**
-   * mtimes are compared after truncation to this many nanoseconds. Default 1000n: restore
-   * keeps microseconds (see apply-metadata.ts). Use 1n for bit-exact nanoseconds.
+   * mtimes are compared after truncation to this many nanoseconds. Default: 1n (bit-exact)
+   * when the native addon sets nanosecond times, else 1000n (restore keeps microseconds).
    */
   timePrecisionNs?: bigint;
   /** Compare atimes too (off by default: reading files during backup may update them). */
@@ -64,7 +65,7 @@ export async function compareTrees(
   o: CompareOptions = {},
 ): Promise<TreeDifference[]> {
   const owners = o.owners ?? process.getuid?.() === 0;
-  const prec = o.timePrecisionNs ?? 1000n;
+  const prec = o.timePrecisionNs ?? (hasNanosecondTimes() ? 1n : 1000n);
   const diffs: TreeDifference[] = [];
   const add = (path: Buffer, what: TreeDifference["what"], detail: string): void => {
     diffs.push({ path, what, detail });

@@ -1,0 +1,8 @@
+{
+  "targets": [
+    {
+      "target_name": "coffer_native",
+      "sources": ["native/utimens.c"]
+    }
+  ]
+}

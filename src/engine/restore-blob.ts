@@ -26,11 +26,12 @@ export class BlobDecoder {
   }
 
   /**
-   * Returns the verified plaintext of a data blob, valid until the next call.
+   * Returns the verified plaintext of a data blob, valid until the next call. With `dst` (at
+   * least `rawLength + 1` bytes) the plaintext is written there and the result is a view of it.
    * @throws CofferError CORRUPT `Cannot read blob 3fa1c2d4: authentication failed` (or invalid
    *   zstd data, wrong length, ID mismatch).
    */
-  decode(id: string, sealed: Uint8Array, flags: number, rawLength: number): Buffer {
+  decode(id: string, sealed: Uint8Array, flags: number, rawLength: number, dst?: Buffer): Buffer {
     const what = `blob ${shortId(id)}`;
     let plain: Buffer;
     try {
@@ -42,17 +43,21 @@ export class BlobDecoder {
     if ((flags & FLAG_ZSTD) !== 0) {
       if (rawLength > MAX_RAW) throw new CofferError("CORRUPT", `Cannot read ${what}: length ${rawLength} is implausible`);
       // one spare byte, so a frame that expands further shows up as a wrong length
-      if (this.#scratch.length < rawLength + 1) this.#scratch = Buffer.allocUnsafeSlow(Math.max(rawLength + 1, 1024 * 1024));
+      if (dst === undefined && this.#scratch.length < rawLength + 1) this.#scratch = Buffer.allocUnsafeSlow(Math.max(rawLength + 1, 1024 * 1024));
+      const out = dst ?? this.#scratch;
       let n: number;
       try {
-        n = this.#dctx.decompress(this.#scratch.subarray(0, rawLength + 1), plain);
+        n = this.#dctx.decompress(out.subarray(0, rawLength + 1), plain);
       } catch (err) {
         throw new CofferError("CORRUPT", `Cannot read ${what}: invalid zstd data`, { cause: err });
       }
       if (n !== rawLength) throw new CofferError("CORRUPT", `Cannot read ${what}: decompressed to ${n} bytes, expected ${rawLength}`);
-      raw = this.#scratch.subarray(0, n);
+      raw = out.subarray(0, n);
     } else if (raw.length !== rawLength) {
       throw new CofferError("CORRUPT", `Cannot read ${what}: length ${raw.length}, expected ${rawLength}`);
+    } else if (dst !== undefined) {
+      dst.set(plain);
+      raw = dst.subarray(0, rawLength);
     }
     if (!blobId(this.master.macKey, raw).equals(Buffer.from(id, "hex"))) {
       throw new CofferError("CORRUPT", `Cannot read ${what}: ID mismatch`);

@@ -1,8 +1,9 @@
 import { execFile } from "node:child_process";
-import { fchmodSync, fchownSync, futimesSync } from "node:fs";
+import { fchmodSync, fchownSync } from "node:fs";
 import { promisify } from "node:util";
 import type { TreeNode } from "../format/tree.ts";
-import { applyMetadata, nsToUtimeSeconds } from "../fsmeta/apply-metadata.ts";
+import { applyMetadata } from "../fsmeta/apply-metadata.ts";
+import { setTimesNs } from "../fsmeta/utimens.ts";
 import type { EntryKind } from "../fsmeta/entry-stat.ts";
 
 const run = promisify(execFile);
@@ -25,11 +26,11 @@ export async function applyNodeMetadata(path: Buffer, node: TreeNode, asRoot: bo
 }
 
 /**
- * For a regular file without xattrs: the same steps as {@link applyNodeMetadata} (owner when
- * `asRoot`, then permission bits, then atime/mtime at microsecond precision) on the open
- * descriptor `fd`, synchronously, with the same one-line messages naming `path`. Returns
- * `undefined` when the node has xattrs (the caller then uses {@link applyNodeMetadata} on the
- * path); never throws.
+ * For a regular file without xattrs: the first steps of {@link applyNodeMetadata} (owner when
+ * `asRoot`, then permission bits) on the open descriptor `fd`, synchronously, with the same
+ * one-line messages naming `path`; the times follow with {@link applyFileTimes} once the file
+ * has its final name. Returns `undefined` when the node has xattrs (the caller then uses
+ * {@link applyNodeMetadata} on the path); never throws.
  */
 export function applyFileMetadataSync(fd: number, path: Buffer, node: TreeNode, asRoot: boolean): string[] | undefined {
   if (node.xattrs !== undefined && node.xattrs.length > 0) return undefined;
@@ -51,12 +52,17 @@ export function applyFileMetadataSync(fd: number, path: Buffer, node: TreeNode, 
   } catch (err) {
     problems.push(`Cannot chmod ${show} to 0${(node.mode & 0o7777).toString(8)}: ${detail(err)}`);
   }
-  try {
-    futimesSync(fd, nsToUtimeSeconds(node.atimeNs), nsToUtimeSeconds(node.mtimeNs));
-  } catch (err) {
-    problems.push(`Cannot set times of ${show}: ${detail(err)}`);
-  }
   return problems;
+}
+
+/** Last step for a file done by {@link applyFileMetadataSync}: atime/mtime (fsmeta precision). */
+export async function applyFileTimes(path: Buffer, node: TreeNode, problems: string[]): Promise<void> {
+  try {
+    await setTimesNs(path, node.atimeNs, node.mtimeNs);
+  } catch (err) {
+    const code = (err as { code?: unknown } | null)?.code;
+    problems.push(`Cannot set times of ${path.toString()}: ${typeof code === "string" ? code : err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 /** Linux major/minor of an `st_rdev` value. */

@@ -27,6 +27,8 @@ export interface PlanOptions {
   maxGap?: number;
   /** Largest single range (default 8 MiB); a range is never split inside a blob. */
   maxRange?: number;
+  /** Largest sum of the plaintext lengths of one range's blobs (default 16 MiB). */
+  maxRaw?: number;
 }
 
 /**
@@ -37,6 +39,7 @@ export interface PlanOptions {
 export function planPackRanges(blobs: Iterable<WantedBlob>, o: PlanOptions = {}): PackRange[] {
   const maxGap = o.maxGap ?? 1024 * 1024;
   const maxRange = o.maxRange ?? 8 * 1024 * 1024;
+  const maxRaw = o.maxRaw ?? 16 * 1024 * 1024;
   const byPack = new Map<string, WantedBlob[]>();
   for (const b of blobs) {
     let list = byPack.get(b.loc.packId);
@@ -47,17 +50,20 @@ export function planPackRanges(blobs: Iterable<WantedBlob>, o: PlanOptions = {})
   for (const [packId, list] of byPack) {
     list.sort((a, b) => a.loc.offset - b.loc.offset);
     let cur: PackRange | undefined;
+    let raw = 0;
     for (const b of list) {
       const end = b.loc.offset + b.loc.length;
       if (cur !== undefined) {
         const curEnd = cur.offset + cur.length;
-        if (b.loc.offset - curEnd <= maxGap && end - cur.offset <= maxRange) {
+        if (b.loc.offset - curEnd <= maxGap && end - cur.offset <= maxRange && raw + b.loc.rawLength <= maxRaw) {
           cur.length = Math.max(curEnd, end) - cur.offset;
           cur.blobs.push(b);
+          raw += b.loc.rawLength;
           continue;
         }
       }
       cur = { packId, offset: b.loc.offset, length: b.loc.length, blobs: [b] };
+      raw = b.loc.rawLength;
       out.push(cur);
     }
   }
@@ -84,12 +90,13 @@ export class PackReader {
   }
 
   /**
-   * The bytes of range `i` (shorter than asked when the pack is truncated).
+   * The bytes of range `i` (shorter than asked when the pack is truncated). A local read goes
+   * into `dst` when given (at least the range's length), else into the reader's own buffer.
    * @throws CofferError NOT_FOUND when the pack is missing, IO when it cannot be read.
    */
-  async read(i: number): Promise<Uint8Array> {
+  async read(i: number, dst?: Buffer): Promise<Uint8Array> {
     const r = this.ranges[i]!;
-    if (this.#localRoot !== undefined) return this.#readLocal(this.#localRoot, r);
+    if (this.#localRoot !== undefined) return this.#readLocal(this.#localRoot, r, dst);
     for (let k = i; k < Math.min(this.ranges.length, i + this.readAhead); k++) {
       if (!this.#ahead.has(k)) {
         const rk = this.ranges[k]!;
@@ -103,8 +110,9 @@ export class PackReader {
     return p;
   }
 
-  #readLocal(root: string, r: PackRange): Uint8Array {
-    if (this.#buf.length < r.length) this.#buf = Buffer.allocUnsafeSlow(Math.max(r.length, 1024 * 1024));
+  #readLocal(root: string, r: PackRange, dst: Buffer | undefined): Uint8Array {
+    if (dst === undefined && this.#buf.length < r.length) this.#buf = Buffer.allocUnsafeSlow(Math.max(r.length, 1024 * 1024));
+    const buf = dst ?? this.#buf;
     const key = packKey(r.packId);
     let fd: number;
     try {
@@ -116,11 +124,11 @@ export class PackReader {
     try {
       let done = 0;
       while (done < r.length) {
-        const n = readSync(fd, this.#buf, done, r.length - done, r.offset + done);
+        const n = readSync(fd, buf, done, r.length - done, r.offset + done);
         if (n === 0) break; // truncated pack: the blobs past the end are reported
         done += n;
       }
-      return this.#buf.subarray(0, done);
+      return buf.subarray(0, done);
     } catch (err) {
       throw new CofferError("IO", `Cannot read ${key}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     } finally {

@@ -1,0 +1,62 @@
+import { CofferError, type ErrorCode } from "../core/errors.ts";
+import { masterKeyToBytes, type MasterKey } from "../format/master-key.ts";
+import { WorkerPool, type WorkerReply } from "./pipeline/worker-pool.ts";
+import type { PackRange } from "./restore-packs.ts";
+
+/** A decode job: a range's bytes (shared) and its blobs as `[id, start, length, flags, rawLength]`. */
+export interface DecodeJob {
+  input: SharedArrayBuffer;
+  inputLength: number;
+  output: SharedArrayBuffer;
+  blobs: [string, number, number, number, number][];
+}
+
+/** Per blob: the offset of its verified plaintext in the output area, or the error. */
+export type DecodeResult = number | { code: ErrorCode; message: string };
+
+const WORKER_URL = new URL(import.meta.url.endsWith(".ts") ? "./restore-worker.ts" : "./restore-worker.js", import.meta.url);
+
+/** One buffer pair a range is read into and decoded into; reused once its range is written. */
+export interface DecodeSlot {
+  input: SharedArrayBuffer;
+  output: SharedArrayBuffer;
+}
+
+/**
+ * Decodes ranges of blobs on worker threads (decryption + zstd + ID check) through shared
+ * memory: the main thread reads a range into a slot's `input`, the worker writes the
+ * plaintexts into the slot's `output`; nothing is copied through messages.
+ */
+export class RestoreDecoder {
+  readonly #pool: WorkerPool;
+
+  constructor(master: MasterKey, workers: number) {
+    this.#pool = new WorkerPool(WORKER_URL, masterKeyToBytes(master), { size: workers, depth: 2 });
+  }
+
+  /** Decodes the blobs of `r`, whose bytes (`length` of them) are in `slot.input`. */
+  async decode(slot: DecodeSlot, length: number, r: PackRange): Promise<(Buffer | CofferError)[]> {
+    const blobs: DecodeJob["blobs"] = r.blobs.map((b) => [b.id, b.loc.offset - r.offset, b.loc.length, b.loc.flags, b.loc.rawLength]);
+    let results: DecodeResult[] = [];
+    await this.#pool.run({ input: slot.input, inputLength: length, output: slot.output, blobs } satisfies DecodeJob, [], (m: WorkerReply) => {
+      results = (m as WorkerReply & { results: DecodeResult[] }).results;
+    });
+    const out = Buffer.from(slot.output);
+    return r.blobs.map((b, k) => {
+      const res = results[k];
+      if (typeof res === "number") return out.subarray(res, res + b.loc.rawLength);
+      return new CofferError(res?.code ?? "CORRUPT", res?.message ?? `Cannot read blob: no result`);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.close();
+  }
+}
+
+/** Bytes a range's plaintexts need in a slot's output area (plus one spare byte). */
+export function outputSize(r: PackRange): number {
+  let n = 1;
+  for (const b of r.blobs) n += b.loc.rawLength;
+  return n;
+}

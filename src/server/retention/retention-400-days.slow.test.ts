@@ -104,7 +104,7 @@ test("400 days of daily backups under degressive through the gateway (slow)", as
         const target = [...dayOf].find(([, x]) => x === 385)?.[0] ?? "";
         const [o] = await forgetSnapshots(repo2, [target]);
         assert.equal(o?.state, "pending");
-        assert.equal(o.executeAfter, new Date(simNow() + 14 * DAY).toISOString());
+        assert.ok(Math.abs(Date.parse(o.executeAfter ?? "") - (simNow() + 14 * DAY)) < 5_000, o.executeAfter);
         assert.equal((await pendingDeletions(storage))?.get(`snapshots/${target}`)?.reason, "user");
         userForgotten = target;
         const id = (await listDeletions(md.db, { state: "PENDING" })).find((x) => x.key === `snapshots/${target}`)?.id;

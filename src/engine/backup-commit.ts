@@ -133,9 +133,16 @@ export class References {
   }
 }
 
+/** Throws INTERRUPTED when `signal` is aborted (checked before each commit step). */
+export function throwIfInterrupted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true)
+    throw new CofferError("INTERRUPTED", "Backup interrupted: nothing was committed");
+}
+
 /**
  * Commits a backup in the format's order: packs (flushed by the caller's pipeline) → index →
- * snapshot → manifest. A crash before the snapshot leaves only unreferenced objects.
+ * snapshot → manifest. A crash before the snapshot leaves only unreferenced objects. An
+ * aborted `signal` stops it before the snapshot (nothing committed) and before the manifest.
  */
 export async function commitSnapshot(
   repo: Repository,
@@ -143,7 +150,9 @@ export async function commitSnapshot(
   refs: References,
   snap: Omit<Snapshot, "v" | "stats" | "username" | "hostname" | "program">,
   stats: BackupStats,
+  signal?: AbortSignal,
 ): Promise<{ id: string; snapshot: Snapshot }> {
+  throwIfInterrupted(signal);
   await packer.flush();
   stats.addedBytes = packer.stats.rawBytes;
   stats.storedBytes = packer.stats.storedBytes;
@@ -165,6 +174,7 @@ export async function commitSnapshot(
     program: PROGRAM,
     stats,
   };
+  throwIfInterrupted(signal);
   const id = await repo.saveSnapshot(snapshot);
   const manifest = encodeManifest({
     v: 1,

@@ -9,6 +9,7 @@ import {
   currentHost,
   emptyStats,
   snapshotTime,
+  throwIfInterrupted,
 } from "./backup-commit.ts";
 import { DataPipeline } from "./pipeline/data-pipeline.ts";
 import type { Repository } from "./repository.ts";
@@ -35,6 +36,8 @@ export interface BackupStreamOptions {
   workers?: number;
   /** Called after the stream ended and before anything is committed; throwing aborts. */
   beforeCommit?: () => Promise<void> | void;
+  /** Aborting stops the backup with INTERRUPTED; nothing is committed. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -58,11 +61,16 @@ export async function backupStream(
     throw new CofferError("BAD_INPUT", `Invalid stdin file name ${JSON.stringify(o.filename)}`);
   }
   await repo.ensureIndex();
+  throwIfInterrupted(o.signal);
   const time = snapshotTime(repo, o.time);
   const host = o.host ?? currentHost();
   const stats = emptyStats();
-  const pipeline = new DataPipeline(repo, o.workers !== undefined ? { workers: o.workers } : {});
+  const pipeline = new DataPipeline(repo, {
+    ...(o.workers !== undefined ? { workers: o.workers } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
   const refs = new References(repo, pipeline.packer);
+  let committed = false;
   try {
     const chunker = new Chunker(gearTable(repo.master.chunkerSeed), repo.config.chunker);
     const max = repo.config.chunker.max;
@@ -96,10 +104,14 @@ export async function backupStream(
       last = 0;
       cuts = [];
       await pipeline.waitForRoom(1);
-      parts.push(pipeline.addStreamChunks(batch, batchCuts, giveBack));
+      const part = pipeline.addStreamChunks(batch, batchCuts, giveBack);
+      // A failure surfaces through waitForRoom/finish; keep it from escaping unawaited.
+      part.catch(() => undefined);
+      parts.push(part);
     };
     chunker.reset();
     for await (const piece of o.source) {
+      throwIfInterrupted(o.signal);
       let off = 0;
       total += piece.length;
       while (off < piece.length) {
@@ -130,10 +142,13 @@ export async function backupStream(
     if (fill > last) cuts.push(fill);
     last = fill;
     if (cuts.length > 0) await send();
+    throwIfInterrupted(o.signal);
     const content = (await Promise.all(parts)).flatMap((p) => p.content);
     await pipeline.finish();
+    throwIfInterrupted(o.signal);
     for (const id of content) refs.add("data", id);
     await o.beforeCommit?.();
+    throwIfInterrupted(o.signal);
     const now = BigInt(repo.clock.now()) * 1_000_000n;
     const uid = process.getuid?.() ?? 0;
     const gid = process.getgid?.() ?? 0;
@@ -172,8 +187,13 @@ export async function backupStream(
         ...(o.meta ? { meta: o.meta } : {}),
       },
       stats,
+      o.signal,
     );
+    committed = true;
     return { snapshotId: r.id, snapshot: r.snapshot, stats, warnings: 0, warningList: [] };
+  } catch (err) {
+    if (!committed) await pipeline.abandon(err);
+    throw err;
   } finally {
     await pipeline.close();
   }
@@ -214,6 +234,11 @@ export async function backupCommand(
     },
   );
   const { command, args, ...rest } = o;
+  // Interrupted (or failed): stop the command too, so it does not block on a full pipe.
+  const stop = (): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+  };
+  o.signal?.addEventListener("abort", stop, { once: true });
   return backupStream(repo, {
     ...rest,
     source: child.stdout,
@@ -234,5 +259,15 @@ export async function backupCommand(
         );
       }
     },
-  });
+  }).then(
+    (r) => {
+      o.signal?.removeEventListener("abort", stop);
+      return r;
+    },
+    (err: unknown) => {
+      o.signal?.removeEventListener("abort", stop);
+      stop();
+      throw err;
+    },
+  );
 }

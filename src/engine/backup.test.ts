@@ -92,3 +92,45 @@ test("backup() reuses unchanged files from the parent and lists every pack in th
   assert.equal(third.stats.unchangedFiles, 0);
   assert.equal(third.stats.addedBytes < 10_000, true); // data deduplicated against the index
 });
+
+test("backup() tags skipped sockets and FIFOs with kind 'skipped', unreadable files not", async () => {
+  const { mkdir, chmod } = await import("node:fs/promises");
+  const { execFileSync } = await import("node:child_process");
+  const src = join(await tmp(), "src");
+  await mkdir(src);
+  execFileSync("mkfifo", [join(src, "pipe")]);
+  await writeFile(join(src, "secret"), "no access");
+  await chmod(join(src, "secret"), 0);
+  const repo = await testRepository();
+  const r = await backup(repo, { paths: [src], workers: 1 });
+  const byName = new Map(r.warningList.map((w) => [w.path.split("/").pop(), w.kind]));
+  assert.equal(byName.get("pipe"), "skipped");
+  if (process.getuid?.() !== 0) assert.notEqual(byName.get("secret"), "skipped");
+});
+
+test("backup() reports progress within a large file, chunk by chunk", async () => {
+  const { mkdir } = await import("node:fs/promises");
+  const { pseudoRandomBytes } = await import("../fsmeta/testing/make-tree.ts");
+  const src = join(await tmp(), "src");
+  await mkdir(src);
+  const size = 32 << 20;
+  await writeFile(join(src, "big"), pseudoRandomBytes(size, 77));
+  const repo = await testRepository();
+  const seen: { files: number; bytes: number; processedBytes: number }[] = [];
+  await backup(repo, {
+    paths: [src],
+    workers: 1,
+    onProgress: (p) => seen.push({ ...p }),
+  });
+  // Samples taken while the file was still being read (it counts as a file only at the end).
+  const during = seen.filter((p) => p.files === 0 && p.bytes > 0);
+  assert.ok(during.length >= 3, JSON.stringify(seen));
+  for (let i = 1; i < during.length; i++)
+    assert.ok(during[i]!.bytes > during[i - 1]!.bytes, JSON.stringify(during));
+  assert.ok(
+    during.every((p) => p.bytes <= size && p.processedBytes === p.bytes),
+    JSON.stringify(during),
+  );
+  const last = seen[seen.length - 1]!;
+  assert.equal(last.bytes, size);
+});

@@ -17,6 +17,7 @@ import {
   currentHost,
   emptyStats,
   snapshotTime,
+  throwIfInterrupted,
 } from "./backup-commit.ts";
 import { DataPipeline } from "./pipeline/data-pipeline.ts";
 import { type Lookup, ParentTrees, nameKey } from "./pipeline/parent-trees.ts";
@@ -130,21 +131,32 @@ export async function backup(repo: Repository, o: BackupOptions): Promise<Backup
   const owners = await Owners.system();
   const stats = emptyStats();
   const warnings: BackupWarning[] = [];
-  const warn = (path: Buffer | string, message: string): void => {
-    const w = { path: path.toString(), message };
+  const warn = (path: Buffer | string, message: string, kind?: BackupWarning["kind"]): void => {
+    const w: BackupWarning = { path: path.toString(), message };
+    if (kind !== undefined) w.kind = kind;
     warnings.push(w);
     o.onWarning?.(w);
   };
+  /** Bytes of files still being read (reported chunk by chunk, so progress moves). */
+  let partialBytes = 0;
   const progress = (): void =>
     o.onProgress?.({
       files: stats.files,
       dirs: stats.dirs,
-      bytes: stats.bytes,
-      processedBytes: stats.processedBytes,
+      bytes: stats.bytes + partialBytes,
+      processedBytes: stats.processedBytes + partialBytes,
     });
+  const interrupted = (): void => {
+    throwIfInterrupted(o.signal);
+  };
+  interrupted();
 
-  const pipeline = new DataPipeline(repo, o.workers !== undefined ? { workers: o.workers } : {});
+  const pipeline = new DataPipeline(repo, {
+    ...(o.workers !== undefined ? { workers: o.workers } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
   const refs = new References(repo, pipeline.packer);
+  let committed = false;
   try {
     const trees = new ParentTrees(repo);
     const parentRoot: Promise<Lookup> = parent
@@ -190,8 +202,16 @@ export async function backup(repo: Repository, o: BackupOptions): Promise<Backup
         node.content = prev.content;
         stats.unchangedFiles++;
       } else {
-        const { result } = await pipeline.addFile(e.path, size);
-        const r = await result;
+        let seen = 0;
+        const { result } = await pipeline.addFile(e.path, size, (bytes) => {
+          seen += bytes;
+          partialBytes += bytes;
+          progress();
+        });
+        // A pipeline failure (full disk, interruption) rejects: fatal, not a per-file warning.
+        const r = await result.finally(() => {
+          partialBytes -= seen;
+        });
         if (r.error !== undefined) {
           warn(e.path, r.error);
           return undefined;
@@ -226,7 +246,7 @@ export async function backup(repo: Repository, o: BackupOptions): Promise<Backup
           return n;
         }
         default:
-          warn(e.path, `Skipping ${e.kind} ${e.path.toString()}: not backed up`);
+          warn(e.path, `Skipping ${e.kind} ${e.path.toString()}: not backed up`, "skipped");
           return undefined;
       }
     };
@@ -261,7 +281,7 @@ export async function backup(repo: Repository, o: BackupOptions): Promise<Backup
         warn(w.path, w.message);
       },
     })) {
-      if (o.signal?.aborted === true) throw new CofferError("INTERRUPTED", "Backup interrupted");
+      interrupted();
       const top = stack[stack.length - 1];
       if (ev.type === "enter") {
         const old = childOld(top, ev.entry).then(async (node) => ({
@@ -276,14 +296,14 @@ export async function backup(repo: Repository, o: BackupOptions): Promise<Backup
       }
       if (ev.type === "leave") {
         const frame = stack.pop()!;
-        const done = dirNode(frame);
+        const done = quiet(dirNode(frame));
         const parentFrame = stack[stack.length - 1];
-        if (parentFrame !== undefined) parentFrame.nodes.push(done.then((d) => d.node));
+        if (parentFrame !== undefined) parentFrame.nodes.push(quiet(done.then((d) => d.node)));
         else
           roots.push({
             path: frame.entry.path,
-            node: done.then((d) => d.node),
-            nodes: done.then((d) => d.nodes),
+            node: quiet(done.then((d) => d.node)),
+            nodes: quiet(done.then((d) => d.nodes)),
           });
         continue;
       }
@@ -303,12 +323,16 @@ export async function backup(repo: Repository, o: BackupOptions): Promise<Backup
       } else {
         node = Promise.resolve(otherNode(e));
       }
+      void quiet(node);
       if (top !== undefined) top.nodes.push(node);
       else roots.push({ path: e.path, node });
     }
 
+    interrupted();
     const tree = await buildRootTree(roots, refs, owners, warn);
+    interrupted();
     await pipeline.finish();
+    interrupted();
     const result = await commitSnapshot(
       repo,
       pipeline.packer,
@@ -322,7 +346,9 @@ export async function backup(repo: Repository, o: BackupOptions): Promise<Backup
         ...(parent ? { parent: parent.id } : {}),
       },
       stats,
+      o.signal,
     );
+    committed = true;
     return {
       snapshotId: result.id,
       snapshot: result.snapshot,
@@ -330,10 +356,21 @@ export async function backup(repo: Repository, o: BackupOptions): Promise<Backup
       warnings: warnings.length,
       warningList: warnings,
     };
+  } catch (err) {
+    if (!committed) await pipeline.abandon(err);
+    throw err;
   } finally {
-    await pipeline.finish().catch(() => undefined);
     await pipeline.close();
   }
+}
+
+/**
+ * Marks a node promise as handled: when the backup fails first (full disk, interruption),
+ * nobody awaits it, and its rejection must not escape as an unhandled rejection.
+ */
+function quiet<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
 }
 
 const NO_XATTRS: Promise<Xattr[]> = Promise.resolve([]);

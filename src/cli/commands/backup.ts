@@ -112,12 +112,14 @@ async function runBackup(
           args: cmdArgs,
           filename,
           ...common,
+          signal: ctx.io.signal,
         });
       } else {
         result = await backupStream(repo, {
           source: ctx.io.stdin as AsyncIterable<Uint8Array>,
           filename,
           ...common,
+          signal: ctx.io.signal,
         });
       }
       readErrors = result.warnings;
@@ -224,13 +226,12 @@ export function parseTime(s: string): Date {
 }
 
 /**
- * Whether a warning means the snapshot is incomplete (`"error"`: exit 3) or a special file
- * was deliberately skipped (`"skipped"`: exit 0, as restic does for sockets and FIFOs).
- * Engines that do not set `kind` yet are recognised by their "Skipping" message.
+ * Whether a warning means the snapshot is incomplete (`"error"`, the default: exit 3) or a
+ * special file was deliberately skipped (`"skipped"`: exit 0, as restic does for sockets and
+ * FIFOs). The engine tags skipped files; the message text is not interpreted.
  */
 export function warningKind(w: BackupWarning): "skipped" | "error" {
-  if (w.kind !== undefined) return w.kind;
-  return /^Skipping (fifo|socket)\b/.test(w.message) ? "skipped" : "error";
+  return w.kind ?? "error";
 }
 
 /** The warning's message, prefixed with its path unless the message already names it. */

@@ -19,6 +19,10 @@ export interface ContentResult {
 interface Waiter {
   content: string[];
   resolve: (r: ContentResult) => void;
+  /** Called with a fatal pipeline failure (full disk, interruption): not a per-file problem. */
+  reject: (err: unknown) => void;
+  /** Raw bytes of each chunk as it is encoded (progress within a large file). */
+  onBytes?: ((bytes: number) => void) | undefined;
 }
 
 /** Files per batch and bytes per batch: small files travel to workers in groups. */
@@ -44,6 +48,8 @@ export interface DataPipelineOptions {
    * a streaming storage, 3 packs otherwise).
    */
   memoryLimit?: number;
+  /** Aborting stops the pipeline: no further jobs are sent, pending work fails INTERRUPTED. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -66,12 +72,25 @@ export class DataPipeline {
   };
   #inFlight = new Set<Promise<void>>();
   #failure: unknown;
+  /** Resolves on the first failure (so {@link finish} stops waiting for running jobs). */
+  readonly #failed: Promise<void>;
+  #onFailed: () => void = () => undefined;
   readonly #jobsWaiting: (() => void)[] = [];
+  readonly #signal: AbortSignal | undefined;
+  readonly #onAbort = (): void => {
+    this.#fail(new CofferError("INTERRUPTED", "Backup interrupted: nothing was committed"));
+  };
 
   constructor(
     readonly repo: Repository,
     o: DataPipelineOptions = {},
   ) {
+    this.#failed = new Promise<void>((r) => {
+      this.#onFailed = r;
+    });
+    this.#signal = o.signal;
+    if (o.signal?.aborted === true) this.#onAbort();
+    else o.signal?.addEventListener("abort", this.#onAbort, { once: true });
     const size = o.workers ?? availableParallelism();
     const packSize = repo.config.packSize;
     // A streaming storage frees sealed bytes as they are written (every MiB), so a small
@@ -125,15 +144,19 @@ export class DataPipeline {
    * Queues a file; resolves (the outer promise) once the pipeline accepts more work, with
    * a promise of the file's content.
    */
-  async addFile(path: Buffer, size: number): Promise<{ result: Promise<ContentResult> }> {
+  async addFile(
+    path: Buffer,
+    size: number,
+    onBytes?: (bytes: number) => void,
+  ): Promise<{ result: Promise<ContentResult> }> {
     this.#throwIfFailed();
     while (this.#queued >= this.#size) {
       await new Promise<void>((r) => this.#jobsWaiting.push(r));
       this.#throwIfFailed();
     }
-    const result = new Promise<ContentResult>((resolve) => {
+    const result = new Promise<ContentResult>((resolve, reject) => {
       this.#batch.files.push({ path });
-      this.#batch.waiters.push({ content: [], resolve });
+      this.#batch.waiters.push({ content: [], resolve, reject, onBytes });
       this.#batch.bytes += size;
     });
     if (
@@ -153,7 +176,11 @@ export class DataPipeline {
     const waiters: Waiter[] = [];
     const all: Promise<ContentResult>[] = [];
     for (let i = 0; i < chunks.length; i++)
-      all.push(new Promise<ContentResult>((resolve) => waiters.push({ content: [], resolve })));
+      all.push(
+        new Promise<ContentResult>((resolve, reject) =>
+          waiters.push({ content: [], resolve, reject }),
+        ),
+      );
     this.#run(
       { kind: "chunks", chunks },
       chunks.map((c) => c.buffer as ArrayBuffer),
@@ -179,7 +206,11 @@ export class DataPipeline {
     const waiters: Waiter[] = [];
     const all: Promise<ContentResult>[] = [];
     for (let i = 0; i < cuts.length; i++)
-      all.push(new Promise<ContentResult>((resolve) => waiters.push({ content: [], resolve })));
+      all.push(
+        new Promise<ContentResult>((resolve, reject) =>
+          waiters.push({ content: [], resolve, reject }),
+        ),
+      );
     this.#run({ kind: "stream", buf, cuts }, [buf.buffer as ArrayBuffer], waiters, onBack);
     return Promise.all(all).then((rs) => ({
       content: rs.flatMap((r) => r.content),
@@ -189,8 +220,11 @@ export class DataPipeline {
 
   /** Waits until fewer than `n` jobs are queued (for producers that are not files). */
   async waitForRoom(n = this.#size): Promise<void> {
-    while (this.#queued >= n) await new Promise<void>((r) => this.#jobsWaiting.push(r));
     this.#throwIfFailed();
+    while (this.#queued >= n) {
+      await new Promise<void>((r) => this.#jobsWaiting.push(r));
+      this.#throwIfFailed();
+    }
   }
 
   #poolHasRoom(): boolean {
@@ -204,12 +238,31 @@ export class DataPipeline {
     this.#run({ kind: "files", files: b.files }, [], b.waiters);
   }
 
+  /**
+   * Records the first fatal failure (a pack that cannot be stored, an interruption): no
+   * further jobs are sent, waiters fail with it, and callers blocked on room wake up.
+   */
+  #fail(err: unknown): void {
+    if (this.#failure !== undefined) return;
+    this.#failure = err;
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+    const b = this.#batch;
+    this.#batch = { files: [], waiters: [], bytes: 0 };
+    for (const w of b.waiters) w.reject(err);
+    this.#onFailed();
+    this.#wake();
+  }
+
   #run(
     job: ChunkJob,
     transfer: ArrayBuffer[],
     waiters: Waiter[],
     onBack?: (buf: ArrayBuffer) => void,
   ): void {
+    if (this.#failure !== undefined) {
+      for (const w of waiters) w.reject(this.#failure);
+      return;
+    }
     const onMessage = (msg: WorkerReply): void => {
       const part = msg as unknown as PartReply;
       for (const item of part.items) this.#onItem(item, waiters);
@@ -222,12 +275,10 @@ export class DataPipeline {
         if (this.#poolHasRoom()) this.#submit();
       },
       (err: unknown) => {
+        // A failed job is fatal for the whole backup (its files are not "unreadable").
         this.#inFlight.delete(p);
-        this.#failure ??= err;
-        const why = err instanceof Error ? err.message : String(err);
-        for (const w of waiters)
-          w.resolve({ content: w.content, size: 0, error: `backup pipeline failed: ${why}` });
-        this.#wake();
+        this.#fail(err);
+        for (const w of waiters) w.reject(this.#failure);
       },
     );
     this.#inFlight.add(p);
@@ -257,14 +308,29 @@ export class DataPipeline {
       throw new CofferError("IO", `Backup worker referenced blob ${hex.slice(0, 8)} it never sent`);
     }
     w.content.push(hex);
+    w.onBytes?.(item.raw);
   }
 
-  /** Sends the pending batch, waits for every job and upload. */
+  /**
+   * Sends the pending batch, waits for every job and upload. Throws the pipeline's failure
+   * (without waiting for running jobs) once there is one.
+   */
   async finish(): Promise<void> {
+    this.#throwIfFailed();
     this.#submit();
-    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
+    while (this.#inFlight.size > 0 && this.#failure === undefined)
+      await Promise.race([Promise.allSettled(this.#inFlight), this.#failed]);
     this.#throwIfFailed();
     await this.packer.flush();
+  }
+
+  /**
+   * Gives up after an error elsewhere (or an interruption): no more jobs, open packs are
+   * abandoned (never committed), uploads in progress are awaited. Call before {@link close}.
+   */
+  async abandon(reason: unknown): Promise<void> {
+    this.#fail(reason);
+    await this.packer.abandon(this.#failure);
   }
 
   #throwIfFailed(): void {
@@ -276,6 +342,7 @@ export class DataPipeline {
 
   /** Stops the workers (always call, also after errors). */
   async close(): Promise<void> {
+    this.#signal?.removeEventListener("abort", this.#onAbort);
     await this.#poolInstance?.close();
   }
 }

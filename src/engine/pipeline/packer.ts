@@ -233,6 +233,17 @@ export class Packer {
     this.#throwIfFailed();
   }
 
+  /**
+   * Stops after a fatal error elsewhere: open packs are aborted (never committed), packs
+   * already committing finish, nothing is thrown. Later {@link add} calls throw `reason`.
+   */
+  async abandon(reason: unknown): Promise<void> {
+    this.#failure ??= reason;
+    this.#finish("data");
+    this.#finish("tree");
+    while (this.#uploads.size > 0) await Promise.allSettled(this.#uploads);
+  }
+
   #throwIfFailed(): void {
     if (this.#failure !== undefined) {
       const f = this.#failure;

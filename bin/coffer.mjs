@@ -12,6 +12,8 @@ if (existsSync(fileURLToPath(built))) {
   // The child gets the terminal's SIGINT too and commits nothing; wait for it to clean up.
   process.on("SIGINT", () => {});
   process.on("SIGTERM", () => {});
-  const r = spawnSync(process.execPath, ["--import", "tsx", src, ...process.argv.slice(2)], { stdio: "inherit" });
+  // Resolve tsx from this package, not from the caller's working directory.
+  const tsx = import.meta.resolve("tsx");
+  const r = spawnSync(process.execPath, ["--import", tsx, src, ...process.argv.slice(2)], { stdio: "inherit" });
   process.exit(r.status ?? (r.signal ? 128 : 1));
 }

@@ -30,7 +30,8 @@ if (spawnSync("restic", ["version"]).status !== 0) {
   console.log("installing restic from Debian's packages…");
   sh("DEBIAN_FRONTEND=noninteractive apt-get install -y -q restic");
 }
-if (!existsSync(join(root, "dist/cli/entry.js"))) sh("npm run build", {});
+// Always measure the current sources: rebuild dist/ (the CLI runs from it).
+execSync("npm run build", { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
 
 // Runs argv, returns { seconds, maxRssMiB } using getrusage of the children.
 const WRAP = `

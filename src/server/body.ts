@@ -25,6 +25,14 @@ export interface BodyLimits {
    * body is then not hashed a second time; `verifier.end()` guarantees the match.
    */
   verifiedSha256?: string;
+  /**
+   * fsync the temp file before returning (default true). PutObject passes false: the store
+   * makes the object durable itself before it is linked and acknowledged
+   * (`putFileIfAbsent` fsyncs the file, `putIfAbsent` writes a synced copy), so a second
+   * fsync here would only add a disk flush to every request. Parts (kept as these files) and
+   * anything else must stay true.
+   */
+  sync?: boolean;
 }
 
 /** A fully received, verified body in a temp file. Call `dispose` when done. */
@@ -40,7 +48,8 @@ export interface ReceivedBody {
 }
 
 let counter = 0;
-const FLUSH_BYTES = 1 << 20;
+/** Bytes gathered before one `writev` to the temp file. */
+const FLUSH_BYTES = 4 << 20;
 
 /**
  * Streams `body` through `verifier` into a temp file under `tmpDir`, hashing SHA-256 and MD5,
@@ -73,7 +82,7 @@ export async function receiveBody(
       }
       sha?.update(bytes);
       md5.update(bytes);
-      // Socket chunks are small (~64 KiB) and fresh per read: gather ~1 MiB per write call.
+      // Socket chunks are small (~64 KiB) and fresh per read: gather ~4 MiB per write call.
       pending.push(bytes);
       pendingBytes += bytes.length;
       if (pendingBytes >= FLUSH_BYTES) await flush();
@@ -107,7 +116,7 @@ export async function receiveBody(
         `You did not provide the number of bytes specified by the Content-Length HTTP header (${size} of ${limits.expectedLength})`,
       );
     }
-    await file.sync();
+    if (limits.sync !== false) await file.sync();
     await file.close();
     fh = undefined;
     return { path, size, sha256: sha?.digest("hex") ?? limits.verifiedSha256 ?? "", md5: md5.digest("hex"), checksums: result.checksums, dispose };

@@ -9,9 +9,16 @@ import { S3Error } from "./s3/errors.ts";
  * declared (hex SHA-256, aws-chunked chunk signatures and trailer checksums, Content-MD5,
  * x-amz-checksum-*) and the declared length. Nothing is returned unless all of it holds.
  */
-export function receivePayload(req: GatewayRequest, caller: Caller, tmpDir: string, maxBytes: number): Promise<ReceivedBody> {
+export function receivePayload(
+  req: GatewayRequest,
+  caller: Caller,
+  tmpDir: string,
+  maxBytes: number,
+  opts: { sync?: boolean } = {},
+): Promise<ReceivedBody> {
   const h = req.headers;
   const limits: BodyLimits = { maxBytes };
+  if (opts.sync === false) limits.sync = false;
   if (!caller.verified.payloadMode.startsWith("streaming-")) {
     const cl = h["content-length"];
     if (cl !== undefined) {

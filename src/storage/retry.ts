@@ -28,11 +28,13 @@ const RETRYABLE_CODES = new Set([
   "ECONNABORTED",
 ]);
 
-/** True when an SDK error is worth retrying: 5xx, throttling, timeouts, connection resets. */
+/** True when an SDK error is worth retrying: 5xx (not 501), throttling, timeouts, connection resets. */
 export function isRetryable(info: RetryErrorInfo): boolean {
-  if (info.errorType !== "CLIENT_ERROR") return true;
   const err = info.error as { code?: unknown; $metadata?: { httpStatusCode?: number } } | undefined;
   const status = err?.$metadata?.httpStatusCode;
+  // 501 Not Implemented is an answer, not a hiccup (e.g. no conditional writes): never retried.
+  if (status === 501) return false;
+  if (info.errorType !== "CLIENT_ERROR") return true;
   if (status !== undefined && (status >= 500 || status === 429)) return true;
   return typeof err?.code === "string" && RETRYABLE_CODES.has(err.code);
 }

@@ -43,7 +43,10 @@ export interface S3StorageOptions {
   maxSockets?: number;
   /**
    * HEAD before each PUT (default true): skips re-uploading existing objects and keeps
-   * `putIfAbsent` correct on servers that ignore `If-None-Match`.
+   * `putIfAbsent` correct on servers that ignore `If-None-Match`. Content-addressed keys
+   * (see {@link isContentAddressed}) skip it once the server has shown that it honours
+   * `If-None-Match: *` (a 412 answer, or coffer-server's `x-coffer-conditional-writes`
+   * response header). A server answering 501 to the condition gets HEAD + plain PUT.
    */
   headBeforePut?: boolean;
 }
@@ -62,6 +65,20 @@ export function normalizeFingerprint(fp: string): string {
     );
   }
   return hex;
+}
+
+/** Response header by which coffer-server says it honours `If-None-Match: *` atomically. */
+export const CONDITIONAL_WRITES_HEADER = "x-coffer-conditional-writes";
+
+/** Prefixes whose object names are the SHA-256 of their bytes (packs, index, snapshots, manifests). */
+const CONTENT_ADDRESSED = ["data/", "index/", "snapshots/", "manifests/"];
+
+/**
+ * True when `key` (repository-relative) is content-addressed: an existing object under that
+ * name already holds these bytes, so a PUT needs no HEAD first.
+ */
+export function isContentAddressed(key: string): boolean {
+  return CONTENT_ADDRESSED.some((p) => key.startsWith(p));
 }
 
 /**
@@ -119,6 +136,10 @@ export class S3Storage implements Storage {
   readonly #bucket: string;
   readonly #prefix: string;
   readonly #headBeforePut: boolean;
+  /** False once the server answered 501 to `If-None-Match: *` (then: HEAD + plain PUT). */
+  #conditional = true;
+  /** True once the server proved it honours `If-None-Match: *` (412, or its header). */
+  #honoursConditional = false;
   readonly #agents: { destroy(): void }[] = [];
 
   constructor(options: S3StorageOptions) {
@@ -158,6 +179,15 @@ export class S3Storage implements Storage {
     };
     if (options.endpoint !== undefined) config.endpoint = options.endpoint;
     this.client = new S3Client(config);
+    this.client.middlewareStack.add(
+      (next) => async (args) => {
+        const out = await next(args);
+        const headers = (out.response as { headers?: Record<string, string | undefined> }).headers;
+        if (headers?.[CONDITIONAL_WRITES_HEADER] !== undefined) this.#honoursConditional = true;
+        return out;
+      },
+      { step: "deserialize", name: "cofferConditionalWrites", override: true },
+    );
   }
 
   #key(key: string): string {
@@ -205,24 +235,38 @@ export class S3Storage implements Storage {
 
   async putIfAbsent(key: string, body: Uint8Array): Promise<PutResult> {
     const full = this.#key(key);
-    if (this.#headBeforePut && (await this.head(key)) !== undefined) return "exists";
+    const conditional = this.#conditional;
+    // A content-addressed name holds these very bytes wherever it exists: with a server that
+    // honours the condition, the conditional PUT alone answers "exists" (412) in one request.
+    const skipHead = this.#honoursConditional && isContentAddressed(key);
+    const headFirst = !conditional || (this.#headBeforePut && !skipHead);
+    if (headFirst && (await this.head(key)) !== undefined) return "exists";
     try {
       await this.client.send(
         new PutObjectCommand({
           Bucket: this.#bucket,
           Key: full,
+          // A view of the caller's bytes, not a copy.
           Body: Buffer.from(body.buffer, body.byteOffset, body.byteLength),
           ContentLength: body.byteLength,
           ContentType: "application/octet-stream",
-          IfNoneMatch: "*",
+          ...(conditional ? { IfNoneMatch: "*" } : {}),
         }),
       );
       return "created";
     } catch (err) {
       const status = s3Status(err);
       // 412: the key exists. 409: a concurrent conditional write won the race.
-      if (status === 412) return "exists";
+      if (status === 412) {
+        this.#honoursConditional = true;
+        return "exists";
+      }
       if (status === 409 && (await this.head(key)) !== undefined) return "exists";
+      if (status === 501 && conditional) {
+        // The server does not do conditional writes: HEAD + plain PUT from now on.
+        this.#conditional = false;
+        return this.putIfAbsent(key, body);
+      }
       throw this.#fail(err, "store", key);
     }
   }

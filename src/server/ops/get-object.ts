@@ -2,6 +2,7 @@ import type { ObjectContext } from "../context.ts";
 import type { GatewayResponse } from "../request.ts";
 import { S3Error } from "../s3/errors.ts";
 import { httpDate, quoteEtag } from "./common.ts";
+import { CONDITIONAL_WRITES_HEADER } from "./put-object.ts";
 
 /** A parsed `Range: bytes=...` header: `[start, end]` inclusive, or `undefined` to ignore it. */
 export function parseRange(header: string | undefined, size: number): { start: number; end: number } | undefined {
@@ -36,6 +37,9 @@ export async function getObject(ctx: ObjectContext, head: boolean): Promise<Gate
     "accept-ranges": "bytes",
     "content-type": "application/octet-stream",
     "x-amz-meta-sha256": rec.sha256,
+    // Tells coffer's S3 client that If-None-Match: * is atomic here, so content-addressed
+    // uploads need no HEAD first (src/storage/s3.ts).
+    [CONDITIONAL_WRITES_HEADER]: "if-none-match",
   };
   const pending = await ctx.deps.metadata.deletions.pending(bucket, key);
   if (pending !== undefined) {

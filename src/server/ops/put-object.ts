@@ -13,9 +13,19 @@ import { quoteEtag } from "./common.ts";
 
 const MANIFEST_PREFIX = "manifests/";
 
+/**
+ * Response header (on PutObject, GetObject, HeadObject) saying that `If-None-Match: *` is
+ * atomic here; coffer's S3 client then skips its HEAD before content-addressed PUTs.
+ */
+export const CONDITIONAL_WRITES_HEADER = "x-coffer-conditional-writes";
+
 /** Receives and verifies the request body into a temp file (nothing stored yet). */
-export function receive(ctx: RequestContext, maxBytes = ctx.deps.config.maxObjectBytes): Promise<ReceivedBody> {
-  return receivePayload(ctx.req, ctx.caller, ctx.deps.tmpDir, maxBytes);
+export function receive(
+  ctx: RequestContext,
+  maxBytes = ctx.deps.config.maxObjectBytes,
+  opts: { sync?: boolean } = {},
+): Promise<ReceivedBody> {
+  return receivePayload(ctx.req, ctx.caller, ctx.deps.tmpDir, maxBytes, opts);
 }
 
 /** True when an `If-None-Match: *` precondition is present. */
@@ -50,7 +60,9 @@ export async function putObject(ctx: ObjectContext): Promise<GatewayResponse> {
   checkObjectKey(key);
   const ifNoneMatch = wantsIfNoneMatch(ctx);
   if (ctx.req.headers["x-amz-copy-source"] !== undefined) throw new S3Error("NotImplemented", "CopyObject is not supported");
-  const body = await receive(ctx);
+  // No fsync of the temp file: ObjectStore.commit makes the stored object durable before
+  // it is linked into place, and the 200 below comes after that.
+  const body = await receive(ctx, ctx.deps.config.maxObjectBytes, { sync: false });
   try {
     const manifest = await checkManifest(key, body);
     if (manifest !== undefined) await admitManifest(ctx, manifest); // GC: refuse destroyed packs, revive pending ones
@@ -59,7 +71,7 @@ export async function putObject(ctx: ObjectContext): Promise<GatewayResponse> {
       { ifNoneMatch, by: ctx.caller.accessKeyId, now: ctx.now },
     );
     if (manifest !== undefined) await ctx.deps.metadata.manifests.record(bucket, key, manifest, ctx.now);
-    const headers: Record<string, string> = { etag: quoteEtag(r.record.etag) };
+    const headers: Record<string, string> = { etag: quoteEtag(r.record.etag), [CONDITIONAL_WRITES_HEADER]: "if-none-match" };
     if (!r.created) headers["x-coffer-write"] = "identical";
     for (const [name, value] of body.checksums) headers[name] = value;
     return { status: 200, headers };

@@ -72,6 +72,20 @@ export async function cancelDeletion(md: Metadata, id: number, by: string, now: 
     if (await executionStarted(tx, id)) throw new CofferError("BAD_INPUT", `Cannot cancel deletion ${id}: its execution has started`);
     await tx.run("UPDATE deletions SET state = 'CANCELLED', state_changed_at = ?, state_changed_by = ? WHERE id = ? AND state = 'PENDING'", [now, by, id]);
     await recordStep(tx, id, "cancelled", now, by);
+    // A snapshot kept must keep its manifests too (GC reads only manifests).
+    const row2 = await tx.get<{ bucket: string; key: string }>("SELECT bucket, key FROM deletions WHERE id = ?", [id]);
+    if (row2?.key.startsWith("snapshots/") === true) {
+      const linked = await tx.all<{ id: number }>(
+        `SELECT d.id FROM deletions d JOIN manifests m ON m.bucket = d.bucket AND m.key = d.key
+         WHERE d.bucket = ? AND d.state = 'PENDING' AND m.snapshot_id = ?`,
+        [row2.bucket, row2.key.slice(10)],
+      );
+      for (const l of linked) {
+        if (await executionStarted(tx, l.id)) continue;
+        await tx.run("UPDATE deletions SET state = 'CANCELLED', state_changed_at = ?, state_changed_by = ? WHERE id = ? AND state = 'PENDING'", [now, by, l.id]);
+        await recordStep(tx, l.id, "cancelled", now, `${by} (with ${row2.key})`);
+      }
+    }
     const d = (await listDeletions(tx, { id }))[0];
     if (d === undefined) throw new CofferError("IO", `Deletion ${id} vanished`);
     return d;

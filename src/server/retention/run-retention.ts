@@ -58,7 +58,13 @@ export async function runRetention(
   for (const d of await md.deletions.list({ bucket: source.bucket, state: "PENDING" })) {
     if (d.key.startsWith("snapshots/")) pending.set(d.key.slice(10), { id: d.id, reason: d.reason });
   }
-  const filed = planDeletions(decision, new Set(pending.keys()));
+  // A retention deletion an operator cancelled sticks: retention never files that snapshot again.
+  const spared = await md.db.all<{ key: string }>(
+    `SELECT key FROM deletions WHERE bucket = ? AND reason = 'retention' AND state = 'CANCELLED'
+       AND substr(key, 1, 10) = 'snapshots/' AND (state_changed_by IS NULL OR substr(state_changed_by, 1, 9) <> 'retention')`,
+    [source.bucket],
+  );
+  const filed = planDeletions(decision, new Set([...pending.keys(), ...spared.map((r) => r.key.slice(10))]));
   const report: RetentionReport = { source: source.name, snapshots: snapshots.length, decision, filed, cancelled: [] };
   if (o.dryRun === true) return report;
   const kept = new Set(decision.groups.flatMap((g) => g.keep.map((k) => k.id)));

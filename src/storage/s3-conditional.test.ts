@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { after, test } from "node:test";
 import { startTestGateway, type TestGateway } from "../server/testing/harness.ts";
-import { S3Storage, isContentAddressed } from "./s3.ts";
+import { S3Storage, claimedSha256, isContentAddressed } from "./s3.ts";
 import { FakeS3 } from "./testing/fake-s3.ts";
 
 // When S3Storage skips its HEAD before a PUT: only for content-addressed keys, and only once
@@ -101,5 +102,47 @@ test("S3Storage falls back to HEAD + plain PUT when the server answers 501 to If
   } finally {
     await s.close();
     await fake.close();
+  }
+});
+
+test("claimedSha256() reads the hash from content-addressed names only", () => {
+  const h = "ab".repeat(32);
+  assert.equal(claimedSha256(`data/ab/${h}`), h);
+  assert.equal(claimedSha256(`index/${h}`), h);
+  assert.equal(claimedSha256(`keys/${h}`), undefined);
+  assert.equal(claimedSha256(`data/ab/${h.toUpperCase()}`), undefined);
+  assert.equal(claimedSha256("data/ab/abcd"), undefined);
+});
+
+test("S3Storage signs a content-addressed PUT with the hash its name claims, and recovers when the name lies", async () => {
+  gw ??= await startTestGateway();
+  const c = await gw.addSource("payload-hash");
+  const s = new S3Storage({
+    endpoint: gw.endpoint,
+    bucket: c.bucket,
+    credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
+    retry: { baseDelayMs: 5 },
+  });
+  try {
+    const sent: string[] = [];
+    s.client.middlewareStack.add(
+      (next) => (args) => {
+        const r = args.request as { method: string; headers: Record<string, string> };
+        if (r.method === "PUT") sent.push(r.headers["x-amz-content-sha256"] ?? "");
+        return next(args);
+      },
+      { step: "finalizeRequest", name: "recordPayloadHash" },
+    );
+    const bytes = new TextEncoder().encode("pack bytes");
+    const id = createHash("sha256").update(bytes).digest("hex");
+    assert.equal(await s.putIfAbsent(`data/${id.slice(0, 2)}/${id}`, bytes), "created");
+    assert.deepEqual(sent.splice(0), [id]);
+    // A name that is not the hash of the bytes: the gateway refuses the claim, the SDK hashes.
+    const wrong = "00".repeat(32);
+    assert.equal(await s.putIfAbsent(`index/${wrong}`, bytes), "created");
+    assert.deepEqual(sent.splice(0), [wrong, id]);
+    assert.deepEqual(Buffer.from(await s.get(`index/${wrong}`)).toString(), "pack bytes");
+  } finally {
+    await s.close();
   }
 });

@@ -74,6 +74,17 @@ export const CONDITIONAL_WRITES_HEADER = "x-coffer-conditional-writes";
 const CONTENT_ADDRESSED = ["data/", "index/", "snapshots/", "manifests/"];
 
 /**
+ * The SHA-256 that a content-addressed key's name claims for its bytes (its last segment,
+ * 64 hex digits), or undefined. Sent as the SigV4 payload hash, it spares the SDK hashing
+ * the body again; the server still verifies it, and a mismatch is retried with a real hash.
+ */
+export function claimedSha256(key: string): string | undefined {
+  if (!isContentAddressed(key)) return undefined;
+  const last = key.slice(key.lastIndexOf("/") + 1);
+  return /^[0-9a-f]{64}$/.test(last) ? last : undefined;
+}
+
+/**
  * True when `key` (repository-relative) is content-addressed: an existing object under that
  * name already holds these bytes, so a PUT needs no HEAD first.
  */
@@ -234,6 +245,10 @@ export class S3Storage implements Storage {
   }
 
   async putIfAbsent(key: string, body: Uint8Array): Promise<PutResult> {
+    return this.#put(key, body, claimedSha256(key));
+  }
+
+  async #put(key: string, body: Uint8Array, payloadSha256: string | undefined): Promise<PutResult> {
     const full = this.#key(key);
     const conditional = this.#conditional;
     // A content-addressed name holds these very bytes wherever it exists: with a server that
@@ -242,17 +257,27 @@ export class S3Storage implements Storage {
     const headFirst = !conditional || (this.#headBeforePut && !skipHead);
     if (headFirst && (await this.head(key)) !== undefined) return "exists";
     try {
-      await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.#bucket,
-          Key: full,
-          // A view of the caller's bytes, not a copy.
-          Body: Buffer.from(body.buffer, body.byteOffset, body.byteLength),
-          ContentLength: body.byteLength,
-          ContentType: "application/octet-stream",
-          ...(conditional ? { IfNoneMatch: "*" } : {}),
-        }),
-      );
+      const command = new PutObjectCommand({
+        Bucket: this.#bucket,
+        Key: full,
+        // A view of the caller's bytes, not a copy.
+        Body: Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+        ContentLength: body.byteLength,
+        ContentType: "application/octet-stream",
+        ...(conditional ? { IfNoneMatch: "*" } : {}),
+      });
+      if (payloadSha256 !== undefined) {
+        // The signer takes a payload hash already in the headers instead of hashing the body.
+        command.middlewareStack.add(
+          (next) => (args) => {
+            (args.request as { headers: Record<string, string> }).headers["x-amz-content-sha256"] =
+              payloadSha256;
+            return next(args);
+          },
+          { step: "build", name: "cofferPayloadSha256" },
+        );
+      }
+      await this.client.send(command);
       return "created";
     } catch (err) {
       const status = s3Status(err);
@@ -265,7 +290,11 @@ export class S3Storage implements Storage {
       if (status === 501 && conditional) {
         // The server does not do conditional writes: HEAD + plain PUT from now on.
         this.#conditional = false;
-        return this.putIfAbsent(key, body);
+        return this.#put(key, body, payloadSha256);
+      }
+      if (payloadSha256 !== undefined && isPayloadHashMismatch(err)) {
+        // The name was not the hash of these bytes after all: let the SDK hash them.
+        return this.#put(key, body, undefined);
       }
       throw this.#fail(err, "store", key);
     }
@@ -328,6 +357,11 @@ export class S3Storage implements Storage {
 
 function notFound(key: string, cause?: unknown): CofferError {
   return new CofferError("NOT_FOUND", `Cannot read ${key}: not found`, { cause });
+}
+
+function isPayloadHashMismatch(err: unknown): boolean {
+  const name = (err as { name?: unknown; Code?: unknown } | null)?.name;
+  return s3Status(err) === 400 && name === "XAmzContentSHA256Mismatch";
 }
 
 function isNoSuchKey(err: unknown): boolean {

@@ -48,8 +48,7 @@ export interface ReceivedBody {
 }
 
 let counter = 0;
-/** Bytes gathered before one `writev` to the temp file. */
-const FLUSH_BYTES = 4 << 20;
+const FLUSH_BYTES = 1 << 20;
 
 /**
  * Streams `body` through `verifier` into a temp file under `tmpDir`, hashing SHA-256 and MD5,
@@ -82,7 +81,7 @@ export async function receiveBody(
       }
       sha?.update(bytes);
       md5.update(bytes);
-      // Socket chunks are small (~64 KiB) and fresh per read: gather ~4 MiB per write call.
+      // Socket chunks are small (~64 KiB) and fresh per read: gather ~1 MiB per write call.
       pending.push(bytes);
       pendingBytes += bytes.length;
       if (pendingBytes >= FLUSH_BYTES) await flush();

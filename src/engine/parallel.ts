@@ -9,21 +9,20 @@ export async function mapLimit<T, R>(
 ): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
-  let failed = false;
-  let failure: unknown;
+  // Failures of every worker; the first one is thrown once all have stopped.
+  const failures: unknown[] = [];
   const worker = async (): Promise<void> => {
-    while (!failed && next < items.length) {
+    while (failures.length === 0 && next < items.length) {
       const i = next++;
       try {
         out[i] = await fn(items[i]!, i);
       } catch (err) {
-        if (!failed) failure = err;
-        failed = true;
+        failures.push(err);
       }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  if (failed) throw failure;
+  if (failures.length > 0) throw failures[0];
   return out;
 }
 

@@ -79,7 +79,7 @@ export class Gateway {
     res.headers["x-amz-request-id"] = requestId;
     res.headers["x-amz-id-2"] = requestId;
     res.headers.server = "coffer-server";
-    res.headers.date ??= new Date(now).toUTCString(); // the gateway's clock (SDKs correct their skew from it)
+    if (!Object.hasOwn(res.headers, "date")) res.headers.date = new Date(now).toUTCString(); // the gateway's clock (SDKs correct their skew from it)
     log.status = res.status;
     if (this.hooks.afterRequest !== undefined) {
       try {

@@ -35,7 +35,7 @@ describe("coffer db, end to end (slow: real CLI and PostgreSQL)", () => {
     const s = await runCoffer(["snapshots", "--json", "--tag", `db:postgres:${db}`], env());
     const [snap] = JSON.parse(s.stdout.toString()) as { tags: string[]; meta: Record<string, string> }[];
     assert.deepEqual(snap?.tags, [`db:postgres:${db}`, "nightly"]);
-    assert.equal(snap?.meta["db.tool"], "pg_dump");
+    assert.equal(snap.meta["db.tool"], "pg_dump");
 
     const missing = await runCoffer(["db", "restore", "latest", "--type", "postgres", "--from", db, "--db", target], env());
     assert.notEqual(missing.code, 0);

@@ -14,6 +14,8 @@ if (existsSync(fileURLToPath(built))) {
   process.on("SIGTERM", () => {});
   // Resolve tsx from this package, not from the caller's working directory.
   const tsx = import.meta.resolve("tsx");
-  const r = spawnSync(process.execPath, ["--import", tsx, src, ...process.argv.slice(2)], { stdio: "inherit" });
+  const r = spawnSync(process.execPath, ["--import", tsx, src, ...process.argv.slice(2)], {
+    stdio: "inherit",
+  });
   process.exit(r.status ?? (r.signal ? 128 : 1));
 }

@@ -10,7 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 
-const { values } = parseArgs({ options: { days: { type: "string" }, rows: { type: "string" }, pattern: { type: "string" } } });
+const { values } = parseArgs({
+  options: { days: { type: "string" }, rows: { type: "string" }, pattern: { type: "string" } },
+});
 const days = Number(values.days ?? 30);
 const rows = Number(values.rows ?? 200000);
 const pattern = values.pattern ?? "scattered";
@@ -19,7 +21,8 @@ const { LocalStorage } = await import("../src/storage/local.ts");
 const { backupDatabases } = await import("../src/dumps/backup-db.ts");
 
 const db = `coffer_bench_${process.pid}`;
-const psql = (sql, d = "postgres") => execFileSync("psql", ["-XAtq", "-v", "ON_ERROR_STOP=1", "-d", d, "-c", sql]).toString();
+const psql = (sql, d = "postgres") =>
+  execFileSync("psql", ["-XAtq", "-v", "ON_ERROR_STOP=1", "-d", d, "-c", sql]).toString();
 const dirSize = (p) => Number(execSync(`du -sb ${p}`).toString().split("\t")[0]);
 const dir = mkdtempSync(join(tmpdir(), "coffer-bench-db-"));
 psql(`create database ${db}`);
@@ -34,7 +37,11 @@ try {
   );
   psql("vacuum analyze", db);
   const storage = new LocalStorage(join(dir, "repo"));
-  const repo = await Repository.init(storage, "bench", { hostname: "bench", username: "bench", kdf: { N: 1024, r: 8, p: 1 } });
+  const repo = await Repository.init(storage, "bench", {
+    hostname: "bench",
+    username: "bench",
+    kdf: { N: 1024, r: 8, p: 1 },
+  });
   const repoDir = join(dir, "repo");
   const base = dirSize(repoDir);
   let zstdTotal = 0;
@@ -47,10 +54,22 @@ try {
         pattern === "clustered"
           ? `aid between ${((day * 7919) % (rows - changed)) + 1} and ${((day * 7919) % (rows - changed)) + changed}`
           : `aid % 100 = ${day % 100}`;
-      psql(`update accounts set abalance = abalance + 1 where ${where}; insert into events (aid, kind) select g % ${rows} + 1, 'day ${day}' from generate_series(1, ${Math.round(changed / 2)}) g;`, db);
+      psql(
+        `update accounts set abalance = abalance + 1 where ${where}; insert into events (aid, kind) select g % ${rows} + 1, 'day ${day}' from generate_series(1, ${Math.round(changed / 2)}) g;`,
+        db,
+      );
     }
-    zstdTotal += Number(execSync(`pg_dump -Fp ${db} | zstd -3 -q -c | wc -c`, { env: { ...process.env, PGOPTIONS: "-c synchronize_seqscans=off" } }).toString());
-    const [r] = await backupDatabases(repo, { type: "postgres", connection: {}, databases: [db], time: new Date(t0 + day * 86400000) });
+    zstdTotal += Number(
+      execSync(`pg_dump -Fp ${db} | zstd -3 -q -c | wc -c`, {
+        env: { ...process.env, PGOPTIONS: "-c synchronize_seqscans=off" },
+      }).toString(),
+    );
+    const [r] = await backupDatabases(repo, {
+      type: "postgres",
+      connection: {},
+      databases: [db],
+      time: new Date(t0 + day * 86400000),
+    });
     if (r?.error) throw r.error;
     dumpBytes = r.bytes;
   }
@@ -69,14 +88,25 @@ try {
   let coffer = Infinity;
   for (let i = 0; i < 3; i++) {
     const s = process.hrtime.bigint();
-    const [r] = await backupDatabases(repo, { type: "postgres", connection: {}, databases: [db], time: new Date(t0 + (days + i) * 86400000) });
+    const [r] = await backupDatabases(repo, {
+      type: "postgres",
+      connection: {},
+      databases: [db],
+      time: new Date(t0 + (days + i) * 86400000),
+    });
     if (r?.error) throw r.error;
     coffer = Math.min(coffer, Number(process.hrtime.bigint() - s) / 1e9);
   }
   const mib = (n) => (n / 1048576).toFixed(1);
-  console.log(`pattern ${pattern}, ${days} days, ${rows} accounts rows, dump ${mib(dumpBytes)} MiB`);
-  console.log(`repository growth: ${mib(growth)} MiB; ${days} x pg_dump|zstd -3: ${mib(zstdTotal)} MiB; ratio ${(growth / zstdTotal).toFixed(3)}`);
-  console.log(`pg_dump > /dev/null: ${plain.toFixed(2)} s; coffer db backup: ${coffer.toFixed(2)} s; throughput ratio ${(plain / coffer).toFixed(2)}x`);
+  console.log(
+    `pattern ${pattern}, ${days} days, ${rows} accounts rows, dump ${mib(dumpBytes)} MiB`,
+  );
+  console.log(
+    `repository growth: ${mib(growth)} MiB; ${days} x pg_dump|zstd -3: ${mib(zstdTotal)} MiB; ratio ${(growth / zstdTotal).toFixed(3)}`,
+  );
+  console.log(
+    `pg_dump > /dev/null: ${plain.toFixed(2)} s; coffer db backup: ${coffer.toFixed(2)} s; throughput ratio ${(plain / coffer).toFixed(2)}x`,
+  );
 } finally {
   psql(`drop database if exists ${db} with (force)`);
   rmSync(dir, { recursive: true, force: true });

@@ -9,7 +9,15 @@
 // re-run after --mutate, full restore, check --read-data. Peak RSS comes from
 // getrusage(RUSAGE_CHILDREN) via a tiny python wrapper, repository size from a walk.
 import { spawnSync, execSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, readdirSync, lstatSync, appendFileSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  rmSync,
+  readdirSync,
+  lstatSync,
+  appendFileSync,
+  writeFileSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -24,7 +32,10 @@ const makeCorpus = resolve(root, "../shared/bench/make-corpus.mjs");
 const password = "bench-password";
 
 function sh(cmd, env = {}) {
-  return execSync(cmd, { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } }).toString();
+  return execSync(cmd, {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, ...env },
+  }).toString();
 }
 if (spawnSync("restic", ["version"]).status !== 0) {
   console.log("installing restic from Debian's packages…");
@@ -70,19 +81,61 @@ const coffer = {
   name: "coffer",
   repo: join(work, "coffer-repo"),
   env: { COFFER_PASSWORD: password },
-  init() { return [process.execPath, join(root, "bin/coffer.mjs"), "init", "-r", this.repo, "--quiet"]; },
-  backup() { return [process.execPath, join(root, "bin/coffer.mjs"), "backup", "-r", this.repo, "--quiet", corpus]; },
-  restore(t) { return [process.execPath, join(root, "bin/coffer.mjs"), "restore", "-r", this.repo, "--quiet", "latest", "--target", t]; },
-  check() { return [process.execPath, join(root, "bin/coffer.mjs"), "check", "-r", this.repo, "--quiet", "--read-data"]; },
+  init() {
+    return [process.execPath, join(root, "bin/coffer.mjs"), "init", "-r", this.repo, "--quiet"];
+  },
+  backup() {
+    return [
+      process.execPath,
+      join(root, "bin/coffer.mjs"),
+      "backup",
+      "-r",
+      this.repo,
+      "--quiet",
+      corpus,
+    ];
+  },
+  restore(t) {
+    return [
+      process.execPath,
+      join(root, "bin/coffer.mjs"),
+      "restore",
+      "-r",
+      this.repo,
+      "--quiet",
+      "latest",
+      "--target",
+      t,
+    ];
+  },
+  check() {
+    return [
+      process.execPath,
+      join(root, "bin/coffer.mjs"),
+      "check",
+      "-r",
+      this.repo,
+      "--quiet",
+      "--read-data",
+    ];
+  },
 };
 const restic = {
   name: "restic",
   repo: join(work, "restic-repo"),
   env: { RESTIC_PASSWORD: password, RESTIC_CACHE_DIR: join(work, "restic-cache") },
-  init() { return ["restic", "-r", this.repo, "init", "--quiet"]; },
-  backup() { return ["restic", "-r", this.repo, "backup", "--quiet", corpus]; },
-  restore(t) { return ["restic", "-r", this.repo, "restore", "--quiet", "latest", "--target", t]; },
-  check() { return ["restic", "-r", this.repo, "check", "--quiet", "--read-data"]; },
+  init() {
+    return ["restic", "-r", this.repo, "init", "--quiet"];
+  },
+  backup() {
+    return ["restic", "-r", this.repo, "backup", "--quiet", corpus];
+  },
+  restore(t) {
+    return ["restic", "-r", this.repo, "restore", "--quiet", "latest", "--target", t];
+  },
+  check() {
+    return ["restic", "-r", this.repo, "check", "--quiet", "--read-data"];
+  },
 };
 const tools = [coffer, restic];
 
@@ -103,7 +156,9 @@ function step(label, fn) {
   for (const t of tools) {
     const m = fn(t);
     results[t.name][label] = m;
-    console.log(`${label.padEnd(16)} ${t.name.padEnd(7)} ${m.seconds.toFixed(2)} s  ${m.rssMiB.toFixed(0)} MiB peak`);
+    console.log(
+      `${label.padEnd(16)} ${t.name.padEnd(7)} ${m.seconds.toFixed(2)} s  ${m.rssMiB.toFixed(0)} MiB peak`,
+    );
   }
 }
 step("first backup", (t) => measure(t.backup(), t.env));
@@ -124,16 +179,86 @@ const c = results.coffer;
 const r = results.restic;
 const ratio = (a, b) => (b / a).toFixed(2);
 const rows = [
-  ["first backup", `${c["first backup"].seconds.toFixed(2)} s`, `${r["first backup"].seconds.toFixed(2)} s`, `${ratio(c["first backup"].seconds, r["first backup"].seconds)}× restic's speed`, "≥ 2.5×"],
-  ["unchanged rerun", `${c["unchanged rerun"].seconds.toFixed(2)} s`, `${r["unchanged rerun"].seconds.toFixed(2)} s`, `${(c["unchanged rerun"].seconds / r["unchanged rerun"].seconds).toFixed(2)}× restic's time`, "≤ 0.5×"],
-  ["after --mutate", `${c["after mutate"].seconds.toFixed(2)} s`, `${r["after mutate"].seconds.toFixed(2)} s`, `${ratio(c["after mutate"].seconds, r["after mutate"].seconds)}× restic's speed`, ""],
-  ["full restore", `${c["full restore"].seconds.toFixed(2)} s`, `${r["full restore"].seconds.toFixed(2)} s`, `${ratio(c["full restore"].seconds, r["full restore"].seconds)}× restic's speed`, "≥ 2×"],
-  ["check --read-data", `${c["check read-data"].seconds.toFixed(2)} s`, `${r["check read-data"].seconds.toFixed(2)} s`, `${ratio(c["check read-data"].seconds, r["check read-data"].seconds)}× restic's speed`, ""],
-  ["peak RSS (max of steps)", `${Math.max(...Object.values(c).filter((v) => v.rssMiB).map((v) => v.rssMiB)).toFixed(0)} MiB`, `${Math.max(...Object.values(r).filter((v) => v.rssMiB).map((v) => v.rssMiB)).toFixed(0)} MiB`, `${(Math.max(...Object.values(c).filter((v) => v.rssMiB).map((v) => v.rssMiB)) / Math.max(...Object.values(r).filter((v) => v.rssMiB).map((v) => v.rssMiB))).toFixed(2)}× restic's`, "≤ 1×"],
-  ["peak RSS, first backup", `${c["first backup"].rssMiB.toFixed(0)} MiB`, `${r["first backup"].rssMiB.toFixed(0)} MiB`, `${(c["first backup"].rssMiB / r["first backup"].rssMiB).toFixed(2)}× restic's`, "≤ 1×"],
-  ["repository size", `${(c.repoBytes / 2 ** 20).toFixed(0)} MiB`, `${(r.repoBytes / 2 ** 20).toFixed(0)} MiB`, `${(c.repoBytes / r.repoBytes).toFixed(3)}× restic's`, "≤ 1×"],
+  [
+    "first backup",
+    `${c["first backup"].seconds.toFixed(2)} s`,
+    `${r["first backup"].seconds.toFixed(2)} s`,
+    `${ratio(c["first backup"].seconds, r["first backup"].seconds)}× restic's speed`,
+    "≥ 2.5×",
+  ],
+  [
+    "unchanged rerun",
+    `${c["unchanged rerun"].seconds.toFixed(2)} s`,
+    `${r["unchanged rerun"].seconds.toFixed(2)} s`,
+    `${(c["unchanged rerun"].seconds / r["unchanged rerun"].seconds).toFixed(2)}× restic's time`,
+    "≤ 0.5×",
+  ],
+  [
+    "after --mutate",
+    `${c["after mutate"].seconds.toFixed(2)} s`,
+    `${r["after mutate"].seconds.toFixed(2)} s`,
+    `${ratio(c["after mutate"].seconds, r["after mutate"].seconds)}× restic's speed`,
+    "",
+  ],
+  [
+    "full restore",
+    `${c["full restore"].seconds.toFixed(2)} s`,
+    `${r["full restore"].seconds.toFixed(2)} s`,
+    `${ratio(c["full restore"].seconds, r["full restore"].seconds)}× restic's speed`,
+    "≥ 2×",
+  ],
+  [
+    "check --read-data",
+    `${c["check read-data"].seconds.toFixed(2)} s`,
+    `${r["check read-data"].seconds.toFixed(2)} s`,
+    `${ratio(c["check read-data"].seconds, r["check read-data"].seconds)}× restic's speed`,
+    "",
+  ],
+  [
+    "peak RSS (max of steps)",
+    `${Math.max(
+      ...Object.values(c)
+        .filter((v) => v.rssMiB)
+        .map((v) => v.rssMiB),
+    ).toFixed(0)} MiB`,
+    `${Math.max(
+      ...Object.values(r)
+        .filter((v) => v.rssMiB)
+        .map((v) => v.rssMiB),
+    ).toFixed(0)} MiB`,
+    `${(
+      Math.max(
+        ...Object.values(c)
+          .filter((v) => v.rssMiB)
+          .map((v) => v.rssMiB),
+      ) /
+      Math.max(
+        ...Object.values(r)
+          .filter((v) => v.rssMiB)
+          .map((v) => v.rssMiB),
+      )
+    ).toFixed(2)}× restic's`,
+    "≤ 1×",
+  ],
+  [
+    "peak RSS, first backup",
+    `${c["first backup"].rssMiB.toFixed(0)} MiB`,
+    `${r["first backup"].rssMiB.toFixed(0)} MiB`,
+    `${(c["first backup"].rssMiB / r["first backup"].rssMiB).toFixed(2)}× restic's`,
+    "≤ 1×",
+  ],
+  [
+    "repository size",
+    `${(c.repoBytes / 2 ** 20).toFixed(0)} MiB`,
+    `${(r.repoBytes / 2 ** 20).toFixed(0)} MiB`,
+    `${(c.repoBytes / r.repoBytes).toFixed(3)}× restic's`,
+    "≤ 1×",
+  ],
 ];
-const commit = spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).stdout.trim();
+const commit = spawnSync("git", ["rev-parse", "--short", "HEAD"], {
+  cwd: root,
+  encoding: "utf8",
+}).stdout.trim();
 const resticVersion = spawnSync("restic", ["version"], { encoding: "utf8" }).stdout.trim();
 const date = new Date().toISOString().slice(0, 10);
 const md = [
@@ -145,7 +270,10 @@ const md = [
   "",
 ].join("\n");
 console.log(`\n${md}`);
-writeFileSync(join(work, "results.json"), JSON.stringify({ date, commit, scale, size, results }, null, 2));
+writeFileSync(
+  join(work, "results.json"),
+  JSON.stringify({ date, commit, scale, size, results }, null, 2),
+);
 if (record) {
   appendFileSync(join(root, "docs/benchmarks.md"), `\n${md}`);
   console.log("appended to docs/benchmarks.md");

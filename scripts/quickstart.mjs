@@ -23,7 +23,8 @@ if (!env.COFFER_PASSWORD && !env.COFFER_PASSWORD_FILE) {
   }
   env.COFFER_PASSWORD_FILE = pwFile;
 }
-const coffer = (...a) => spawnSync(process.execPath, [join(root, "bin/coffer.mjs"), ...a], { stdio: "inherit", env });
+const coffer = (...a) =>
+  spawnSync(process.execPath, [join(root, "bin/coffer.mjs"), ...a], { stdio: "inherit", env });
 if (!existsSync(join(repo, "config"))) {
   const r = coffer("init");
   if (r.status !== 0) process.exit(r.status ?? 1);
@@ -31,4 +32,6 @@ if (!existsSync(join(repo, "config"))) {
 const b = coffer("backup", ...paths);
 if (b.status !== 0 && b.status !== 3) process.exit(b.status ?? 1);
 coffer("snapshots");
-console.log(`\nrepository: ${repo}\ntry: COFFER_REPOSITORY=${repo} COFFER_PASSWORD_FILE=${env.COFFER_PASSWORD_FILE} ./bin/coffer.mjs restore latest --target /tmp/restored`);
+console.log(
+  `\nrepository: ${repo}\ntry: COFFER_REPOSITORY=${repo} COFFER_PASSWORD_FILE=${env.COFFER_PASSWORD_FILE} ./bin/coffer.mjs restore latest --target /tmp/restored`,
+);

@@ -9,7 +9,7 @@ import { join } from "node:path";
 
 const argv = process.argv.slice(2);
 const dash = argv.indexOf("--");
-const roots = (dash >= 0 ? argv.slice(0, dash) : argv);
+const roots = dash >= 0 ? argv.slice(0, dash) : argv;
 const extra = dash >= 0 ? argv.slice(dash + 1) : [];
 
 function walk(p, out) {

@@ -35,9 +35,19 @@ export async function reportFailure<T>(
   try {
     return await fn();
   } catch (err) {
-    if (ctx.repoUrl.startsWith("s3:") && !isCofferError(err, "BAD_INPUT") && !isCofferError(err, "WRONG_PASSWORD")) {
+    if (
+      ctx.repoUrl.startsWith("s3:") &&
+      !isCofferError(err, "BAD_INPUT") &&
+      !isCofferError(err, "WRONG_PASSWORD")
+    ) {
       const message = (err instanceof Error ? err.message : String(err)).split("\n")[0] ?? "";
-      await writeRunStatus(await ctx.storage(), { ok: false, message, tags, host: ctx.hostname, time: new Date(now()).toISOString() }).catch(() => undefined);
+      await writeRunStatus(await ctx.storage(), {
+        ok: false,
+        message,
+        tags,
+        host: ctx.hostname,
+        time: new Date(now()).toISOString(),
+      }).catch(() => undefined);
     }
     throw err;
   }

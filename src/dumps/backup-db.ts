@@ -50,7 +50,11 @@ export interface DbBackupOutcome {
   error?: CofferError;
 }
 
-const ENGINE_NAME: Record<DbType, string> = { postgres: "PostgreSQL", mysql: "MySQL", sqlite: "SQLite" };
+const ENGINE_NAME: Record<DbType, string> = {
+  postgres: "PostgreSQL",
+  mysql: "MySQL",
+  sqlite: "SQLite",
+};
 
 /**
  * Dumps each database into its own snapshot tagged `db:TYPE:NAME`, with the dump tool and
@@ -58,7 +62,10 @@ const ENGINE_NAME: Record<DbType, string> = { postgres: "PostgreSQL", mysql: "My
  * server's before anything is dumped (DB_VERSION). A dump that fails commits nothing; the
  * other databases still run and the failure is reported in its outcome.
  */
-export async function backupDatabases(repo: Repository, o: DbBackupOptions): Promise<DbBackupOutcome[]> {
+export async function backupDatabases(
+  repo: Repository,
+  o: DbBackupOptions,
+): Promise<DbBackupOutcome[]> {
   const env = o.env ?? process.env;
   const outcomes: DbBackupOutcome[] = [];
   const report = (r: DbBackupOutcome): void => {
@@ -66,8 +73,13 @@ export async function backupDatabases(repo: Repository, o: DbBackupOptions): Pro
     o.onResult?.(r);
   };
   if (o.type === "sqlite") {
-    if (o.allDatabases === true) throw new CofferError("BAD_INPUT", "--all-databases does not apply to SQLite: give each file with --db");
-    if (o.databases.length === 0) throw new CofferError("BAD_INPUT", "Give the SQLite database file with --db FILE");
+    if (o.allDatabases === true)
+      throw new CofferError(
+        "BAD_INPUT",
+        "--all-databases does not apply to SQLite: give each file with --db",
+      );
+    if (o.databases.length === 0)
+      throw new CofferError("BAD_INPUT", "Give the SQLite database file with --db FILE");
     for (const file of o.databases) {
       try {
         report(await backupSqlite(repo, resolve(file), o));
@@ -81,12 +93,18 @@ export async function backupDatabases(repo: Repository, o: DbBackupOptions): Pro
   const toolEnv = driver.env(o.connection, env);
   const first = o.databases[0];
   // Before any dump: is the tool recent enough for this server? (Also proves we can connect.)
-  const versions = await checkToolVersion(o.type, driver.dumpTool, o.probe ?? driver.probe(o.connection, toolEnv, first));
+  const versions = await checkToolVersion(
+    o.type,
+    driver.dumpTool,
+    o.probe ?? driver.probe(o.connection, toolEnv, first),
+  );
   let databases = [...o.databases];
   if (o.allDatabases === true) {
-    for (const d of await driver.listDatabases(o.connection, toolEnv)) if (!databases.includes(d)) databases.push(d);
+    for (const d of await driver.listDatabases(o.connection, toolEnv))
+      if (!databases.includes(d)) databases.push(d);
   }
-  if (databases.length === 0) throw new CofferError("BAD_INPUT", "Give a database with --db NAME, or --all-databases");
+  if (databases.length === 0)
+    throw new CofferError("BAD_INPUT", "Give a database with --db NAME, or --all-databases");
   databases = [...new Set(databases)];
   for (const database of databases) {
     try {
@@ -110,7 +128,14 @@ export async function backupDatabases(repo: Repository, o: DbBackupOptions): Pro
         ...(o.time !== undefined ? { time: o.time } : {}),
         ...(o.onSpawn !== undefined ? { onSpawn: o.onSpawn } : {}),
       });
-      report({ type: o.type, database, snapshotId: r.snapshotId, bytes: r.stats.bytes, addedBytes: r.stats.addedBytes, storedBytes: r.stats.storedBytes });
+      report({
+        type: o.type,
+        database,
+        snapshotId: r.snapshotId,
+        bytes: r.stats.bytes,
+        addedBytes: r.stats.addedBytes,
+        storedBytes: r.stats.storedBytes,
+      });
     } catch (err) {
       report({ type: o.type, database, error: asCofferError(err) });
     }
@@ -118,7 +143,11 @@ export async function backupDatabases(repo: Repository, o: DbBackupOptions): Pro
   return outcomes;
 }
 
-async function backupSqlite(repo: Repository, file: string, o: DbBackupOptions): Promise<DbBackupOutcome> {
+async function backupSqlite(
+  repo: Repository,
+  file: string,
+  o: DbBackupOptions,
+): Promise<DbBackupOutcome> {
   const copy = await sqliteConsistentCopy(file);
   try {
     const name = basename(file);
@@ -140,7 +169,14 @@ async function backupSqlite(repo: Repository, file: string, o: DbBackupOptions):
       ...(o.host !== undefined ? { host: o.host } : {}),
       ...(o.time !== undefined ? { time: o.time } : {}),
     });
-    return { type: "sqlite", database: file, snapshotId: r.snapshotId, bytes: r.stats.bytes, addedBytes: r.stats.addedBytes, storedBytes: r.stats.storedBytes };
+    return {
+      type: "sqlite",
+      database: file,
+      snapshotId: r.snapshotId,
+      bytes: r.stats.bytes,
+      addedBytes: r.stats.addedBytes,
+      storedBytes: r.stats.storedBytes,
+    };
   } finally {
     await copy.dispose();
   }

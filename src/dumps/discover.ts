@@ -35,7 +35,12 @@ export interface DiscoverOptions {
 }
 
 const PG_SOCKET_DIRS = ["/var/run/postgresql", "/run/postgresql", "/tmp"];
-const MYSQL_SOCKETS = ["/run/mysqld/mysqld.sock", "/var/run/mysqld/mysqld.sock", "/tmp/mysql.sock", "/var/lib/mysql/mysql.sock"];
+const MYSQL_SOCKETS = [
+  "/run/mysqld/mysqld.sock",
+  "/var/run/mysqld/mysqld.sock",
+  "/tmp/mysql.sock",
+  "/var/lib/mysql/mysql.sock",
+];
 
 /** True when something accepts TCP connections at host:port within `ms`. */
 export function tcpOpen(host: string, port: number, ms: number): Promise<boolean> {
@@ -92,15 +97,32 @@ function failure(err: unknown): string {
 }
 
 function authHint(line: string): string | undefined {
-  if (/password authentication failed|Access denied|no password supplied|Peer authentication failed|authentication failed/i.test(line)) {
+  if (
+    /password authentication failed|Access denied|no password supplied|Peer authentication failed|authentication failed/i.test(
+      line,
+    )
+  ) {
     return "authentication failed: give --user and the password (COFFER_DB_PASSWORD or --uri)";
   }
   return undefined;
 }
 
-async function probePostgres(conn: DbConnection, env: ToolEnv, ms: number): Promise<DiscoveredInstance> {
-  const inst: DiscoveredInstance = { type: "postgres", endpoint: endpoint(conn), connection: conn, reachable: false, missing: [] };
-  const e = postgresDriver.env(conn, { ...env, PGCONNECT_TIMEOUT: String(Math.max(1, Math.ceil(ms / 1000))) });
+async function probePostgres(
+  conn: DbConnection,
+  env: ToolEnv,
+  ms: number,
+): Promise<DiscoveredInstance> {
+  const inst: DiscoveredInstance = {
+    type: "postgres",
+    endpoint: endpoint(conn),
+    connection: conn,
+    reachable: false,
+    missing: [],
+  };
+  const e = postgresDriver.env(conn, {
+    ...env,
+    PGCONNECT_TIMEOUT: String(Math.max(1, Math.ceil(ms / 1000))),
+  });
   try {
     const [row] = await psqlQuery(
       conn,
@@ -115,7 +137,9 @@ async function probePostgres(conn: DbConnection, env: ToolEnv, ms: number): Prom
     inst.user = row?.[0] ?? "";
     inst.version = row?.[3] ?? "";
     if (row?.[1] !== "t" && row?.[2] !== "t") {
-      inst.missing.push(`role "${inst.user}" is neither superuser nor a member of pg_read_all_data: pg_dump fails on tables it may not SELECT`);
+      inst.missing.push(
+        `role "${inst.user}" is neither superuser nor a member of pg_read_all_data: pg_dump fails on tables it may not SELECT`,
+      );
     }
   } catch (err) {
     const line = failure(err);
@@ -132,19 +156,33 @@ async function probePostgres(conn: DbConnection, env: ToolEnv, ms: number): Prom
     );
     inst.databases = rows.map((r) => r[0] ?? "");
     const denied = rows.filter((r) => r[1] !== "t").map((r) => r[0] ?? "");
-    if (denied.length > 0) inst.missing.push(`no CONNECT privilege on database(s) ${denied.join(", ")}: they cannot be dumped`);
+    if (denied.length > 0)
+      inst.missing.push(
+        `no CONNECT privilege on database(s) ${denied.join(", ")}: they cannot be dumped`,
+      );
   } catch (err) {
     const line = failure(err);
     inst.error = `cannot list databases: ${line}`;
-    if (/permission denied/i.test(line)) inst.missing.push("SELECT on pg_catalog.pg_database (needed to list databases)");
+    if (/permission denied/i.test(line))
+      inst.missing.push("SELECT on pg_catalog.pg_database (needed to list databases)");
   }
   return inst;
 }
 
 const MYSQL_DUMP_PRIVILEGES = ["SHOW DATABASES", "SELECT", "SHOW VIEW", "TRIGGER", "EVENT"];
 
-async function probeMysql(conn: DbConnection, env: ToolEnv, ms: number): Promise<DiscoveredInstance> {
-  const inst: DiscoveredInstance = { type: "mysql", endpoint: endpoint(conn), connection: conn, reachable: false, missing: [] };
+async function probeMysql(
+  conn: DbConnection,
+  env: ToolEnv,
+  ms: number,
+): Promise<DiscoveredInstance> {
+  const inst: DiscoveredInstance = {
+    type: "mysql",
+    endpoint: endpoint(conn),
+    connection: conn,
+    reachable: false,
+    missing: [],
+  };
   const e: Record<string, string | undefined> = { ...env };
   if (conn.password !== undefined) e.MYSQL_PWD = conn.password;
   try {
@@ -159,11 +197,18 @@ async function probeMysql(conn: DbConnection, env: ToolEnv, ms: number): Promise
   }
   try {
     const grants = (await mysqlQuery(conn, e, "SHOW GRANTS", undefined, ms)).map((r) => r[0] ?? "");
-    const global = grants.filter((g) => / ON \*\.\* TO /i.test(g)).join(" ").toUpperCase();
+    const global = grants
+      .filter((g) => / ON \*\.\* TO /i.test(g))
+      .join(" ")
+      .toUpperCase();
     if (!global.includes("ALL PRIVILEGES")) {
-      const lacking = MYSQL_DUMP_PRIVILEGES.filter((p) => !new RegExp(`(GRANT |, )${p}(,| ON)`).test(global));
+      const lacking = MYSQL_DUMP_PRIVILEGES.filter(
+        (p) => !new RegExp(`(GRANT |, )${p}(,| ON)`).test(global),
+      );
       if (lacking.length > 0) {
-        inst.missing.push(`user ${inst.user ?? ""} lacks global ${lacking.join(", ")}: databases or objects it cannot see are not listed or dumped`);
+        inst.missing.push(
+          `user ${inst.user ?? ""} lacks global ${lacking.join(", ")}: databases or objects it cannot see are not listed or dumped`,
+        );
       }
     }
   } catch (err) {
@@ -172,7 +217,10 @@ async function probeMysql(conn: DbConnection, env: ToolEnv, ms: number): Promise
   try {
     const rows = await mysqlQuery(conn, e, "SHOW DATABASES", undefined, ms);
     inst.databases = rows.map((r) => r[0] ?? "").filter((d) => d !== "information_schema");
-    if (inst.databases.length === 0) inst.missing.push("no database visible: missing SHOW DATABASES or any privilege on a database");
+    if (inst.databases.length === 0)
+      inst.missing.push(
+        "no database visible: missing SHOW DATABASES or any privilege on a database",
+      );
   } catch (err) {
     inst.error = `cannot list databases: ${failure(err)}`;
   }
@@ -180,7 +228,8 @@ async function probeMysql(conn: DbConnection, env: ToolEnv, ms: number): Promise
 }
 
 function endpoint(c: DbConnection): string {
-  if (c.host?.startsWith("/") === true) return `socket ${c.host}${c.port !== undefined ? ` (port ${String(c.port)})` : ""}`;
+  if (c.host?.startsWith("/") === true)
+    return `socket ${c.host}${c.port !== undefined ? ` (port ${String(c.port)})` : ""}`;
   return describeConnection(c);
 }
 
@@ -195,14 +244,21 @@ export async function discoverDatabases(o: DiscoverOptions = {}): Promise<Discov
   const auth: DbConnection = {};
   if (o.user !== undefined) auth.user = o.user;
   if (o.password !== undefined) auth.password = o.password;
-  const [pgSock, mySock] = await Promise.all([pgSockets(o.pgSocketDirs ?? PG_SOCKET_DIRS), mysqlSockets(o.mysqlSockets ?? MYSQL_SOCKETS)]);
+  const [pgSock, mySock] = await Promise.all([
+    pgSockets(o.pgSocketDirs ?? PG_SOCKET_DIRS),
+    mysqlSockets(o.mysqlSockets ?? MYSQL_SOCKETS),
+  ]);
   const pgTcp = o.pgTcp ?? [{ host: "127.0.0.1", port: Number(env.PGPORT ?? 5432) }];
   const myTcp = o.mysqlTcp ?? [{ host: "127.0.0.1", port: 3306 }];
   const probes: Promise<DiscoveredInstance | undefined>[] = [
     ...pgSock.map((c) => probePostgres({ ...c, ...auth }, env, ms)),
     ...mySock.map((c) => probeMysql({ ...c, ...auth }, env, ms)),
-    ...pgTcp.map(async (t) => ((await tcpOpen(t.host, t.port, ms)) ? probePostgres({ ...t, ...auth }, env, ms) : undefined)),
-    ...myTcp.map(async (t) => ((await tcpOpen(t.host, t.port, ms)) ? probeMysql({ ...t, ...auth }, env, ms) : undefined)),
+    ...pgTcp.map(async (t) =>
+      (await tcpOpen(t.host, t.port, ms)) ? probePostgres({ ...t, ...auth }, env, ms) : undefined,
+    ),
+    ...myTcp.map(async (t) =>
+      (await tcpOpen(t.host, t.port, ms)) ? probeMysql({ ...t, ...auth }, env, ms) : undefined,
+    ),
   ];
   return (await Promise.all(probes)).filter((x): x is DiscoveredInstance => x !== undefined);
 }

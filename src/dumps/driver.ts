@@ -37,7 +37,12 @@ export interface ServerDriver {
    * Makes `database` ready to receive a dump: created when asked, refused when it holds
    * objects unless `dropExisting`. Returns what was done, for the user.
    */
-  prepareTarget(conn: DbConnection, env: ToolEnv, database: string, o: RestoreTargetOptions): Promise<string>;
+  prepareTarget(
+    conn: DbConnection,
+    env: ToolEnv,
+    database: string,
+    o: RestoreTargetOptions,
+  ): Promise<string>;
   /** The command that reads a dump on stdin into `database`. */
   restoreCommand(conn: DbConnection, database: string): ToolCommand;
 }

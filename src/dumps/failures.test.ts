@@ -16,8 +16,12 @@ describe("failed dumps commit nothing (slow: real PostgreSQL and MariaDB)", () =
       `create table big as select g as id, md5(g::text) || md5((g + 1)::text) as s from generate_series(1, 300000) g`,
       pg,
     );
-    await myAdmin(`CREATE DATABASE \`${my}\`; CREATE TABLE \`${my}\`.t (id INT PRIMARY KEY); INSERT INTO \`${my}\`.t VALUES (1), (2)`);
-    await myAdmin(`CREATE USER '${user}'@'127.0.0.1' IDENTIFIED BY 'right-password'; GRANT ALL ON \`${my}\`.* TO '${user}'@'127.0.0.1'`);
+    await myAdmin(
+      `CREATE DATABASE \`${my}\`; CREATE TABLE \`${my}\`.t (id INT PRIMARY KEY); INSERT INTO \`${my}\`.t VALUES (1), (2)`,
+    );
+    await myAdmin(
+      `CREATE USER '${user}'@'127.0.0.1' IDENTIFIED BY 'right-password'; GRANT ALL ON \`${my}\`.* TO '${user}'@'127.0.0.1'`,
+    );
   });
   after(async () => {
     await pgDrop(pg);
@@ -33,7 +37,10 @@ describe("failed dumps commit nothing (slow: real PostgreSQL and MariaDB)", () =
     const repo = await testRepository();
     await assert.rejects(
       backupDatabases(repo, { type: "postgres", connection: {}, databases: [`${pg}_missing`] }),
-      (err: unknown) => isCofferError(err, "COMMAND_FAILED") && /does not exist/.test(err.message) && !err.message.includes("\n"),
+      (err: unknown) =>
+        isCofferError(err, "COMMAND_FAILED") &&
+        /does not exist/.test(err.message) &&
+        !err.message.includes("\n"),
     );
     await noSnapshots(repo);
   });
@@ -41,11 +48,19 @@ describe("failed dumps commit nothing (slow: real PostgreSQL and MariaDB)", () =
   test("an unreachable server (wrong port) fails with connection refused", async () => {
     const repo = await testRepository();
     await assert.rejects(
-      backupDatabases(repo, { type: "postgres", connection: { host: "127.0.0.1", port: 1 }, databases: [pg] }),
+      backupDatabases(repo, {
+        type: "postgres",
+        connection: { host: "127.0.0.1", port: 1 },
+        databases: [pg],
+      }),
       (err: unknown) => isCofferError(err) && /refused/i.test(err.message),
     );
     await assert.rejects(
-      backupDatabases(repo, { type: "mysql", connection: { host: "127.0.0.1", port: 1 }, databases: [my] }),
+      backupDatabases(repo, {
+        type: "mysql",
+        connection: { host: "127.0.0.1", port: 1 },
+        databases: [my],
+      }),
       (err: unknown) => isCofferError(err) && /Can't connect/i.test(err.message),
     );
     await noSnapshots(repo);
@@ -55,11 +70,20 @@ describe("failed dumps commit nothing (slow: real PostgreSQL and MariaDB)", () =
     const repo = await testRepository();
     const conn = { host: "127.0.0.1", port: 3306, user };
     await assert.rejects(
-      backupDatabases(repo, { type: "mysql", connection: { ...conn, password: "wrong" }, databases: [my] }),
-      (err: unknown) => isCofferError(err) && /Access denied/.test(err.message) && !err.message.includes("wrong"),
+      backupDatabases(repo, {
+        type: "mysql",
+        connection: { ...conn, password: "wrong" },
+        databases: [my],
+      }),
+      (err: unknown) =>
+        isCofferError(err) && /Access denied/.test(err.message) && !err.message.includes("wrong"),
     );
     await noSnapshots(repo);
-    const [ok] = await backupDatabases(repo, { type: "mysql", connection: { ...conn, password: "right-password" }, databases: [my] });
+    const [ok] = await backupDatabases(repo, {
+      type: "mysql",
+      connection: { ...conn, password: "right-password" },
+      databases: [my],
+    });
     assert.equal(ok?.error, undefined, ok?.error?.message);
     assert.equal((await repo.listSnapshotIds()).length, 1);
   });
@@ -83,7 +107,11 @@ describe("failed dumps commit nothing (slow: real PostgreSQL and MariaDB)", () =
 
   test("a failure of one database in a multi-database run keeps the others", async () => {
     const repo = await testRepository();
-    const out = await backupDatabases(repo, { type: "postgres", connection: {}, databases: [pg, `${pg}_missing`] });
+    const out = await backupDatabases(repo, {
+      type: "postgres",
+      connection: {},
+      databases: [pg, `${pg}_missing`],
+    });
     assert.equal(out[0]?.error, undefined);
     assert.match(out[1]?.error?.message ?? "", /does not exist/);
     assert.equal((await repo.listSnapshotIds()).length, 1);

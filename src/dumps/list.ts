@@ -20,7 +20,10 @@ export interface DbSnapshotGroup {
 }
 
 /** Lists the repository's database dump snapshots grouped by engine and database. */
-export async function listDbSnapshots(repo: Repository, filter: { type?: DbType; database?: string } = {}): Promise<DbSnapshotGroup[]> {
+export async function listDbSnapshots(
+  repo: Repository,
+  filter: { type?: DbType; database?: string } = {},
+): Promise<DbSnapshotGroup[]> {
   const groups = new Map<string, DbSnapshotGroup>();
   for (const { id, snapshot } of await listSnapshots(repo)) {
     for (const tag of snapshot.tags) {
@@ -40,7 +43,9 @@ export async function listDbSnapshots(repo: Repository, filter: { type?: DbType;
         time: snapshot.time,
         host: snapshot.host,
         size: snapshot.stats.bytes,
-        ...(m["db.tool"] !== undefined ? { tool: toolLabel(m["db.tool"], m["db.tool_version"]) } : {}),
+        ...(m["db.tool"] !== undefined
+          ? { tool: toolLabel(m["db.tool"], m["db.tool_version"]) }
+          : {}),
         ...(m["db.server_version"] !== undefined ? { serverVersion: m["db.server_version"] } : {}),
       });
     }

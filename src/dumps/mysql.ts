@@ -7,7 +7,12 @@ import type { DbConnection } from "./types.ts";
 import type { VersionProbe } from "./version.ts";
 
 /** Schemas that are the server's own, never dumped by `--all-databases`. */
-export const MYSQL_SYSTEM_SCHEMAS = new Set(["information_schema", "performance_schema", "sys", "mysql"]);
+export const MYSQL_SYSTEM_SCHEMAS = new Set([
+  "information_schema",
+  "performance_schema",
+  "sys",
+  "mysql",
+]);
 
 function onPath(name: string): boolean {
   for (const dir of (process.env.PATH ?? "/usr/bin:/bin").split(delimiter)) {
@@ -25,20 +30,26 @@ let tools: { client: string; dump: string } | undefined;
 
 /** `mariadb`/`mariadb-dump` when installed, else `mysql`/`mysqldump`. */
 export function mysqlTools(): { client: string; dump: string } {
-  tools ??= onPath("mariadb-dump") ? { client: "mariadb", dump: "mariadb-dump" } : { client: "mysql", dump: "mysqldump" };
+  tools ??= onPath("mariadb-dump")
+    ? { client: "mariadb", dump: "mariadb-dump" }
+    : { client: "mysql", dump: "mysqldump" };
   return tools;
 }
 
 /** Connection arguments shared by the client and the dump tool. */
 export function mysqlConnArgs(conn: DbConnection): string[] {
   if (conn.params !== undefined && Object.keys(conn.params).length > 0) {
-    throw new CofferError("BAD_INPUT", `Unsupported MySQL URI parameter(s): ${Object.keys(conn.params).join(", ")}`);
+    throw new CofferError(
+      "BAD_INPUT",
+      `Unsupported MySQL URI parameter(s): ${Object.keys(conn.params).join(", ")}`,
+    );
   }
   const a: string[] = [];
   if (conn.host?.startsWith("/") === true) a.push(`--socket=${conn.host}`);
   else if (conn.host !== undefined) a.push(`--host=${conn.host}`);
   if (conn.port !== undefined) a.push(`--port=${String(conn.port)}`);
-  if (conn.host !== undefined && !conn.host.startsWith("/") && conn.port !== undefined) a.push("--protocol=TCP");
+  if (conn.host !== undefined && !conn.host.startsWith("/") && conn.port !== undefined)
+    a.push("--protocol=TCP");
   if (conn.user !== undefined) a.push(`--user=${conn.user}`);
   return a;
 }
@@ -63,12 +74,29 @@ function myEnv(conn: DbConnection, base: ToolEnv): ToolEnv {
  * Runs SQL with the mariadb/mysql client in batch mode and returns the rows (tab-separated).
  * @throws ToolError with the client's error line.
  */
-export async function mysqlQuery(conn: DbConnection, env: ToolEnv, sql: string, database?: string, timeoutMs?: number): Promise<string[][]> {
+export async function mysqlQuery(
+  conn: DbConnection,
+  env: ToolEnv,
+  sql: string,
+  database?: string,
+  timeoutMs?: number,
+): Promise<string[][]> {
   const out = await runToolOrThrow(
     mysqlTools().client,
-    [...mysqlConnArgs(conn), "--default-character-set=utf8mb4", "--connect-timeout=10", "--batch", "--skip-column-names", "-e", sql, ...(database !== undefined ? [database] : [])],
+    [
+      ...mysqlConnArgs(conn),
+      "--default-character-set=utf8mb4",
+      "--connect-timeout=10",
+      "--batch",
+      "--skip-column-names",
+      "-e",
+      sql,
+      ...(database !== undefined ? [database] : []),
+    ],
     { env, ...(timeoutMs !== undefined ? { timeoutMs } : {}) },
-    database !== undefined ? `Cannot query MySQL database "${database}"` : "Cannot query the MySQL server",
+    database !== undefined
+      ? `Cannot query MySQL database "${database}"`
+      : "Cannot query the MySQL server",
   );
   return out
     .split("\n")
@@ -82,12 +110,19 @@ export const mysqlDriver: ServerDriver = {
   get dumpTool() {
     return mysqlTools().dump;
   },
-  format: "plain SQL (--single-transaction --routines --events --triggers --hex-blob --skip-dump-date)",
+  format:
+    "plain SQL (--single-transaction --routines --events --triggers --hex-blob --skip-dump-date)",
   extension: "sql",
   env: myEnv,
   probe(conn, env): VersionProbe {
     return {
-      client: () => runToolOrThrow(mysqlTools().dump, ["--version"], { env }, `Cannot run ${mysqlTools().dump}`),
+      client: () =>
+        runToolOrThrow(
+          mysqlTools().dump,
+          ["--version"],
+          { env },
+          `Cannot run ${mysqlTools().dump}`,
+        ),
       server: async () => (await mysqlQuery(conn, env, "SELECT VERSION()"))[0]?.[0] ?? "",
     };
   },
@@ -113,7 +148,11 @@ export const mysqlDriver: ServerDriver = {
   },
   async prepareTarget(conn, env, database, o: RestoreTargetOptions) {
     const lit = myLiteral(database);
-    const exists = await mysqlQuery(conn, env, `SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${lit}`);
+    const exists = await mysqlQuery(
+      conn,
+      env,
+      `SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${lit}`,
+    );
     if (exists[0]?.[0] !== "0") {
       const count = await mysqlQuery(
         conn,
@@ -130,16 +169,31 @@ export const mysqlDriver: ServerDriver = {
           `Refusing to restore into MySQL database "${database}": it is not empty (${String(n)} objects); use --drop-existing to replace it`,
         );
       }
-      await mysqlQuery(conn, env, `DROP DATABASE ${myIdent(database)}; CREATE DATABASE ${myIdent(database)}`);
+      await mysqlQuery(
+        conn,
+        env,
+        `DROP DATABASE ${myIdent(database)}; CREATE DATABASE ${myIdent(database)}`,
+      );
       return `dropped and re-created database "${database}"`;
     }
     if (!o.create && !o.dropExisting) {
-      throw new CofferError("NOT_FOUND", `MySQL database "${database}" does not exist: add --create to create it`);
+      throw new CofferError(
+        "NOT_FOUND",
+        `MySQL database "${database}" does not exist: add --create to create it`,
+      );
     }
     await mysqlQuery(conn, env, `CREATE DATABASE ${myIdent(database)}`);
     return `created database "${database}"`;
   },
   restoreCommand(conn, database): ToolCommand {
-    return { command: mysqlTools().client, args: [...mysqlConnArgs(conn), "--default-character-set=utf8mb4", "--batch", `--database=${database}`] };
+    return {
+      command: mysqlTools().client,
+      args: [
+        ...mysqlConnArgs(conn),
+        "--default-character-set=utf8mb4",
+        "--batch",
+        `--database=${database}`,
+      ],
+    };
   },
 };

@@ -42,7 +42,12 @@ describe("PostgreSQL dumps against the real server (slow: ~60 MB of tables)", ()
     const repo = await testRepository();
     const before1 = await pgChecksums(db);
     assert.ok(Object.keys(before1).length >= 5);
-    const [first] = await backupDatabases(repo, { type: "postgres", connection: {}, databases: [db], time: "2026-03-01T00:00:00Z" });
+    const [first] = await backupDatabases(repo, {
+      type: "postgres",
+      connection: {},
+      databases: [db],
+      time: "2026-03-01T00:00:00Z",
+    });
     assert.equal(first?.error, undefined, first?.error?.message);
     await pgAdmin(
       `update pgbench_accounts set abalance = abalance + 7 where aid % 100 = 0;
@@ -52,19 +57,32 @@ describe("PostgreSQL dumps against the real server (slow: ~60 MB of tables)", ()
     );
     const before2 = await pgChecksums(db);
     assert.notDeepEqual(before1, before2);
-    const [second] = await backupDatabases(repo, { type: "postgres", connection: {}, databases: [db], time: "2026-03-02T00:00:00Z" });
+    const [second] = await backupDatabases(repo, {
+      type: "postgres",
+      connection: {},
+      databases: [db],
+      time: "2026-03-02T00:00:00Z",
+    });
     assert.equal(second?.error, undefined, second?.error?.message);
     const total = second?.bytes ?? 0;
     const stored1 = first?.storedBytes ?? 0;
     const stored2 = second?.storedBytes ?? 0;
-    t.diagnostic(`dump ${String(total)} bytes; first stored ${String(stored1)}, second stored ${String(stored2)}`);
+    t.diagnostic(
+      `dump ${String(total)} bytes; first stored ${String(stored1)}, second stored ${String(stored2)}`,
+    );
     assert.ok(total > 40_000_000, `dump is ${String(total)} bytes`);
-    const chunks = async (id: string): Promise<string[]> => (await repo.loadTree((await repo.loadSnapshot(id)).tree))[0]?.content ?? [];
+    const chunks = async (id: string): Promise<string[]> =>
+      (await repo.loadTree((await repo.loadSnapshot(id)).tree))[0]?.content ?? [];
     const c1 = new Set(await chunks(first?.snapshotId ?? ""));
     const c2 = await chunks(second?.snapshotId ?? "");
     const shared = c2.filter((c) => c1.has(c)).length / c2.length;
-    t.diagnostic(`${String(c2.length)} chunks, ${(shared * 100).toFixed(0)}% shared with the first dump`);
-    assert.ok(shared >= 0.6, `only ${(shared * 100).toFixed(0)}% of the second dump's chunks are shared`);
+    t.diagnostic(
+      `${String(c2.length)} chunks, ${(shared * 100).toFixed(0)}% shared with the first dump`,
+    );
+    assert.ok(
+      shared >= 0.6,
+      `only ${(shared * 100).toFixed(0)}% of the second dump's chunks are shared`,
+    );
 
     const snap = await repo.loadSnapshot(second?.snapshotId ?? "");
     assert.deepEqual(snap.tags, [`db:postgres:${db}`]);
@@ -80,8 +98,21 @@ describe("PostgreSQL dumps against the real server (slow: ~60 MB of tables)", ()
       [first?.snapshotId, second?.snapshotId],
     );
 
-    await restoreDatabase(repo, { type: "postgres", snapshot: first?.snapshotId ?? "", database: r1, connection: {}, create: true });
-    const latest = await restoreDatabase(repo, { type: "postgres", snapshot: "latest", from: db, database: r2, connection: {}, create: true });
+    await restoreDatabase(repo, {
+      type: "postgres",
+      snapshot: first?.snapshotId ?? "",
+      database: r1,
+      connection: {},
+      create: true,
+    });
+    const latest = await restoreDatabase(repo, {
+      type: "postgres",
+      snapshot: "latest",
+      from: db,
+      database: r2,
+      connection: {},
+      create: true,
+    });
     assert.equal(latest.snapshotId, second?.snapshotId);
     assert.deepEqual(await pgChecksums(r1), before1);
     assert.deepEqual(await pgChecksums(r2), before2);

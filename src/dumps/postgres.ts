@@ -16,7 +16,11 @@ function quoteConninfo(v: string): string {
 export function pgConninfo(conn: DbConnection, database: string): string {
   const parts = [`dbname=${quoteConninfo(database)}`];
   for (const [k, v] of Object.entries(conn.params ?? {})) {
-    if (!/^[a-z_]+$/.test(k)) throw new CofferError("BAD_INPUT", `Bad PostgreSQL connection parameter ${JSON.stringify(k)}`);
+    if (!/^[a-z_]+$/.test(k))
+      throw new CofferError(
+        "BAD_INPUT",
+        `Bad PostgreSQL connection parameter ${JSON.stringify(k)}`,
+      );
     parts.push(`${k}=${quoteConninfo(v)}`);
   }
   return parts.join(" ");
@@ -50,10 +54,30 @@ function pgEnv(conn: DbConnection, base: ToolEnv): ToolEnv {
  * Runs one SQL statement with psql and returns the rows (fields split on U+001F).
  * @throws ToolError with psql's error line.
  */
-export async function psqlQuery(conn: DbConnection, env: ToolEnv, database: string, sql: string, timeoutMs?: number): Promise<string[][]> {
+export async function psqlQuery(
+  conn: DbConnection,
+  env: ToolEnv,
+  database: string,
+  sql: string,
+  timeoutMs?: number,
+): Promise<string[][]> {
   const out = await runToolOrThrow(
     "psql",
-    ["-X", "-A", "-t", "-q", "-w", "-v", "ON_ERROR_STOP=1", "-F", "\x1f", "-d", pgConninfo(conn, database), "-c", sql],
+    [
+      "-X",
+      "-A",
+      "-t",
+      "-q",
+      "-w",
+      "-v",
+      "ON_ERROR_STOP=1",
+      "-F",
+      "\x1f",
+      "-d",
+      pgConninfo(conn, database),
+      "-c",
+      sql,
+    ],
     { env, ...(timeoutMs !== undefined ? { timeoutMs } : {}) },
     `Cannot query PostgreSQL database "${database}"`,
   );
@@ -80,7 +104,12 @@ export const postgresDriver: ServerDriver = {
     return {
       client: () => runToolOrThrow("pg_dump", ["--version"], { env }, "Cannot run pg_dump"),
       server: async () => {
-        const rows = await psqlQuery(conn, env, database ?? PG_MAINTENANCE_DB, "show server_version");
+        const rows = await psqlQuery(
+          conn,
+          env,
+          database ?? PG_MAINTENANCE_DB,
+          "show server_version",
+        );
         return rows[0]?.[0] ?? "";
       },
     };
@@ -98,7 +127,12 @@ export const postgresDriver: ServerDriver = {
     return { command: "pg_dump", args: ["-Fp", "-w", "-d", pgConninfo(conn, database)] };
   },
   async prepareTarget(conn, env, database, o: RestoreTargetOptions) {
-    const exists = await psqlQuery(conn, env, PG_MAINTENANCE_DB, `select 1 from pg_database where datname = ${pgLiteral(database)}`);
+    const exists = await psqlQuery(
+      conn,
+      env,
+      PG_MAINTENANCE_DB,
+      `select 1 from pg_database where datname = ${pgLiteral(database)}`,
+    );
     if (exists.length > 0) {
       const n = Number((await psqlQuery(conn, env, database, USER_OBJECTS))[0]?.[0] ?? "0");
       if (n === 0) return `restoring into the existing empty database "${database}"`;
@@ -108,12 +142,20 @@ export const postgresDriver: ServerDriver = {
           `Refusing to restore into PostgreSQL database "${database}": it is not empty (${String(n)} objects); use --drop-existing to replace it`,
         );
       }
-      await psqlQuery(conn, env, PG_MAINTENANCE_DB, `drop database ${pgIdent(database)} with (force)`);
+      await psqlQuery(
+        conn,
+        env,
+        PG_MAINTENANCE_DB,
+        `drop database ${pgIdent(database)} with (force)`,
+      );
       await psqlQuery(conn, env, PG_MAINTENANCE_DB, `create database ${pgIdent(database)}`);
       return `dropped and re-created database "${database}"`;
     }
     if (!o.create && !o.dropExisting) {
-      throw new CofferError("NOT_FOUND", `PostgreSQL database "${database}" does not exist: add --create to create it`);
+      throw new CofferError(
+        "NOT_FOUND",
+        `PostgreSQL database "${database}" does not exist: add --create to create it`,
+      );
     }
     await psqlQuery(conn, env, PG_MAINTENANCE_DB, `create database ${pgIdent(database)}`);
     return `created database "${database}"`;
@@ -122,7 +164,18 @@ export const postgresDriver: ServerDriver = {
     // One transaction: a failing statement leaves the target as it was.
     return {
       command: "psql",
-      args: ["-X", "-q", "-w", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-o", "/dev/null", "-d", pgConninfo(conn, database)],
+      args: [
+        "-X",
+        "-q",
+        "-w",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "--single-transaction",
+        "-o",
+        "/dev/null",
+        "-d",
+        pgConninfo(conn, database),
+      ],
     };
   },
 };

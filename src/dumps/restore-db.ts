@@ -35,7 +35,12 @@ export interface DbRestoreResult {
 }
 
 /** Finds the dump snapshot for a restore and checks it is a dump of the right engine. */
-export async function findDumpSnapshot(repo: Repository, type: DbType, ref: string, source: string): Promise<FoundSnapshot> {
+export async function findDumpSnapshot(
+  repo: Repository,
+  type: DbType,
+  ref: string,
+  source: string,
+): Promise<FoundSnapshot> {
   const found = await findSnapshot(repo, ref, { tags: [[dbTag(type, source)]] });
   const tagged = found.snapshot.tags.map(parseDbTag).find((t) => t !== undefined);
   const kind = found.snapshot.meta?.["db.type"] ?? tagged?.type;
@@ -53,20 +58,28 @@ export async function findDumpSnapshot(repo: Repository, type: DbType, ref: stri
  * target (refusing a non-empty one unless `dropExisting`), then streams the dump into
  * pg_restore / the mysql client. A failing tool throws ToolError carrying its stderr.
  */
-export async function restoreDatabase(repo: Repository, o: DbRestoreOptions): Promise<DbRestoreResult> {
+export async function restoreDatabase(
+  repo: Repository,
+  o: DbRestoreOptions,
+): Promise<DbRestoreResult> {
   const target = o.type === "sqlite" ? resolve(o.database) : o.database;
   const sourceName = o.from ?? (o.type === "sqlite" ? (target.split("/").pop() ?? target) : target);
   const { id, snapshot } = await findDumpSnapshot(repo, o.type, o.snapshot, sourceName);
   const nodes = await repo.loadTree(snapshot.tree);
   const node = nodes.find((n) => n.type === "file");
   if (node === undefined || nodes.length !== 1) {
-    throw new CofferError("CORRUPT", `Snapshot ${id.slice(0, 8)} does not hold exactly one dump file`);
+    throw new CofferError(
+      "CORRUPT",
+      `Snapshot ${id.slice(0, 8)} does not hold exactly one dump file`,
+    );
   }
   await repo.ensureIndex();
   const source = snapshot.meta?.["db.name"] ?? sourceName;
   const content = fileContent(repo, node, snapshot.paths[0] ?? "dump", 4);
   if (o.type === "sqlite") {
-    const prepared = await restoreSqliteFile(content, target, { dropExisting: o.dropExisting === true });
+    const prepared = await restoreSqliteFile(content, target, {
+      dropExisting: o.dropExisting === true,
+    });
     return { snapshotId: id, source, database: target, bytes: node.size, prepared };
   }
   const driver = serverDriver(o.type);
@@ -75,7 +88,12 @@ export async function restoreDatabase(repo: Repository, o: DbRestoreOptions): Pr
     create: o.create === true,
     dropExisting: o.dropExisting === true,
   });
-  await pipeIntoTool(driver.restoreCommand(o.connection, target), env, content, `Cannot restore into database "${target}"`);
+  await pipeIntoTool(
+    driver.restoreCommand(o.connection, target),
+    env,
+    content,
+    `Cannot restore into database "${target}"`,
+  );
   return { snapshotId: id, source, database: target, bytes: node.size, prepared };
 }
 

@@ -41,7 +41,10 @@ export function spawnTool(
   args: readonly string[],
   env: ToolEnv,
   stdin: "ignore" | "pipe",
-): ChildProcess & { stdout: NonNullable<ChildProcess["stdout"]>; stderr: NonNullable<ChildProcess["stderr"]> } {
+): ChildProcess & {
+  stdout: NonNullable<ChildProcess["stdout"]>;
+  stderr: NonNullable<ChildProcess["stderr"]>;
+} {
   const clean: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined) clean[k] = v;
   const child = spawn(command, [...args], { env: clean, stdio: [stdin, "pipe", "pipe"] });
@@ -71,13 +74,21 @@ export function errorLine(stderr: string): string {
   const lines = stderr
     .split("\n")
     .map((l) => l.replace(/\s+/g, " ").trim())
-    .filter((l) => l !== "" && !/^(warning|notice|hint|detail)\b/i.test(l.replace(/^[\w.-]+: /, "")));
-  const bad = lines.find((l) => /\b(error|fatal|failed|denied|refused|unknown|not exist|cannot|could not)\b/i.test(l));
+    .filter(
+      (l) => l !== "" && !/^(warning|notice|hint|detail)\b/i.test(l.replace(/^[\w.-]+: /, "")),
+    );
+  const bad = lines.find((l) =>
+    /\b(error|fatal|failed|denied|refused|unknown|not exist|cannot|could not)\b/i.test(l),
+  );
   return bad ?? lines.at(-1) ?? "";
 }
 
 /** Runs a tool to completion, collecting its output (small outputs only: queries, versions). */
-export function runTool(command: string, args: readonly string[], o: RunToolOptions): Promise<ToolResult> {
+export function runTool(
+  command: string,
+  args: readonly string[],
+  o: RunToolOptions,
+): Promise<ToolResult> {
   return new Promise((resolve) => {
     const child = spawnTool(command, args, o.env, o.input !== undefined ? "pipe" : "ignore");
     const out: Buffer[] = [];
@@ -101,7 +112,9 @@ export function runTool(command: string, args: readonly string[], o: RunToolOpti
         code: null,
         signal: null,
         stdout: "",
-        stderr: missing ? `${command}: error: command not found (install it or put it on PATH)` : `${command}: error: ${e.message}`,
+        stderr: missing
+          ? `${command}: error: command not found (install it or put it on PATH)`
+          : `${command}: error: ${e.message}`,
       });
     });
     child.on("close", (code, signal) => {
@@ -128,9 +141,20 @@ export async function runToolOrThrow(
 }
 
 /** The ToolError for a tool that exited non-zero or was killed. */
-export function toolFailure(what: string, command: string, r: Pick<ToolResult, "code" | "signal" | "stderr">): ToolError {
+export function toolFailure(
+  what: string,
+  command: string,
+  r: Pick<ToolResult, "code" | "signal" | "stderr">,
+): ToolError {
   const line = errorLine(r.stderr);
   const how =
-    r.signal !== null ? `${command} was killed by ${r.signal}` : r.code === null ? `${command} did not run` : `${command} exited with code ${String(r.code)}`;
-  return new ToolError(`${what}: ${line !== "" ? line : how}${line !== "" && r.signal !== null ? ` (${how})` : ""}`, r.stderr);
+    r.signal !== null
+      ? `${command} was killed by ${r.signal}`
+      : r.code === null
+        ? `${command} did not run`
+        : `${command} exited with code ${String(r.code)}`;
+  return new ToolError(
+    `${what}: ${line !== "" ? line : how}${line !== "" && r.signal !== null ? ` (${how})` : ""}`,
+    r.stderr,
+  );
 }

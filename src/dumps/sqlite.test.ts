@@ -34,7 +34,9 @@ describe("SQLite backup under concurrent writes (real writer process)", () => {
     src = join(dir, "app.db");
     const db = new Database(src);
     db.pragma("journal_mode = WAL");
-    db.exec("create table a (id integer primary key, p text not null); create table b (id integer primary key, p text not null)");
+    db.exec(
+      "create table a (id integer primary key, p text not null); create table b (id integer primary key, p text not null)",
+    );
     const ins = db.transaction((n: number) => {
       for (let i = 1; i <= n; i++) {
         const p = `ligne ${String(i)} — ${"é".repeat(i % 50)} ${"x".repeat(400)}`;
@@ -51,7 +53,10 @@ describe("SQLite backup under concurrent writes (real writer process)", () => {
 
   test("the restored file passes integrity_check and is one consistent commit", async () => {
     const repo = await testRepository();
-    const writer = spawn(process.execPath, ["-e", WRITER, src], { cwd: process.cwd(), stdio: ["ignore", "pipe", "inherit"] });
+    const writer = spawn(process.execPath, ["-e", WRITER, src], {
+      cwd: process.cwd(),
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     await once(writer.stdout, "data");
     await new Promise((r) => setTimeout(r, 300));
     let outcome;
@@ -67,7 +72,13 @@ describe("SQLite backup under concurrent writes (real writer process)", () => {
     assert.match(snap.meta?.["db.tool_version"] ?? "", /^SQLite 3\./);
 
     const target = join(dir, "restored.db");
-    await restoreDatabase(repo, { type: "sqlite", snapshot: "latest", from: "app.db", database: target, connection: {} });
+    await restoreDatabase(repo, {
+      type: "sqlite",
+      snapshot: "latest",
+      from: "app.db",
+      database: target,
+      connection: {},
+    });
     const db = new Database(target, { readonly: true });
     try {
       assert.equal(db.pragma("integrity_check", { simple: true }), "ok");
@@ -76,17 +87,33 @@ describe("SQLite backup under concurrent writes (real writer process)", () => {
       assert.deepEqual(a, b);
       assert.equal(a.n, a.m, "ids are contiguous");
       assert.ok(a.n > 20_000, `the writer's rows before the backup are in (${String(a.n)})`);
-      const mismatch = db.prepare("select count(*) from a join b using (id) where a.p <> b.p").pluck().get();
+      const mismatch = db
+        .prepare("select count(*) from a join b using (id) where a.p <> b.p")
+        .pluck()
+        .get();
       assert.equal(mismatch, 0);
     } finally {
       db.close();
     }
     // A second restore onto the now non-empty file is refused unless told to.
     await assert.rejects(
-      restoreDatabase(repo, { type: "sqlite", snapshot: "latest", from: "app.db", database: target, connection: {} }),
+      restoreDatabase(repo, {
+        type: "sqlite",
+        snapshot: "latest",
+        from: "app.db",
+        database: target,
+        connection: {},
+      }),
       (err: unknown) => isCofferError(err, "CONFLICT") && /not empty/.test(err.message),
     );
-    await restoreDatabase(repo, { type: "sqlite", snapshot: "latest", from: "app.db", database: target, connection: {}, dropExisting: true });
+    await restoreDatabase(repo, {
+      type: "sqlite",
+      snapshot: "latest",
+      from: "app.db",
+      database: target,
+      connection: {},
+      dropExisting: true,
+    });
   });
 
   test("a file that is not a SQLite database fails without a snapshot", async () => {

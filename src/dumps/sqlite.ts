@@ -23,7 +23,11 @@ function openSource(path: string): Database.Database {
     try {
       return new Database(path, { fileMustExist: true, readonly: true, timeout: 10_000 });
     } catch {
-      throw new CofferError("NOT_FOUND", `Cannot open SQLite database ${path}: ${(err as Error).message}`, { cause: err });
+      throw new CofferError(
+        "NOT_FOUND",
+        `Cannot open SQLite database ${path}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
 }
@@ -51,14 +55,19 @@ export async function sqliteConsistentCopy(path: string): Promise<SqliteCopy> {
     try {
       await src.backup(copy, { progress: () => 0x7fffffff });
     } catch (err) {
-      throw new CofferError("COMMAND_FAILED", `Cannot back up SQLite database ${path}: ${(err as Error).message}`, { cause: err });
+      throw new CofferError(
+        "COMMAND_FAILED",
+        `Cannot back up SQLite database ${path}: ${(err as Error).message}`,
+        { cause: err },
+      );
     } finally {
       src.close();
     }
     const check = new Database(copy, { readonly: true });
     try {
       const r = check.pragma("quick_check", { simple: true });
-      if (r !== "ok") throw new CofferError("CORRUPT", `SQLite database ${path} fails quick_check: ${String(r)}`);
+      if (r !== "ok")
+        throw new CofferError("CORRUPT", `SQLite database ${path} fails quick_check: ${String(r)}`);
     } finally {
       check.close();
     }
@@ -86,10 +95,17 @@ export interface SqliteRestoreOptions {
  * `PRAGMA integrity_check`ed, then renamed into place. Refuses an existing non-empty
  * file unless `dropExisting`.
  */
-export async function restoreSqliteFile(content: AsyncIterable<Uint8Array>, target: string, o: SqliteRestoreOptions): Promise<string> {
+export async function restoreSqliteFile(
+  content: AsyncIterable<Uint8Array>,
+  target: string,
+  o: SqliteRestoreOptions,
+): Promise<string> {
   const existing = await stat(target).catch(() => undefined);
   if (existing !== undefined && existing.size > 0 && !o.dropExisting) {
-    throw new CofferError("CONFLICT", `Refusing to restore over SQLite database ${target}: it is not empty; use --drop-existing to replace it`);
+    throw new CofferError(
+      "CONFLICT",
+      `Refusing to restore over SQLite database ${target}: it is not empty; use --drop-existing to replace it`,
+    );
   }
   const tmp = join(dirname(target), `.${basename(target)}.coffer-restore-${String(process.pid)}`);
   let fh;
@@ -108,7 +124,11 @@ export async function restoreSqliteFile(content: AsyncIterable<Uint8Array>, targ
     const check = new Database(tmp, { readonly: true });
     try {
       const r = check.pragma("integrity_check", { simple: true });
-      if (r !== "ok") throw new CofferError("CORRUPT", `Restored SQLite database fails integrity_check: ${String(r)}`);
+      if (r !== "ok")
+        throw new CofferError(
+          "CORRUPT",
+          `Restored SQLite database fails integrity_check: ${String(r)}`,
+        );
     } finally {
       check.close();
     }
@@ -118,7 +138,9 @@ export async function restoreSqliteFile(content: AsyncIterable<Uint8Array>, targ
     await rename(tmp, target);
   } catch (err) {
     await rm(tmp, { force: true });
-    throw err instanceof CofferError ? err : fromSystemError(err, `Cannot restore SQLite database to ${target}`);
+    throw err instanceof CofferError
+      ? err
+      : fromSystemError(err, `Cannot restore SQLite database to ${target}`);
   }
   return existing !== undefined ? `replaced ${target}` : `created ${target}`;
 }

@@ -25,7 +25,10 @@ export interface StreamToolOptions {
  * file. The snapshot is committed only when the tool exits 0; a tool that fails, exits
  * non-zero or is killed commits nothing and throws ToolError with its error line.
  */
-export async function streamToolIntoRepository(repo: Repository, o: StreamToolOptions): Promise<BackupResult> {
+export async function streamToolIntoRepository(
+  repo: Repository,
+  o: StreamToolOptions,
+): Promise<BackupResult> {
   const child = spawnTool(o.tool.command, o.tool.args, o.env, "ignore");
   const stderr = new StderrTail();
   child.stderr.setEncoding("utf8");
@@ -35,7 +38,9 @@ export async function streamToolIntoRepository(repo: Repository, o: StreamToolOp
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on("error", (e) => {
       const missing = (e as { code?: unknown }).code === "ENOENT";
-      stderr.push(`\n${o.tool.command}: error: ${missing ? "command not found (install it or put it on PATH)" : e.message}\n`);
+      stderr.push(
+        `\n${o.tool.command}: error: ${missing ? "command not found (install it or put it on PATH)" : e.message}\n`,
+      );
       resolve({ code: null, signal: null });
     });
     child.on("close", (code, signal) => {

@@ -32,6 +32,7 @@ export function parseDbTag(tag: string): { type: DbType; name: string } | undefi
 
 /** A human label for where a connection points: `127.0.0.1:5432`, a socket, or `local socket`. */
 export function describeConnection(c: DbConnection): string {
-  if (c.host === undefined) return c.port !== undefined ? `local socket (port ${String(c.port)})` : "local socket";
+  if (c.host === undefined)
+    return c.port !== undefined ? `local socket (port ${String(c.port)})` : "local socket";
   return c.port !== undefined && !c.host.startsWith("/") ? `${c.host}:${String(c.port)}` : c.host;
 }

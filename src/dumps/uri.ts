@@ -19,16 +19,28 @@ export function parseDbUri(uri: string): ParsedDbUri {
   try {
     u = new URL(uri);
   } catch (err) {
-    throw new CofferError("BAD_INPUT", "Cannot parse --uri: not a URI like postgres://user@host:5432/db", { cause: err });
+    throw new CofferError(
+      "BAD_INPUT",
+      "Cannot parse --uri: not a URI like postgres://user@host:5432/db",
+      { cause: err },
+    );
   }
   const scheme = u.protocol.replace(/:$/, "");
   const type: DbType | undefined =
-    scheme === "postgres" || scheme === "postgresql" ? "postgres" : scheme === "mysql" || scheme === "mariadb" ? "mysql" : undefined;
+    scheme === "postgres" || scheme === "postgresql"
+      ? "postgres"
+      : scheme === "mysql" || scheme === "mariadb"
+        ? "mysql"
+        : undefined;
   if (type === undefined) {
-    throw new CofferError("BAD_INPUT", `Cannot parse --uri: unsupported scheme "${scheme}" (use postgres://, postgresql://, mysql:// or mariadb://)`);
+    throw new CofferError(
+      "BAD_INPUT",
+      `Cannot parse --uri: unsupported scheme "${scheme}" (use postgres://, postgresql://, mysql:// or mariadb://)`,
+    );
   }
   const connection: DbConnection = {};
-  if (u.hostname !== "") connection.host = decodeURIComponent(u.hostname.replace(/^\[(.*)\]$/, "$1"));
+  if (u.hostname !== "")
+    connection.host = decodeURIComponent(u.hostname.replace(/^\[(.*)\]$/, "$1"));
   if (u.port !== "") connection.port = Number(u.port);
   if (u.username !== "") connection.user = decodeURIComponent(u.username);
   if (u.password !== "") connection.password = decodeURIComponent(u.password);
@@ -40,7 +52,10 @@ export function parseDbUri(uri: string): ParsedDbUri {
     else if (k === "password") connection.password = v;
     else params[k] = v;
   }
-  if (connection.port !== undefined && !(Number.isInteger(connection.port) && connection.port > 0 && connection.port < 65536)) {
+  if (
+    connection.port !== undefined &&
+    !(Number.isInteger(connection.port) && connection.port > 0 && connection.port < 65536)
+  ) {
     throw new CofferError("BAD_INPUT", "Cannot parse --uri: bad port");
   }
   if (Object.keys(params).length > 0) connection.params = params;

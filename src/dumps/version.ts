@@ -17,7 +17,9 @@ export interface ParsedVersion {
  */
 export function parseVersion(type: DbType, text: string): ParsedVersion | undefined {
   const distrib = /Distrib\s+(\d+(?:\.\d+)+)/i.exec(text);
-  const m = distrib ?? (type === "postgres" ? /(?:PostgreSQL\)?\s+)?(\d+(?:\.\d+)*)/ : /(\d+(?:\.\d+)+)/).exec(text);
+  const m =
+    distrib ??
+    (type === "postgres" ? /(?:PostgreSQL\)?\s+)?(\d+(?:\.\d+)*)/ : /(\d+(?:\.\d+)+)/).exec(text);
   if (!m) return undefined;
   const num = m[1]!;
   const v: ParsedVersion = { text: num, parts: num.split(".").map(Number) };
@@ -62,12 +64,24 @@ export interface CheckedVersions {
  * server's (pg_dump refuses such servers half-way; mysqldump silently misses features).
  * @throws CofferError DB_VERSION `pg_dump 14.2 is older than the PostgreSQL 15.20 server: ...`
  */
-export async function checkToolVersion(type: DbType, tool: string, probe: VersionProbe): Promise<CheckedVersions> {
+export async function checkToolVersion(
+  type: DbType,
+  tool: string,
+  probe: VersionProbe,
+): Promise<CheckedVersions> {
   const [clientText, serverText] = await Promise.all([probe.client(), probe.server()]);
   const c = parseVersion(type, clientText);
   const s = parseVersion(type, serverText);
-  if (c === undefined) throw new CofferError("DB_VERSION", `Cannot read the version of ${tool} from ${JSON.stringify(clientText.trim().slice(0, 80))}`);
-  if (s === undefined) throw new CofferError("DB_VERSION", `Cannot read the server version from ${JSON.stringify(serverText.trim().slice(0, 80))}`);
+  if (c === undefined)
+    throw new CofferError(
+      "DB_VERSION",
+      `Cannot read the version of ${tool} from ${JSON.stringify(clientText.trim().slice(0, 80))}`,
+    );
+  if (s === undefined)
+    throw new CofferError(
+      "DB_VERSION",
+      `Cannot read the server version from ${JSON.stringify(serverText.trim().slice(0, 80))}`,
+    );
   const sameFamily = type === "postgres" || c.flavor === s.flavor;
   if (sameFamily && cmp(series(type, c), series(type, s)) < 0) {
     const server = type === "postgres" ? "PostgreSQL" : (s.flavor ?? "MySQL");

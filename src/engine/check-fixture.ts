@@ -13,7 +13,16 @@ import type { Repository } from "./repository.ts";
 
 /** A node of a described tree. */
 export type FxNode =
-  | { type: "file"; name: string | Buffer; data: Buffer; mode?: number; inode?: number; links?: number; mtimeNs?: bigint; xattrs?: { name: string; value: Buffer }[] }
+  | {
+      type: "file";
+      name: string | Buffer;
+      data: Buffer;
+      mode?: number;
+      inode?: number;
+      links?: number;
+      mtimeNs?: bigint;
+      xattrs?: { name: string; value: Buffer }[];
+    }
   | { type: "dir"; name: string | Buffer; children: FxNode[]; mode?: number; mtimeNs?: bigint }
   | { type: "symlink"; name: string | Buffer; target: string };
 
@@ -46,7 +55,11 @@ export interface Fixture {
 let inodeCounter = 1000;
 
 /** Writes the described tree as packs, one index, a snapshot and a manifest. */
-export async function writeFixture(repo: Repository, root: FxNode[], o: FixtureOptions = {}): Promise<Fixture> {
+export async function writeFixture(
+  repo: Repository,
+  root: FxNode[],
+  o: FixtureOptions = {},
+): Promise<Fixture> {
   const chunk = o.chunk ?? 1000;
   const perPack = o.blobsPerPack ?? 3;
   const known = new Set<string>();
@@ -62,7 +75,12 @@ export async function writeFixture(repo: Repository, root: FxNode[], o: FixtureO
     if (b.count === 0) return;
     const p = b.finish(repo.master, repo.random);
     await repo.storage.putIfAbsent(packKey(p.id), p.bytes);
-    indexPacks.push({ id: p.id, type: p.type, size: p.bytes.length, blobs: p.entries.map((e) => [e.id.toString("hex"), e.offset, e.length, e.rawLength, e.flags]) });
+    indexPacks.push({
+      id: p.id,
+      type: p.type,
+      size: p.bytes.length,
+      blobs: p.entries.map((e) => [e.id.toString("hex"), e.offset, e.length, e.rawLength, e.flags]),
+    });
     if (p.type === "data") {
       dataPacks.push(p.id);
       for (const id of pending.splice(0)) blobPack.set(id, p.id);
@@ -90,20 +108,60 @@ export async function writeFixture(repo: Repository, root: FxNode[], o: FixtureO
     return id;
   };
 
-  const base = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, user: "", group: "", atimeNs: 1_700_000_000_000_000_000n, ctimeNs: 1_700_000_000_000_000_000n, devId: 1n };
+  const base = {
+    uid: process.getuid?.() ?? 0,
+    gid: process.getgid?.() ?? 0,
+    user: "",
+    group: "",
+    atimeNs: 1_700_000_000_000_000_000n,
+    ctimeNs: 1_700_000_000_000_000_000n,
+    devId: 1n,
+  };
   const writeDir = async (nodes: FxNode[]): Promise<string> => {
     const out: TreeNode[] = [];
     for (const n of nodes) {
       const name = typeof n.name === "string" ? Buffer.from(n.name) : n.name;
       if (n.type === "file") {
         const content: string[] = [];
-        for (let i = 0; i < n.data.length; i += chunk) content.push(await addData(n.data.subarray(i, i + chunk)));
-        out.push({ ...base, name, type: "file", mode: n.mode ?? 0o644, mtimeNs: n.mtimeNs ?? 1_700_000_001_000_000_000n, size: n.data.length, inode: BigInt(n.inode ?? inodeCounter++), links: n.links ?? 1, content, ...(n.xattrs ? { xattrs: n.xattrs } : {}) });
+        for (let i = 0; i < n.data.length; i += chunk)
+          content.push(await addData(n.data.subarray(i, i + chunk)));
+        out.push({
+          ...base,
+          name,
+          type: "file",
+          mode: n.mode ?? 0o644,
+          mtimeNs: n.mtimeNs ?? 1_700_000_001_000_000_000n,
+          size: n.data.length,
+          inode: BigInt(n.inode ?? inodeCounter++),
+          links: n.links ?? 1,
+          content,
+          ...(n.xattrs ? { xattrs: n.xattrs } : {}),
+        });
       } else if (n.type === "dir") {
         const subtree = await writeDir(n.children);
-        out.push({ ...base, name, type: "dir", mode: n.mode ?? 0o755, mtimeNs: n.mtimeNs ?? 1_700_000_002_000_000_000n, size: 0, inode: BigInt(inodeCounter++), links: 1, subtree });
+        out.push({
+          ...base,
+          name,
+          type: "dir",
+          mode: n.mode ?? 0o755,
+          mtimeNs: n.mtimeNs ?? 1_700_000_002_000_000_000n,
+          size: 0,
+          inode: BigInt(inodeCounter++),
+          links: 1,
+          subtree,
+        });
       } else {
-        out.push({ ...base, name, type: "symlink", mode: 0o777, mtimeNs: 1_700_000_003_000_000_000n, size: 0, inode: BigInt(inodeCounter++), links: 1, linkTarget: Buffer.from(n.target) });
+        out.push({
+          ...base,
+          name,
+          type: "symlink",
+          mode: 0o777,
+          mtimeNs: 1_700_000_003_000_000_000n,
+          size: 0,
+          inode: BigInt(inodeCounter++),
+          links: 1,
+          linkTarget: Buffer.from(n.target),
+        });
       }
     }
     const blob = encodeBlob(repo.master, "tree", encodeTree(out), repo.random);
@@ -130,14 +188,39 @@ export async function writeFixture(repo: Repository, root: FxNode[], o: FixtureO
     username: "tester",
     hostname: "testhost",
     program: "coffer-test",
-    stats: { files: 0, dirs: 0, bytes: 0, newFiles: 0, changedFiles: 0, unchangedFiles: 0, addedBytes: 0, storedBytes: 0 },
+    stats: {
+      files: 0,
+      dirs: 0,
+      bytes: 0,
+      newFiles: 0,
+      changedFiles: 0,
+      unchangedFiles: 0,
+      addedBytes: 0,
+      storedBytes: 0,
+    },
   };
   const snap = encodeSnapshot(repo.master, snapshot, repo.random);
   await repo.storage.putIfAbsent(`snapshots/${snap.id}`, snap.bytes);
-  const manifest = encodeManifest({ v: 1, snapshot: snap.id, host: snapshot.host, tags: snapshot.tags, time: snapshot.time, stats: snapshot.stats, packs: [...new Set(blobPack.values()), ...treePacks] });
+  const manifest = encodeManifest({
+    v: 1,
+    snapshot: snap.id,
+    host: snapshot.host,
+    tags: snapshot.tags,
+    time: snapshot.time,
+    stats: snapshot.stats,
+    packs: [...new Set(blobPack.values()), ...treePacks],
+  });
   await repo.storage.putIfAbsent(`manifests/${manifest.id}`, manifest.bytes);
   await repo.loadIndex();
-  return { snapshotId: snap.id, snapshot, blobPack, dataPacks, treePacks, indexId: index.id, tree: rootTree };
+  return {
+    snapshotId: snap.id,
+    snapshot,
+    blobPack,
+    dataPacks,
+    treePacks,
+    indexId: index.id,
+    tree: rootTree,
+  };
 }
 
 /** Deterministic non-repeating bytes for fixture files. */

@@ -57,12 +57,14 @@ export async function checkConfigAndKeys(s: CheckState): Promise<void> {
     s.problems.push({ severity: "error", object: "config", message: msg(err) });
   }
   const keys = await collect(s.storage.list("keys/"));
-  if (keys.length === 0) s.problems.push({ severity: "error", object: "keys", message: "no key files" });
+  if (keys.length === 0)
+    s.problems.push({ severity: "error", object: "keys", message: "no key files" });
   for (const k of keys) {
     const id = k.key.slice("keys/".length);
     try {
       const bytes = await s.storage.get(k.key);
-      if (objectId(bytes) !== id) throw new Error(`Cannot read key file ${shortId(id)}: content does not match its name`);
+      if (objectId(bytes) !== id)
+        throw new Error(`Cannot read key file ${shortId(id)}: content does not match its name`);
       readKeyFileInfo(bytes);
     } catch (err) {
       s.problems.push({ severity: "error", object: `key ${shortId(id)}`, message: msg(err) });
@@ -72,13 +74,18 @@ export async function checkConfigAndKeys(s: CheckState): Promise<void> {
 
 /** Decodes every index and builds the blob and pack maps; damaged indexes are errors. */
 export async function checkIndexes(s: CheckState): Promise<void> {
-  const ids = (await collect(s.storage.list("index/"))).map((o) => o.key.slice("index/".length)).sort();
+  const ids = (await collect(s.storage.list("index/")))
+    .map((o) => o.key.slice("index/".length))
+    .sort();
   s.stats.indexes = ids.length;
   await mapLimit(ids, CONCURRENCY, async (id) => {
     let file;
     try {
       const bytes = await s.storage.get(`index/${id}`);
-      if (objectId(bytes) !== id) throw new Error(`Cannot open index ${shortId(id)}: checksum mismatch (content does not match its name)`);
+      if (objectId(bytes) !== id)
+        throw new Error(
+          `Cannot open index ${shortId(id)}: checksum mismatch (content does not match its name)`,
+        );
       file = decodeIndex(s.master, bytes, id);
     } catch (err) {
       s.problems.push({ severity: "error", object: `index ${shortId(id)}`, message: msg(err) });
@@ -87,13 +94,19 @@ export async function checkIndexes(s: CheckState): Promise<void> {
     for (const p of file.packs) {
       const known = s.packs.get(p.id);
       if (known !== undefined && (known.size !== p.size || known.type !== p.type)) {
-        s.problems.push({ severity: "error", object: `pack ${shortId(p.id)}`, message: `indexes disagree about pack ${shortId(p.id)} (size ${known.size} vs ${p.size})` });
+        s.problems.push({
+          severity: "error",
+          object: `pack ${shortId(p.id)}`,
+          message: `indexes disagree about pack ${shortId(p.id)} (size ${known.size} vs ${p.size})`,
+        });
       }
-      if (known === undefined) s.packs.set(p.id, { id: p.id, type: p.type, size: p.size, blobs: p.blobs });
+      if (known === undefined)
+        s.packs.set(p.id, { id: p.id, type: p.type, size: p.size, blobs: p.blobs });
       for (const [bid, offset, length, rawLength, flags] of p.blobs) {
         const key = `${p.type}:${bid}`;
         const first = s.blobs.get(key);
-        if (first === undefined) s.blobs.set(key, { type: p.type, packId: p.id, offset, length, rawLength, flags });
+        if (first === undefined)
+          s.blobs.set(key, { type: p.type, packId: p.id, offset, length, rawLength, flags });
         else if (first.packId !== p.id) {
           const more = s.copies.get(key) ?? [];
           if (!more.includes(p.id)) more.push(p.id);
@@ -113,7 +126,11 @@ export async function checkPackList(s: CheckState): Promise<string[]> {
   for (const o of await collect(s.storage.list("data/"))) {
     const id = o.key.slice(o.key.lastIndexOf("/") + 1);
     if (o.key !== packKey(id)) {
-      s.problems.push({ severity: "warning", object: o.key, message: `unexpected object ${o.key} under data/` });
+      s.problems.push({
+        severity: "warning",
+        object: o.key,
+        message: `unexpected object ${o.key} under data/`,
+      });
       continue;
     }
     stored.set(id, o.size);
@@ -121,11 +138,16 @@ export async function checkPackList(s: CheckState): Promise<string[]> {
   for (const p of s.packs.values()) {
     const size = stored.get(p.id);
     if (size === undefined) markDamaged(s, p.id, "pack is missing");
-    else if (size !== p.size) markDamaged(s, p.id, `pack has ${size} bytes, the index says ${p.size}`);
+    else if (size !== p.size)
+      markDamaged(s, p.id, `pack has ${size} bytes, the index says ${p.size}`);
   }
   const unreferenced = [...stored.keys()].filter((id) => !s.packs.has(id)).sort();
   for (const id of unreferenced) {
-    s.problems.push({ severity: "info", object: `pack ${shortId(id)}`, message: `pack ${shortId(id)} is not referenced by any index (left by an interrupted backup; prune removes it)` });
+    s.problems.push({
+      severity: "info",
+      object: `pack ${shortId(id)}`,
+      message: `pack ${shortId(id)} is not referenced by any index (left by an interrupted backup; prune removes it)`,
+    });
   }
   return unreferenced;
 }
@@ -150,7 +172,11 @@ export function lostIn(s: CheckState, key: string): string[] | undefined {
 export function markDamaged(s: CheckState, packId: string, why: string): void {
   if (s.damaged.has(packId)) return;
   s.damaged.set(packId, why);
-  s.problems.push({ severity: "error", object: `pack ${shortId(packId)}`, message: `Cannot use pack ${shortId(packId)}: ${why}` });
+  s.problems.push({
+    severity: "error",
+    object: `pack ${shortId(packId)}`,
+    message: `Cannot use pack ${shortId(packId)}: ${why}`,
+  });
   const p = s.packs.get(packId);
   for (const [bid] of p?.blobs ?? []) s.badBlobs.add(`${p!.type}:${bid}@${packId}`);
 }
@@ -160,7 +186,12 @@ function compareHeader(s: CheckState, p: IndexedPack, entries: PackEntry[]): str
   for (const [bid, offset, length, rawLength, flags] of p.blobs) {
     const e = fromHeader.get(`${bid}@${offset}`);
     if (e === undefined) return `header does not list blob ${shortId(bid)} at offset ${offset}`;
-    if (e.type !== p.type || e.length !== length || e.rawLength !== rawLength || e.flags !== flags) {
+    if (
+      e.type !== p.type ||
+      e.length !== length ||
+      e.rawLength !== rawLength ||
+      e.flags !== flags
+    ) {
       return `header and index disagree about blob ${shortId(bid)}`;
     }
   }
@@ -172,10 +203,16 @@ export async function checkPackHeaders(s: CheckState, skip: ReadonlySet<string>)
   const packs = [...s.packs.values()].filter((p) => !s.damaged.has(p.id) && !skip.has(p.id));
   await mapLimit(packs, CONCURRENCY, async (p) => {
     try {
-      let tail = await s.storage.get(packKey(p.id), { offset: Math.max(0, p.size - PACK_TAIL_READ), length: PACK_TAIL_READ });
+      let tail = await s.storage.get(packKey(p.id), {
+        offset: Math.max(0, p.size - PACK_TAIL_READ),
+        length: PACK_TAIL_READ,
+      });
       let h = readPackHeader(s.master, tail, p.size, p.id);
       if ("need" in h) {
-        tail = await s.storage.get(packKey(p.id), { offset: Math.max(0, p.size - h.need), length: h.need });
+        tail = await s.storage.get(packKey(p.id), {
+          offset: Math.max(0, p.size - h.need),
+          length: h.need,
+        });
         h = readPackHeader(s.master, tail, p.size, p.id);
       }
       if ("need" in h) throw new Error("header cannot be read");
@@ -211,7 +248,14 @@ export async function readPacks(s: CheckState, ids: readonly string[]): Promise<
     for (const [bid, offset, length, rawLength, flags] of p.blobs) {
       try {
         if (offset + length > bytes.length) throw new Error("truncated");
-        decodeBlob(s.master, p.type, bytes.subarray(offset, offset + length), flags, bid, rawLength);
+        decodeBlob(
+          s.master,
+          p.type,
+          bytes.subarray(offset, offset + length),
+          flags,
+          bid,
+          rawLength,
+        );
       } catch {
         bad.push(bid);
       }
@@ -226,13 +270,21 @@ export async function readPacks(s: CheckState, ids: readonly string[]): Promise<
     if (bad.length > 0) {
       const why = `${bad.length} of ${p.blobs.length} blobs fail authentication (${bad.slice(0, 3).map(shortId).join(", ")}${bad.length > 3 ? ", …" : ""})`;
       s.damaged.set(id, why);
-      s.problems.push({ severity: "error", object: `pack ${shortId(id)}`, message: `Cannot use pack ${shortId(id)}: ${why}` });
+      s.problems.push({
+        severity: "error",
+        object: `pack ${shortId(id)}`,
+        message: `Cannot use pack ${shortId(id)}: ${why}`,
+      });
       for (const b of bad) s.badBlobs.add(`${p.type}:${b}@${id}`);
     } else if (headerProblem !== undefined) {
       markDamaged(s, id, headerProblem);
     } else if (!sumOk) {
       s.damaged.set(id, "checksum mismatch (all blobs still verify)");
-      s.problems.push({ severity: "error", object: `pack ${shortId(id)}`, message: `Cannot open pack ${shortId(id)}: checksum mismatch (all blobs still verify)` });
+      s.problems.push({
+        severity: "error",
+        object: `pack ${shortId(id)}`,
+        message: `Cannot open pack ${shortId(id)}: checksum mismatch (all blobs still verify)`,
+      });
     }
   });
 }
@@ -242,9 +294,16 @@ export function pickSubset(ids: readonly string[], fraction: number, seed: strin
   if (fraction >= 1) return [...ids];
   if (fraction <= 0) return [];
   const limit = Math.floor(fraction * 2 ** 32);
-  const picked = ids.filter((id) => createHash("sha256").update(`${seed}:${id}`).digest().readUInt32BE(0) < limit);
+  const picked = ids.filter(
+    (id) => createHash("sha256").update(`${seed}:${id}`).digest().readUInt32BE(0) < limit,
+  );
   if (picked.length === 0 && ids.length > 0) {
-    const sorted = [...ids].sort((a, b) => (createHash("sha256").update(`${seed}:${a}`).digest("hex") < createHash("sha256").update(`${seed}:${b}`).digest("hex") ? -1 : 1));
+    const sorted = [...ids].sort((a, b) =>
+      createHash("sha256").update(`${seed}:${a}`).digest("hex") <
+      createHash("sha256").update(`${seed}:${b}`).digest("hex")
+        ? -1
+        : 1,
+    );
     return sorted.slice(0, 1);
   }
   return picked;

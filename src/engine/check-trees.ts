@@ -26,12 +26,17 @@ export interface TreeState {
 
 /** Loads and authenticates every snapshot; damaged ones are errors. */
 export async function loadSnapshots(s: CheckState): Promise<TreeState> {
-  const ids = (await collect(s.storage.list("snapshots/"))).map((o) => o.key.slice("snapshots/".length)).sort();
+  const ids = (await collect(s.storage.list("snapshots/")))
+    .map((o) => o.key.slice("snapshots/".length))
+    .sort();
   const t: TreeState = { snapshots: new Map(), unreadable: new Map(), trees: new Map() };
   await mapLimit(ids, 4, async (id) => {
     try {
       const bytes = await s.storage.get(`snapshots/${id}`);
-      if (objectId(bytes) !== id) throw new Error(`Cannot open snapshot ${shortId(id)}: checksum mismatch (content does not match its name)`);
+      if (objectId(bytes) !== id)
+        throw new Error(
+          `Cannot open snapshot ${shortId(id)}: checksum mismatch (content does not match its name)`,
+        );
       t.snapshots.set(id, decodeSnapshot(s.master, bytes, id));
     } catch (err) {
       t.unreadable.set(id, msg(err));
@@ -53,7 +58,9 @@ async function loadTree(s: CheckState, id: string): Promise<TreeNode[] | string>
     }
     const at = packId === loc.packId ? loc : s.packs.get(packId)?.blobs.find((b) => b[0] === id);
     if (at === undefined) continue;
-    const [offset, length, flags, rawLength] = Array.isArray(at) ? [at[1], at[2], at[4], at[3]] : [at.offset, at.length, at.flags, at.rawLength];
+    const [offset, length, flags, rawLength] = Array.isArray(at)
+      ? [at[1], at[2], at[4], at[3]]
+      : [at.offset, at.length, at.flags, at.rawLength];
     try {
       const sealed = await s.storage.get(packKey(packId), { offset, length });
       return decodeTree(decodeBlob(s.master, "tree", sealed, flags, id, rawLength), id);
@@ -77,10 +84,16 @@ export async function loadTrees(s: CheckState, t: TreeState): Promise<void> {
       const nodes = loaded[i]!;
       t.trees.set(id, nodes);
       if (typeof nodes === "string") {
-        s.problems.push({ severity: "error", object: `tree ${shortId(id)}`, message: `Cannot load ${nodes}` });
+        s.problems.push({
+          severity: "error",
+          object: `tree ${shortId(id)}`,
+          message: `Cannot load ${nodes}`,
+        });
         return;
       }
-      for (const n of nodes) if (n.type === "dir" && n.subtree !== undefined && !t.trees.has(n.subtree)) next.add(n.subtree);
+      for (const n of nodes)
+        if (n.type === "dir" && n.subtree !== undefined && !t.trees.has(n.subtree))
+          next.add(n.subtree);
     });
     level = [...next];
   }
@@ -106,7 +119,10 @@ function fileProblem(s: CheckState, node: TreeNode, packs?: Set<string>): string
  * For each snapshot: every affected path (files with a missing or damaged blob, directories
  * whose tree cannot be loaded) and the set of packs its whole tree references.
  */
-export function analyseSnapshots(s: CheckState, t: TreeState): { affected: AffectedSnapshot[]; packsOf: Map<string, PackNeeds> } {
+export function analyseSnapshots(
+  s: CheckState,
+  t: TreeState,
+): { affected: AffectedSnapshot[]; packsOf: Map<string, PackNeeds> } {
   const tainted = new Map<string, boolean>();
   const isTainted = (treeId: string): boolean => {
     const memo = tainted.get(treeId);
@@ -116,7 +132,10 @@ export function analyseSnapshots(s: CheckState, t: TreeState): { affected: Affec
     let bad = typeof nodes !== "object";
     if (typeof nodes === "object") {
       for (const n of nodes) {
-        if ((n.type === "file" && fileProblem(s, n) !== undefined) || (n.type === "dir" && n.subtree !== undefined && isTainted(n.subtree))) {
+        if (
+          (n.type === "file" && fileProblem(s, n) !== undefined) ||
+          (n.type === "dir" && n.subtree !== undefined && isTainted(n.subtree))
+        ) {
           bad = true;
           break;
         }
@@ -156,7 +175,11 @@ export function analyseSnapshots(s: CheckState, t: TreeState): { affected: Affec
   const collectPaths = (treeId: string, dir: Buffer, out: AffectedPath[]): void => {
     const nodes = t.trees.get(treeId);
     if (typeof nodes !== "object") {
-      out.push({ path: displayPath(dir), reason: `directory contents lost: ${nodes ?? "not loaded"}`, packs: lostIn(s, `tree:${treeId}`) ?? [] });
+      out.push({
+        path: displayPath(dir),
+        reason: `directory contents lost: ${nodes ?? "not loaded"}`,
+        packs: lostIn(s, `tree:${treeId}`) ?? [],
+      });
       return;
     }
     for (const n of nodes) {
@@ -164,7 +187,8 @@ export function analyseSnapshots(s: CheckState, t: TreeState): { affected: Affec
       if (n.type === "file") {
         const packs = new Set<string>();
         const why = fileProblem(s, n, packs);
-        if (why !== undefined) out.push({ path: displayPath(p), reason: why, packs: [...packs].sort() });
+        if (why !== undefined)
+          out.push({ path: displayPath(p), reason: why, packs: [...packs].sort() });
       } else if (n.type === "dir" && n.subtree !== undefined && isTainted(n.subtree)) {
         collectPaths(n.subtree, p, out);
       }
@@ -188,7 +212,11 @@ export function analyseSnapshots(s: CheckState, t: TreeState): { affected: Affec
  * manifest missing a referenced pack is an error (the gateway's GC could delete that pack);
  * an extra pack is a warning; a snapshot without manifest is a warning.
  */
-export async function checkManifests(s: CheckState, t: TreeState, packsOf: Map<string, PackNeeds>): Promise<void> {
+export async function checkManifests(
+  s: CheckState,
+  t: TreeState,
+  packsOf: Map<string, PackNeeds>,
+): Promise<void> {
   const keys = (await collect(s.storage.list("manifests/"))).map((o) => o.key).sort();
   const seen = new Set<string>();
   await mapLimit(keys, 4, async (key) => {
@@ -197,7 +225,8 @@ export async function checkManifests(s: CheckState, t: TreeState, packsOf: Map<s
     let m;
     try {
       const bytes = await s.storage.get(key);
-      if (objectId(bytes) !== id) throw new Error(`Cannot read ${what}: content does not match its name`);
+      if (objectId(bytes) !== id)
+        throw new Error(`Cannot read ${what}: content does not match its name`);
       m = parseManifest(bytes);
     } catch (err) {
       s.problems.push({ severity: "error", object: what, message: msg(err) });
@@ -207,7 +236,11 @@ export async function checkManifests(s: CheckState, t: TreeState, packsOf: Map<s
     const real = packsOf.get(m.snapshot);
     if (real === undefined) {
       if (!t.unreadable.has(m.snapshot)) {
-        s.problems.push({ severity: "info", object: what, message: `${what} names snapshot ${shortId(m.snapshot)}, which does not exist (forgotten)` });
+        s.problems.push({
+          severity: "info",
+          object: what,
+          message: `${what} names snapshot ${shortId(m.snapshot)}, which does not exist (forgotten)`,
+        });
       }
       return;
     }
@@ -220,13 +253,26 @@ export async function checkManifests(s: CheckState, t: TreeState, packsOf: Map<s
     }
     const extra = m.packs.filter((p) => !allowed.has(p));
     if (missing.length > 0) {
-      s.problems.push({ severity: "error", object: what, message: `${what} of snapshot ${shortId(m.snapshot)} omits ${missing.length} referenced pack(s): ${missing.slice(0, 5).map(shortId).join(", ")}` });
+      s.problems.push({
+        severity: "error",
+        object: what,
+        message: `${what} of snapshot ${shortId(m.snapshot)} omits ${missing.length} referenced pack(s): ${missing.slice(0, 5).map(shortId).join(", ")}`,
+      });
     }
     if (extra.length > 0) {
-      s.problems.push({ severity: "warning", object: what, message: `${what} of snapshot ${shortId(m.snapshot)} lists ${extra.length} pack(s) the snapshot does not reference: ${extra.slice(0, 5).map(shortId).join(", ")}` });
+      s.problems.push({
+        severity: "warning",
+        object: what,
+        message: `${what} of snapshot ${shortId(m.snapshot)} lists ${extra.length} pack(s) the snapshot does not reference: ${extra.slice(0, 5).map(shortId).join(", ")}`,
+      });
     }
   });
   for (const id of t.snapshots.keys()) {
-    if (!seen.has(id)) s.problems.push({ severity: "warning", object: `snapshot ${shortId(id)}`, message: `snapshot ${shortId(id)} has no manifest (the gateway cannot see its packs)` });
+    if (!seen.has(id))
+      s.problems.push({
+        severity: "warning",
+        object: `snapshot ${shortId(id)}`,
+        message: `snapshot ${shortId(id)} has no manifest (the gateway cannot see its packs)`,
+      });
   }
 }

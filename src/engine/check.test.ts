@@ -19,11 +19,19 @@ const shared = fxBytes(1000, 9);
 const tree = (): FxNode[] => [
   { type: "file", name: "a.bin", data: Buffer.concat([fxBytes(1000, 1), shared]) },
   { type: "file", name: "b.bin", data: fxBytes(1000, 2) },
-  { type: "dir", name: "etc", children: [
-    { type: "file", name: "c.bin", data: fxBytes(1000, 3) },
-    { type: "file", name: "d.bin", data: shared },
-    { type: "dir", name: "deep", children: [{ type: "file", name: "e.bin", data: fxBytes(1000, 5) }] },
-  ] },
+  {
+    type: "dir",
+    name: "etc",
+    children: [
+      { type: "file", name: "c.bin", data: fxBytes(1000, 3) },
+      { type: "file", name: "d.bin", data: shared },
+      {
+        type: "dir",
+        name: "deep",
+        children: [{ type: "file", name: "e.bin", data: fxBytes(1000, 5) }],
+      },
+    ],
+  },
 ];
 
 async function localRepo(): Promise<{ repo: Repository; root: string; fx: Fixture; fx2: Fixture }> {
@@ -32,7 +40,11 @@ async function localRepo(): Promise<{ repo: Repository; root: string; fx: Fixtur
   const repo = await testRepository({ storage: new LocalStorage(root) });
   // one blob per pack so that damage can be pinned on single blobs
   const fx = await writeFixture(repo, tree(), { blobsPerPack: 1, time: "2026-01-01T00:00:00Z" });
-  const fx2 = await writeFixture(repo, [{ type: "file", name: "other.bin", data: fxBytes(1000, 2) }], { blobsPerPack: 1, time: "2026-01-02T00:00:00Z" });
+  const fx2 = await writeFixture(
+    repo,
+    [{ type: "file", name: "other.bin", data: fxBytes(1000, 2) }],
+    { blobsPerPack: 1, time: "2026-01-02T00:00:00Z" },
+  );
   return { repo, root, fx, fx2 };
 }
 
@@ -51,21 +63,26 @@ const paths = (r: Awaited<ReturnType<typeof check>>, snap: string): string[] =>
 
 test("check() passes a healthy repository and reports unreferenced packs as info", async () => {
   const { repo, root } = await localRepo();
-  await writeFile(join(root, "data", "ab", "ab".padEnd(64, "0")), "leftover", { flag: "w" }).catch(async () => {
-    await (await import("node:fs/promises")).mkdir(join(root, "data", "ab"), { recursive: true });
-    await writeFile(join(root, "data", "ab", "ab".padEnd(64, "0")), "leftover");
-  });
+  await writeFile(join(root, "data", "ab", "ab".padEnd(64, "0")), "leftover", { flag: "w" }).catch(
+    async () => {
+      await (await import("node:fs/promises")).mkdir(join(root, "data", "ab"), { recursive: true });
+      await writeFile(join(root, "data", "ab", "ab".padEnd(64, "0")), "leftover");
+    },
+  );
   const r = await check(repo, { readData: true });
   assert.equal(r.ok, true, JSON.stringify(r.problems));
   assert.deepEqual(r.unreferencedPacks, ["ab".padEnd(64, "0")]);
-  assert.deepEqual(r.problems.map((p) => p.severity), ["info"]);
+  assert.deepEqual(
+    r.problems.map((p) => p.severity),
+    ["info"],
+  );
   assert.equal(r.stats.snapshots, 2);
   assert.equal(r.stats.packsRead, r.stats.packs);
 });
 
 test("check({ readData }) names exactly the files and snapshots a flipped byte in a pack affects", async () => {
   const { repo, root, fx, fx2 } = await localRepo();
-  const sharedPack = [...fx.blobPack].find(([id]) => (fx.blobPack.get(id) !== undefined && id))![1];
+  const sharedPack = [...fx.blobPack].find(([id]) => fx.blobPack.get(id) !== undefined && id)![1];
   // the shared chunk: pick the pack holding the blob of `shared`
   const nodes = await repo.loadTree(fx.tree);
   const sharedId = nodes.find((n) => n.name.toString() === "a.bin")!.content![1]!;
@@ -76,11 +93,17 @@ test("check({ readData }) names exactly the files and snapshots a flipped byte i
   assert.equal(quick.ok, true, "a flipped blob byte is only visible when reading data");
   const r = await check(repo, { readData: true });
   assert.equal(r.ok, false);
-  assert.deepEqual(r.damagedPacks.map((d) => d.id), [pack]);
+  assert.deepEqual(
+    r.damagedPacks.map((d) => d.id),
+    [pack],
+  );
   assert.deepEqual(r.damagedPacks[0]!.blobs, [sharedId]);
   assert.deepEqual(paths(r, fx.snapshotId), ["/a.bin", "/etc/d.bin"]);
   assert.deepEqual(r.damagedPacks[0]!.snapshots, [fx.snapshotId]);
-  assert.equal(r.affected.some((a) => a.id === fx2.snapshotId), false);
+  assert.equal(
+    r.affected.some((a) => a.id === fx2.snapshotId),
+    false,
+  );
 });
 
 test("check() names the files of every snapshot that a deleted pack affects", async () => {
@@ -99,7 +122,11 @@ test("check() names the files of every snapshot that a deleted pack affects", as
 
 test("check() names the directory whose tree pack is damaged", async () => {
   const { repo, root, fx } = await localRepo();
-  const deep = (await repo.loadTree((await repo.loadTree(fx.tree)).find((n) => n.name.toString() === "etc")!.subtree!)).find((n) => n.name.toString() === "deep")!;
+  const deep = (
+    await repo.loadTree(
+      (await repo.loadTree(fx.tree)).find((n) => n.name.toString() === "etc")!.subtree!,
+    )
+  ).find((n) => n.name.toString() === "deep")!;
   const loc = repo.locate("tree", deep.subtree!)!;
   await flipByte(join(root, packKey(loc.packId)), loc.offset + 20);
   const r = await check(repo);
@@ -113,7 +140,12 @@ test("check() reports a corrupt index and the files whose blobs it alone indexed
   await flipByte(join(root, "index", fx2.indexId), 40);
   const r = await check(repo);
   assert.equal(r.ok, false);
-  assert.ok(r.problems.some((p) => p.severity === "error" && p.object === `index ${fx2.indexId.slice(0, 8)}`), JSON.stringify(r.problems));
+  assert.ok(
+    r.problems.some(
+      (p) => p.severity === "error" && p.object === `index ${fx2.indexId.slice(0, 8)}`,
+    ),
+    JSON.stringify(r.problems),
+  );
   assert.deepEqual(paths(r, fx2.snapshotId), ["/"]);
   assert.deepEqual(paths(r, fx.snapshotId), []);
 });
@@ -125,6 +157,13 @@ test("check() names a corrupt snapshot and a manifest that omits packs", async (
   assert.equal(r.ok, false);
   const a = r.affected.find((x) => x.id === fx.snapshotId);
   assert.match(a?.unreadable ?? "", /snapshot/);
-  assert.equal(r.affected.some((x) => x.id === fx2.snapshotId), false);
-  assert.ok(r.problems.some((p) => p.object === `snapshot ${fx.snapshotId.slice(0, 8)}` && p.severity === "error"));
+  assert.equal(
+    r.affected.some((x) => x.id === fx2.snapshotId),
+    false,
+  );
+  assert.ok(
+    r.problems.some(
+      (p) => p.object === `snapshot ${fx.snapshotId.slice(0, 8)}` && p.severity === "error",
+    ),
+  );
 });

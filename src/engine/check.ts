@@ -12,7 +12,14 @@ import {
 import type { CheckReport, DamagedPack } from "./check-report.ts";
 import { analyseSnapshots, checkManifests, loadSnapshots, loadTrees } from "./check-trees.ts";
 
-export type { AffectedPath, AffectedSnapshot, CheckProblem, CheckReport, CheckSeverity, DamagedPack } from "./check-report.ts";
+export type {
+  AffectedPath,
+  AffectedSnapshot,
+  CheckProblem,
+  CheckReport,
+  CheckSeverity,
+  DamagedPack,
+} from "./check-report.ts";
 
 /** What check needs from a repository (a `Repository` satisfies it). */
 export interface CheckSource {
@@ -79,13 +86,19 @@ export async function check(repo: CheckSource, o: CheckOptions = {}): Promise<Ch
   const { affected, packsOf } = analyseSnapshots(s, trees);
   await checkManifests(s, trees, packsOf);
 
-  const damagedPacks: DamagedPack[] = [...s.damaged].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([id, problem]) => {
-    const p = s.packs.get(id);
-    const blobs = (p?.blobs ?? []).map(([bid]) => bid).filter((bid) => p !== undefined && s.badBlobs.has(`${p.type}:${bid}@${id}`));
-    const files: { snapshot: string; path: string }[] = [];
-    for (const a of affected) for (const f of a.paths) if (f.packs.includes(id)) files.push({ snapshot: a.id, path: f.path });
-    return { id, problem, blobs, snapshots: [...new Set(files.map((f) => f.snapshot))], files };
-  });
+  const damagedPacks: DamagedPack[] = [...s.damaged]
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+    .map(([id, problem]) => {
+      const p = s.packs.get(id);
+      const blobs = (p?.blobs ?? [])
+        .map(([bid]) => bid)
+        .filter((bid) => p !== undefined && s.badBlobs.has(`${p.type}:${bid}@${id}`));
+      const files: { snapshot: string; path: string }[] = [];
+      for (const a of affected)
+        for (const f of a.paths)
+          if (f.packs.includes(id)) files.push({ snapshot: a.id, path: f.path });
+      return { id, problem, blobs, snapshots: [...new Set(files.map((f) => f.snapshot))], files };
+    });
 
   let dataBlobs = 0;
   for (const b of s.blobs.values()) if (b.type === "data") dataBlobs++;

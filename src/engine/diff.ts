@@ -24,13 +24,22 @@ export interface DiffEntry {
  * Added or removed directories are listed with everything below them. A directory whose only
  * change is its times (because its contents changed) is not reported itself.
  */
-export async function* diff(repo: SnapshotSource & TreeLoader, a: string, b: string): AsyncGenerator<DiffEntry> {
+export async function* diff(
+  repo: SnapshotSource & TreeLoader,
+  a: string,
+  b: string,
+): AsyncGenerator<DiffEntry> {
   const [sa, sb] = await Promise.all([findSnapshot(repo, a), findSnapshot(repo, b)]);
   yield* diffTrees(repo, sa.snapshot.tree, sb.snapshot.tree, ROOT);
 }
 
 /** Compares two trees below `dir`. */
-export async function* diffTrees(repo: TreeLoader, ta: string, tb: string, dir: Buffer): AsyncGenerator<DiffEntry> {
+export async function* diffTrees(
+  repo: TreeLoader,
+  ta: string,
+  tb: string,
+  dir: Buffer,
+): AsyncGenerator<DiffEntry> {
   if (ta === tb) return;
   const [na, nb] = await Promise.all([repo.loadTree(ta), repo.loadTree(tb)]);
   let i = 0;
@@ -56,7 +65,8 @@ export async function* diffTrees(repo: TreeLoader, ta: string, tb: string, dir: 
       const what = changes(x!, y!);
       if (x!.type === "dir") {
         if (what.length > 0) yield { ...entry("M", p, x, y), what };
-        if (x!.subtree !== undefined && y!.subtree !== undefined) yield* diffTrees(repo, x!.subtree, y!.subtree, p);
+        if (x!.subtree !== undefined && y!.subtree !== undefined)
+          yield* diffTrees(repo, x!.subtree, y!.subtree, p);
       } else if (what.length > 0) {
         yield { ...entry("M", p, x, y), what };
       }
@@ -64,7 +74,12 @@ export async function* diffTrees(repo: TreeLoader, ta: string, tb: string, dir: 
   }
 }
 
-function entry(change: ChangeKind, pathBytes: Buffer, a: TreeNode | undefined, b: TreeNode | undefined): DiffEntry {
+function entry(
+  change: ChangeKind,
+  pathBytes: Buffer,
+  a: TreeNode | undefined,
+  b: TreeNode | undefined,
+): DiffEntry {
   const isDir = (b ?? a)?.type === "dir";
   const e: DiffEntry = { change, pathBytes, path: displayPath(pathBytes) + (isDir ? "/" : "") };
   if (a !== undefined) e.a = a;
@@ -72,12 +87,19 @@ function entry(change: ChangeKind, pathBytes: Buffer, a: TreeNode | undefined, b
   return e;
 }
 
-async function* whole(repo: TreeLoader, change: "+" | "-", node: TreeNode, dir: Buffer): AsyncGenerator<DiffEntry> {
+async function* whole(
+  repo: TreeLoader,
+  change: "+" | "-",
+  node: TreeNode,
+  dir: Buffer,
+): AsyncGenerator<DiffEntry> {
   const p = joinPath(dir, node.name);
   yield change === "+" ? entry("+", p, undefined, node) : entry("-", p, node, undefined);
   if (node.type !== "dir" || node.subtree === undefined) return;
   for await (const e of walkTree(repo, node.subtree, { base: p })) {
-    yield change === "+" ? entry("+", e.pathBytes, undefined, e.node) : entry("-", e.pathBytes, e.node, undefined);
+    yield change === "+"
+      ? entry("+", e.pathBytes, undefined, e.node)
+      : entry("-", e.pathBytes, e.node, undefined);
   }
 }
 
@@ -93,7 +115,11 @@ export function changes(a: TreeNode, b: TreeNode): string[] {
   if ((a.mode & 0o7777) !== (b.mode & 0o7777)) out.push("mode");
   if (a.uid !== b.uid || a.gid !== b.gid) out.push("owner");
   if (a.type !== "dir" && a.mtimeNs !== b.mtimeNs) out.push("mtime");
-  if (a.type === "symlink" && !(a.linkTarget ?? Buffer.alloc(0)).equals(b.linkTarget ?? Buffer.alloc(0))) out.push("target");
+  if (
+    a.type === "symlink" &&
+    !(a.linkTarget ?? Buffer.alloc(0)).equals(b.linkTarget ?? Buffer.alloc(0))
+  )
+    out.push("target");
   if ((a.rdev ?? 0) !== (b.rdev ?? 0)) out.push("rdev");
   if (xattrKey(a) !== xattrKey(b)) out.push("xattrs");
   return out;

@@ -36,7 +36,10 @@ export async function dump(
   const readAhead = o.readAhead ?? 4;
   if (target.node !== undefined && target.node.type !== "dir") {
     if (target.node.type !== "file") {
-      throw new CofferError("BAD_INPUT", `Cannot dump ${target.path}: it is a ${target.node.type}, not a file or directory`);
+      throw new CofferError(
+        "BAD_INPUT",
+        `Cannot dump ${target.path}: it is a ${target.node.type}, not a file or directory`,
+      );
     }
     for await (const chunk of fileContent(repo, target.node, target.path, readAhead)) {
       if (!out.write(chunk)) await once(out as NodeJS.EventEmitter, "drain");
@@ -86,7 +89,12 @@ function contentSize(n: TreeNode): number {
 }
 
 /** A file's verified contents, blob by blob, with up to `ahead` blobs fetched in advance. */
-export async function* fileContent(repo: DumpSource, node: TreeNode, path: string, ahead: number): AsyncGenerator<Uint8Array> {
+export async function* fileContent(
+  repo: DumpSource,
+  node: TreeNode,
+  path: string,
+  ahead: number,
+): AsyncGenerator<Uint8Array> {
   const ids = node.content ?? [];
   const pending: Promise<Uint8Array>[] = [];
   let next = 0;
@@ -104,7 +112,11 @@ export async function* fileContent(repo: DumpSource, node: TreeNode, path: strin
       chunk = await pending.shift()!;
     } catch (err) {
       const e = err instanceof CofferError ? err : undefined;
-      throw new CofferError(e?.code ?? "IO", `Cannot dump ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new CofferError(
+        e?.code ?? "IO",
+        `Cannot dump ${path}: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
     }
     fill();
     yield chunk;

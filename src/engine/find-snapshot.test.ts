@@ -2,9 +2,20 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { isCofferError } from "../core/errors.ts";
 import type { Snapshot } from "../format/snapshot.ts";
-import { findSnapshot, listSnapshots, matchesFilter, timeNs, type SnapshotSource } from "./find-snapshot.ts";
+import {
+  findSnapshot,
+  listSnapshots,
+  matchesFilter,
+  timeNs,
+  type SnapshotSource,
+} from "./find-snapshot.ts";
 
-const snap = (time: string, host: string, tags: string[], paths: string[] = ["/srv"]): Snapshot => ({
+const snap = (
+  time: string,
+  host: string,
+  tags: string[],
+  paths: string[] = ["/srv"],
+): Snapshot => ({
   v: 1,
   time,
   host,
@@ -14,7 +25,16 @@ const snap = (time: string, host: string, tags: string[], paths: string[] = ["/s
   username: "u",
   hostname: host,
   program: "t",
-  stats: { files: 0, dirs: 0, bytes: 0, newFiles: 0, changedFiles: 0, unchangedFiles: 0, addedBytes: 0, storedBytes: 0 },
+  stats: {
+    files: 0,
+    dirs: 0,
+    bytes: 0,
+    newFiles: 0,
+    changedFiles: 0,
+    unchangedFiles: 0,
+    addedBytes: 0,
+    storedBytes: 0,
+  },
 });
 
 function source(entries: Record<string, Snapshot>): SnapshotSource {
@@ -56,11 +76,17 @@ test("listSnapshots() filters by host, tags (AND within a group, OR across) and 
 test("listSnapshots() reports unreadable snapshots to onError and skips them", async () => {
   const broken: SnapshotSource = {
     listSnapshotIds: () => Promise.resolve([id("01"), id("02")]),
-    loadSnapshot: (x) => (x === id("01") ? Promise.reject(new Error("corrupt")) : Promise.resolve(snap("2026-01-01T00:00:00Z", "h", []))),
+    loadSnapshot: (x) =>
+      x === id("01")
+        ? Promise.reject(new Error("corrupt"))
+        : Promise.resolve(snap("2026-01-01T00:00:00Z", "h", [])),
   };
   const bad: string[] = [];
   const got = await listSnapshots(broken, {}, { onError: (x) => bad.push(x) });
-  assert.deepEqual(got.map((s) => s.id), [id("02")]);
+  assert.deepEqual(
+    got.map((s) => s.id),
+    [id("02")],
+  );
   assert.deepEqual(bad, [id("01")]);
   await assert.rejects(listSnapshots(broken), /corrupt/);
 });
@@ -73,9 +99,24 @@ test("findSnapshot() resolves latest (within a filter) and unique ID prefixes", 
 });
 
 test("findSnapshot() names unknown and ambiguous references", async () => {
-  await assert.rejects(findSnapshot(repo, "3fa2"), (e) => isCofferError(e, "SNAPSHOT_NOT_FOUND") && e.message === "Cannot find snapshot 3fa2: no such snapshot");
-  await assert.rejects(findSnapshot(repo, "3f"), (e) => isCofferError(e, "AMBIGUOUS_ID") && /3fa10000/.test(e.message) && /3fb20000/.test(e.message));
-  await assert.rejects(findSnapshot(repo, "latest", { host: "nope" }), (e) => isCofferError(e, "SNAPSHOT_NOT_FOUND") && /latest/.test(e.message));
-  await assert.rejects(findSnapshot(source({}), "latest"), (e) => isCofferError(e, "SNAPSHOT_NOT_FOUND") && /no snapshots/.test(e.message));
+  await assert.rejects(
+    findSnapshot(repo, "3fa2"),
+    (e) =>
+      isCofferError(e, "SNAPSHOT_NOT_FOUND") &&
+      e.message === "Cannot find snapshot 3fa2: no such snapshot",
+  );
+  await assert.rejects(
+    findSnapshot(repo, "3f"),
+    (e) =>
+      isCofferError(e, "AMBIGUOUS_ID") && /3fa10000/.test(e.message) && /3fb20000/.test(e.message),
+  );
+  await assert.rejects(
+    findSnapshot(repo, "latest", { host: "nope" }),
+    (e) => isCofferError(e, "SNAPSHOT_NOT_FOUND") && /latest/.test(e.message),
+  );
+  await assert.rejects(
+    findSnapshot(source({}), "latest"),
+    (e) => isCofferError(e, "SNAPSHOT_NOT_FOUND") && /no snapshots/.test(e.message),
+  );
   await assert.rejects(findSnapshot(repo, "zz!"), (e) => isCofferError(e, "BAD_INPUT"));
 });

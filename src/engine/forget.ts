@@ -34,7 +34,10 @@ export interface PendingDeletion {
 }
 
 /** Every readable manifest, by snapshot ID (a retried commit can leave several). */
-export async function readManifests(storage: Storage, concurrency = 8): Promise<Map<string, StoredManifest[]>> {
+export async function readManifests(
+  storage: Storage,
+  concurrency = 8,
+): Promise<Map<string, StoredManifest[]>> {
   const keys = (await collect(storage.list("manifests/"))).map((o) => o.key).sort();
   const out = new Map<string, StoredManifest[]>();
   const read = await mapLimit(keys, concurrency, async (key) => {
@@ -43,7 +46,11 @@ export async function readManifests(storage: Storage, concurrency = 8): Promise<
       return { key, snapshot: m.snapshot, packs: m.packs };
     } catch (err) {
       if (isCofferError(err, "NOT_FOUND")) return undefined;
-      throw new CofferError(isCofferError(err) ? err.code : "CORRUPT", `Cannot read ${key}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new CofferError(
+        isCofferError(err) ? err.code : "CORRUPT",
+        `Cannot read ${key}: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
     }
   });
   for (const m of read) {
@@ -59,13 +66,16 @@ export async function readManifests(storage: Storage, concurrency = 8): Promise<
  * The gateway's pending deletions by key (`gateway/pending-deletions.json`), or undefined
  * when the repository is not behind a coffer gateway.
  */
-export async function pendingDeletions(storage: Storage): Promise<Map<string, PendingDeletion> | undefined> {
+export async function pendingDeletions(
+  storage: Storage,
+): Promise<Map<string, PendingDeletion> | undefined> {
   let bytes: Uint8Array;
   try {
     bytes = await storage.get(PENDING_DELETIONS_KEY);
   } catch (err) {
     if (isCofferError(err, "NOT_FOUND")) return undefined;
-    if (isCofferError(err) && /\b(403|AccessDenied|BAD_INPUT)\b/.test(`${err.code} ${err.message}`)) return undefined;
+    if (isCofferError(err) && /\b(403|AccessDenied|BAD_INPUT)\b/.test(`${err.code} ${err.message}`))
+      return undefined;
     throw err;
   }
   let doc: { deletions?: PendingDeletion[] };
@@ -74,7 +84,9 @@ export async function pendingDeletions(storage: Storage): Promise<Map<string, Pe
   } catch {
     return undefined;
   }
-  return new Map((doc.deletions ?? []).filter((d) => typeof d.key === "string").map((d) => [d.key, d]));
+  return new Map(
+    (doc.deletions ?? []).filter((d) => typeof d.key === "string").map((d) => [d.key, d]),
+  );
 }
 
 /** What happened to one forgotten snapshot. */
@@ -94,7 +106,11 @@ export interface ForgetOutcome {
  * date (from `gateway/pending-deletions.json`). Packs are reclaimed by `prune` (or the
  * gateway's GC), never here.
  */
-export async function forgetSnapshots(repo: Repository, ids: readonly string[], manifests?: Map<string, StoredManifest[]>): Promise<ForgetOutcome[]> {
+export async function forgetSnapshots(
+  repo: Repository,
+  ids: readonly string[],
+  manifests?: Map<string, StoredManifest[]>,
+): Promise<ForgetOutcome[]> {
   const byId = manifests ?? (await readManifests(repo.storage));
   const out: ForgetOutcome[] = [];
   for (const id of ids) {
@@ -104,13 +120,21 @@ export async function forgetSnapshots(repo: Repository, ids: readonly string[], 
     for (const k of mkeys) await repo.storage.delete(k);
     out.push({ id, state: "removed", manifests: mkeys });
   }
-  const stillThere = await mapLimit(out, 8, async (o) => (await repo.storage.head(`snapshots/${o.id}`)) !== undefined);
+  const stillThere = await mapLimit(
+    out,
+    8,
+    async (o) => (await repo.storage.head(`snapshots/${o.id}`)) !== undefined,
+  );
   if (stillThere.some(Boolean)) {
     const pending = (await pendingDeletions(repo.storage)) ?? new Map<string, PendingDeletion>();
     out.forEach((o, i) => {
       if (stillThere[i] !== true) return;
       const d = pending.get(`snapshots/${o.id}`);
-      if (d === undefined) throw new CofferError("IO", `Cannot forget snapshot ${shortId(o.id)}: the storage kept it and reports no pending deletion`);
+      if (d === undefined)
+        throw new CofferError(
+          "IO",
+          `Cannot forget snapshot ${shortId(o.id)}: the storage kept it and reports no pending deletion`,
+        );
       o.state = "pending";
       o.executeAfter = d.executeAfter;
       o.deletionId = d.id;
@@ -139,16 +163,39 @@ export interface ForgetPolicyResult {
 export async function forgetByPolicy(
   repo: Repository,
   policy: RetentionPolicy,
-  o: { now: number; dryRun?: boolean; filter?: SnapshotFilter; timeZone?: string; anchor?: "latest" | "now" },
+  o: {
+    now: number;
+    dryRun?: boolean;
+    filter?: SnapshotFilter;
+    timeZone?: string;
+    anchor?: "latest" | "now";
+  },
 ): Promise<ForgetPolicyResult> {
   const pending = (await pendingDeletions(repo.storage)) ?? new Map<string, PendingDeletion>();
   const all = await repo.loadSnapshots();
   const input: RetentionSnapshot[] = all
-    .filter(({ id, snapshot }) => matchesFilter(snapshot, o.filter) && !pending.has(`snapshots/${id}`))
-    .map(({ id, snapshot: s }) => ({ id, time: snapshotTimeMs(s), host: s.host, tags: s.tags, paths: s.paths }));
-  const decision = applyPolicy(input, policy, { now: o.now, anchor: o.anchor ?? "latest", timeZone: o.timeZone ?? "UTC" });
+    .filter(
+      ({ id, snapshot }) => matchesFilter(snapshot, o.filter) && !pending.has(`snapshots/${id}`),
+    )
+    .map(({ id, snapshot: s }) => ({
+      id,
+      time: snapshotTimeMs(s),
+      host: s.host,
+      tags: s.tags,
+      paths: s.paths,
+    }));
+  const decision = applyPolicy(input, policy, {
+    now: o.now,
+    anchor: o.anchor ?? "latest",
+    timeZone: o.timeZone ?? "UTC",
+  });
   const kept = new Set(decision.groups.flatMap((g) => g.keep.map((k) => k.id)));
-  const ids = [...new Set(decision.groups.flatMap((g) => g.forget.map((f) => f.id)))].filter((id) => !kept.has(id)).sort();
-  const forgotten = o.dryRun === true ? ids.map((id): ForgetOutcome => ({ id, state: "removed", manifests: [] })) : await forgetSnapshots(repo, ids);
+  const ids = [...new Set(decision.groups.flatMap((g) => g.forget.map((f) => f.id)))]
+    .filter((id) => !kept.has(id))
+    .sort();
+  const forgotten =
+    o.dryRun === true
+      ? ids.map((id): ForgetOutcome => ({ id, state: "removed", manifests: [] }))
+      : await forgetSnapshots(repo, ids);
   return { decision, forgotten, dryRun: o.dryRun === true };
 }

@@ -64,7 +64,8 @@ export async function unavailablePacks(storage: Storage): Promise<Set<string>> {
   for (const key of plans) {
     const plan = await readJson(storage, key);
     if (typeof plan !== "object" || plan === null) continue;
-    for (const c of (plan as { candidates?: unknown }).candidates as { id?: unknown }[] | undefined ?? []) {
+    for (const c of ((plan as { candidates?: unknown }).candidates as
+      { id?: unknown }[] | undefined) ?? []) {
       if (typeof c.id === "string") out.add(c.id);
     }
   }

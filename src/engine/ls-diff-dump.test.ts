@@ -22,23 +22,39 @@ after(async () => {
 const treeA = (): FxNode[] => [
   { type: "file", name: "a.txt", data: Buffer.from("alpha\n") },
   { type: "file", name: "big.bin", data: fxBytes(3500, 1) },
-  { type: "dir", name: "etc", children: [
-    { type: "file", name: "conf", data: Buffer.from("x=1\n") },
-    { type: "symlink", name: "ln", target: "conf" },
-  ] },
-  { type: "dir", name: "same", children: [{ type: "file", name: "s", data: Buffer.from("same"), inode: 7 }] },
+  {
+    type: "dir",
+    name: "etc",
+    children: [
+      { type: "file", name: "conf", data: Buffer.from("x=1\n") },
+      { type: "symlink", name: "ln", target: "conf" },
+    ],
+  },
+  {
+    type: "dir",
+    name: "same",
+    children: [{ type: "file", name: "s", data: Buffer.from("same"), inode: 7 }],
+  },
   { type: "file", name: "gone", data: Buffer.from("bye") },
   { type: "file", name: "kind", data: Buffer.from("file") },
 ];
 const treeB = (): FxNode[] => [
   { type: "file", name: "a.txt", data: Buffer.from("alpha\n"), mode: 0o600 },
   { type: "file", name: "big.bin", data: fxBytes(3500, 2) },
-  { type: "dir", name: "etc", children: [
-    { type: "file", name: "conf", data: Buffer.from("x=1\n") },
-    { type: "symlink", name: "ln", target: "other" },
-    { type: "dir", name: "new", children: [{ type: "file", name: "n", data: Buffer.from("n") }] },
-  ] },
-  { type: "dir", name: "same", children: [{ type: "file", name: "s", data: Buffer.from("same"), inode: 7 }] },
+  {
+    type: "dir",
+    name: "etc",
+    children: [
+      { type: "file", name: "conf", data: Buffer.from("x=1\n") },
+      { type: "symlink", name: "ln", target: "other" },
+      { type: "dir", name: "new", children: [{ type: "file", name: "n", data: Buffer.from("n") }] },
+    ],
+  },
+  {
+    type: "dir",
+    name: "same",
+    children: [{ type: "file", name: "s", data: Buffer.from("same"), inode: 7 }],
+  },
   { type: "dir", name: "kind", children: [] },
 ];
 
@@ -52,11 +68,30 @@ test("ls() lists a snapshot depth-first, or one sub-path", async () => {
   const repo = await testRepository();
   const fx = await writeFixture(repo, treeA());
   const all = (await collect(ls(repo, fx.snapshotId))).map((e) => e.path);
-  assert.deepEqual(all, ["/a.txt", "/big.bin", "/etc", "/etc/conf", "/etc/ln", "/gone", "/kind", "/same", "/same/s"]);
-  assert.deepEqual((await collect(ls(repo, "latest", "/etc"))).map((e) => e.path), ["/etc", "/etc/conf", "/etc/ln"]);
-  assert.deepEqual((await collect(ls(repo, "latest", "etc/conf"))).map((e) => e.node.size), [4]);
+  assert.deepEqual(all, [
+    "/a.txt",
+    "/big.bin",
+    "/etc",
+    "/etc/conf",
+    "/etc/ln",
+    "/gone",
+    "/kind",
+    "/same",
+    "/same/s",
+  ]);
+  assert.deepEqual(
+    (await collect(ls(repo, "latest", "/etc"))).map((e) => e.path),
+    ["/etc", "/etc/conf", "/etc/ln"],
+  );
+  assert.deepEqual(
+    (await collect(ls(repo, "latest", "etc/conf"))).map((e) => e.node.size),
+    [4],
+  );
   assert.deepEqual((await collect(ls(repo, "latest", "/", { recursive: false }))).length, 6);
-  await assert.rejects(collect(ls(repo, "latest", "/nope/x")), (e) => isCofferError(e, "NOT_FOUND") && /\/nope/.test(e.message));
+  await assert.rejects(
+    collect(ls(repo, "latest", "/nope/x")),
+    (e) => isCofferError(e, "NOT_FOUND") && /\/nope/.test(e.message),
+  );
 });
 
 test("displayPath() escapes invalid UTF-8 and backslashes distinctly", () => {
@@ -69,8 +104,17 @@ test("diff() reports added, removed, modified and type-changed paths, skipping e
   const a = await writeFixture(repo, treeA(), { time: "2026-01-01T00:00:00Z" });
   const b = await writeFixture(repo, treeB(), { time: "2026-01-02T00:00:00Z" });
   const loaded: string[] = [];
-  const spy = { listSnapshotIds: () => repo.listSnapshotIds(), loadSnapshot: (id: string) => repo.loadSnapshot(id), loadTree: (id: string) => { loaded.push(id); return repo.loadTree(id); } };
-  const out = (await collect(diff(spy, a.snapshotId, b.snapshotId))).map((e) => `${e.change} ${e.path}${e.what ? ` ${e.what.join(",")}` : ""}`);
+  const spy = {
+    listSnapshotIds: () => repo.listSnapshotIds(),
+    loadSnapshot: (id: string) => repo.loadSnapshot(id),
+    loadTree: (id: string) => {
+      loaded.push(id);
+      return repo.loadTree(id);
+    },
+  };
+  const out = (await collect(diff(spy, a.snapshotId, b.snapshotId))).map(
+    (e) => `${e.change} ${e.path}${e.what ? ` ${e.what.join(",")}` : ""}`,
+  );
   assert.deepEqual(out, [
     "M /a.txt mode",
     "M /big.bin content",
@@ -80,7 +124,9 @@ test("diff() reports added, removed, modified and type-changed paths, skipping e
     "- /gone",
     "T /kind/",
   ]);
-  const sameTree = (await repo.loadTree(a.tree)).find((n) => n.name.toString() === "same")!.subtree!;
+  const sameTree = (await repo.loadTree(a.tree)).find(
+    (n) => n.name.toString() === "same",
+  )!.subtree!;
   assert.ok(!loaded.includes(sameTree), "identical subtree was loaded");
   assert.deepEqual(await collect(diff(repo, a.snapshotId, a.snapshotId)), []);
 });
@@ -103,13 +149,22 @@ test("dump() writes a file's bytes, and a directory as a tar that GNU tar extrac
   await (await import("node:fs/promises")).writeFile(join(dir, "x.tar"), Buffer.concat(tarChunks));
   execFileSync("tar", ["-xf", join(dir, "x.tar"), "-C", dir]);
   assert.equal(await readFile(join(dir, "conf"), "utf8"), "x=1\n");
-  assert.equal(execFileSync("readlink", [join(dir, "ln")]).toString().trim(), "conf");
+  assert.equal(
+    execFileSync("readlink", [join(dir, "ln")])
+      .toString()
+      .trim(),
+    "conf",
+  );
 });
 
 test("dump() fails naming the file when a blob is damaged", async () => {
   const repo = await testRepository();
   const fx = await writeFixture(repo, treeA(), { blobsPerPack: 1 });
-  const id = (await repo.loadTree(fx.tree)).find((n) => n.name.toString() === "big.bin")!.content![1]!;
+  const id = (await repo.loadTree(fx.tree)).find((n) => n.name.toString() === "big.bin")!
+    .content![1]!;
   await repo.storage.delete(packKey(fx.blobPack.get(id)!));
-  await assert.rejects(dump(repo, fx.snapshotId, "/big.bin", new PassThrough()), (e) => isCofferError(e, "NOT_FOUND") && /Cannot dump \/big\.bin/.test(e.message));
+  await assert.rejects(
+    dump(repo, fx.snapshotId, "/big.bin", new PassThrough()),
+    (e) => isCofferError(e, "NOT_FOUND") && /Cannot dump \/big\.bin/.test(e.message),
+  );
 });

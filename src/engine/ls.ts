@@ -31,7 +31,8 @@ export async function* ls(
   const { snapshot: snap } = await findSnapshot(repo, snapshot);
   const recursive = o.recursive ?? true;
   const target = await resolvePath(repo, snap.tree, path ?? "/");
-  if (target.node !== undefined) yield { path: target.path, pathBytes: target.pathBytes, node: target.node };
+  if (target.node !== undefined)
+    yield { path: target.path, pathBytes: target.pathBytes, node: target.node };
   if (target.tree === undefined) return;
   const walk = walkTree(repo, target.tree, { base: target.pathBytes, enter: () => recursive });
   for await (const e of walk) yield { path: e.path, pathBytes: e.pathBytes, node: e.node };

@@ -1,7 +1,16 @@
 // Slow-ish (about a minute): backups in child processes racing forget + prune.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -19,7 +28,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 function content(i: number, size: number): Buffer {
   const out = Buffer.alloc(size);
-  for (let o = 0; o < size; o += 32) createHash("sha256").update(`file ${i} ${o}`).digest().copy(out, o);
+  for (let o = 0; o < size; o += 32)
+    createHash("sha256").update(`file ${i} ${o}`).digest().copy(out, o);
   return out;
 }
 
@@ -38,7 +48,12 @@ test("prune is safe while backups run concurrently (child processes), then every
     const repoDir = join(work, "repo");
     const src = join(work, "src");
     mkdirSync(src);
-    await Repository.init(new LocalStorage(repoDir), "pw", { hostname: "h", username: "u", kdf: TEST_KDF, packSize: 512 * 1024 });
+    await Repository.init(new LocalStorage(repoDir), "pw", {
+      hostname: "h",
+      username: "u",
+      kdf: TEST_KDF,
+      packSize: 512 * 1024,
+    });
     const expected = new Map<string, Map<string, string>>();
     const GRACE = 4000;
     let deleted = 0;
@@ -46,10 +61,18 @@ test("prune is safe while backups run concurrently (child processes), then every
     let next = 0;
     for (let round = 0; round < 6; round++) {
       // Change the tree: three new files, drop the oldest ones.
-      for (let k = 0; k < 3; k++, next++) writeFileSync(join(src, `f${next}.bin`), content(next, 200_000 + next * 1000));
-      for (const f of readdirSync(src)) if (Number(f.slice(1, -4)) < next - 7) unlinkSync(join(src, f));
+      for (let k = 0; k < 3; k++, next++)
+        writeFileSync(join(src, `f${next}.bin`), content(next, 200_000 + next * 1000));
+      for (const f of readdirSync(src))
+        if (Number(f.slice(1, -4)) < next - 7) unlinkSync(join(src, f));
       const state = readTree(src);
-      const child = startBackupChild({ repo: repoDir, password: "pw", paths: [src], host: "h", workers: 1 });
+      const child = startBackupChild({
+        repo: repoDir,
+        password: "pw",
+        paths: [src],
+        host: "h",
+        workers: 1,
+      });
       let running = true;
       const exited = child.exited.then((r) => {
         running = false;
@@ -70,7 +93,11 @@ test("prune is safe while backups run concurrently (child processes), then every
     }
     // Forget once more (the last backup finished after the last forget), let every plan
     // mature and run prune to completion.
-    await forgetByPolicy(await Repository.open(new LocalStorage(repoDir), "pw"), parsePolicy({ keepLast: 2 }), { now: Date.now() });
+    await forgetByPolicy(
+      await Repository.open(new LocalStorage(repoDir), "pw"),
+      parsePolicy({ keepLast: 2 }),
+      { now: Date.now() },
+    );
     await sleep(GRACE + 200);
     for (let i = 0; i < 2; i++) {
       const repo = await Repository.open(new LocalStorage(repoDir), "pw");
@@ -81,7 +108,10 @@ test("prune is safe while backups run concurrently (child processes), then every
     assert.ok(deleted > 0, "prune deleted nothing");
     const repo = await Repository.open(new LocalStorage(repoDir), "pw");
     const report = await check(repo, { readData: true });
-    assert.deepEqual(report.problems.filter((p) => p.severity === "error"), []);
+    assert.deepEqual(
+      report.problems.filter((p) => p.severity === "error"),
+      [],
+    );
     const remaining = await repo.listSnapshotIds();
     assert.equal(remaining.length, 2);
     for (const id of remaining) {
@@ -94,7 +124,9 @@ test("prune is safe while backups run concurrently (child processes), then every
     // Nothing unreferenced is left once the plans ran (only the two snapshots' packs).
     const final = await prune(repo, { graceMs: GRACE, dryRun: true });
     assert.equal(final.totalPacks, final.referencedPacks);
-    process.stderr.write(`prune race: deleted ${deleted} packs, rescued ${rescued}, ${final.totalPacks} packs left\n`);
+    process.stderr.write(
+      `prune race: deleted ${deleted} packs, rescued ${rescued}, ${final.totalPacks} packs left\n`,
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -22,16 +22,34 @@ export interface PrunePlan {
 }
 
 /** Every readable prune plan, oldest first (unreadable ones are reported and skipped). */
-export async function readPlans(storage: Storage, onBad?: (key: string, why: string) => void): Promise<PrunePlan[]> {
+export async function readPlans(
+  storage: Storage,
+  onBad?: (key: string, why: string) => void,
+): Promise<PrunePlan[]> {
   const keys = (await collect(storage.list(PRUNE_PLAN_PREFIX))).map((o) => o.key).sort();
   const out: PrunePlan[] = [];
   for (const key of keys) {
     try {
-      const doc = JSON.parse(Buffer.from(await storage.get(key)).toString("utf8")) as Partial<PrunePlan>;
-      if (doc.v !== 1 || typeof doc.createdAt !== "number" || typeof doc.graceMs !== "number" || !Array.isArray(doc.candidates) || !Array.isArray(doc.indexIds)) {
+      const doc = JSON.parse(
+        Buffer.from(await storage.get(key)).toString("utf8"),
+      ) as Partial<PrunePlan>;
+      if (
+        doc.v !== 1 ||
+        typeof doc.createdAt !== "number" ||
+        typeof doc.graceMs !== "number" ||
+        !Array.isArray(doc.candidates) ||
+        !Array.isArray(doc.indexIds)
+      ) {
         throw new Error("not a v1 prune plan");
       }
-      out.push({ v: 1, key, createdAt: doc.createdAt, graceMs: doc.graceMs, indexIds: doc.indexIds, candidates: doc.candidates });
+      out.push({
+        v: 1,
+        key,
+        createdAt: doc.createdAt,
+        graceMs: doc.graceMs,
+        indexIds: doc.indexIds,
+        candidates: doc.candidates,
+      });
     } catch (err) {
       if (isCofferError(err, "NOT_FOUND")) continue;
       onBad?.(key, err instanceof Error ? err.message : String(err));
@@ -41,11 +59,24 @@ export async function readPlans(storage: Storage, onBad?: (key: string, why: str
 }
 
 /** Writes a new plan (write-once, a fresh name). */
-export async function writePlan(storage: Storage, random: Random, p: Omit<PrunePlan, "v" | "key">): Promise<PrunePlan> {
-  const stamp = new Date(p.createdAt).toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+export async function writePlan(
+  storage: Storage,
+  random: Random,
+  p: Omit<PrunePlan, "v" | "key">,
+): Promise<PrunePlan> {
+  const stamp = new Date(p.createdAt)
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
   const key = `${PRUNE_PLAN_PREFIX}${stamp}-${Buffer.from(random(6)).toString("hex")}.json`;
   const plan: PrunePlan = { v: 1, key, ...p };
-  const doc = { v: 1, createdAt: p.createdAt, graceMs: p.graceMs, indexIds: p.indexIds, candidates: p.candidates };
+  const doc = {
+    v: 1,
+    createdAt: p.createdAt,
+    graceMs: p.graceMs,
+    indexIds: p.indexIds,
+    candidates: p.candidates,
+  };
   if ((await storage.putIfAbsent(key, Buffer.from(JSON.stringify(doc) + "\n"))) === "exists") {
     throw new CofferError("IO", `Cannot write prune plan ${key}: it already exists`);
   }

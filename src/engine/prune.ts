@@ -41,7 +41,10 @@ export interface PruneReport {
 }
 
 /** Packs referenced by snapshots: manifests, else a walk of the snapshot's trees. */
-async function referencedPacks(repo: Repository, manifests: Map<string, StoredManifest[]>): Promise<{ packs: Set<string>; orphans: string[] }> {
+async function referencedPacks(
+  repo: Repository,
+  manifests: Map<string, StoredManifest[]>,
+): Promise<{ packs: Set<string>; orphans: string[] }> {
   const snapshots = new Set(await repo.listSnapshotIds());
   const packs = new Set<string>();
   const orphans: string[] = [];
@@ -132,7 +135,8 @@ export async function prune(repo: Repository, o: PruneOptions = {}): Promise<Pru
   for (const plan of mature) {
     const known = new Set(plan.indexIds);
     const newer = new Set<string>();
-    for (const id of indexIds) if (!known.has(id)) for (const p of await loadIdx(id)) newer.add(p.id);
+    for (const id of indexIds)
+      if (!known.has(id)) for (const p of await loadIdx(id)) newer.add(p.id);
     for (const c of plan.candidates) {
       if (referenced.has(c.id) || newer.has(c.id)) report.rescued.push(c.id);
       else toDelete.set(c.id, c.size);
@@ -149,10 +153,11 @@ export async function prune(repo: Repository, o: PruneOptions = {}): Promise<Pru
       const packs = indexes.get(id) ?? [];
       if (!packs.some((p) => toDelete.has(p.id))) continue;
       affected.push(id);
-      for (const p of packs) if (!toDelete.has(p.id) && !seen.has(p.id)) {
-        seen.add(p.id);
-        keep.push(p);
-      }
+      for (const p of packs)
+        if (!toDelete.has(p.id) && !seen.has(p.id)) {
+          seen.add(p.id);
+          keep.push(p);
+        }
     }
     if (affected.length > 0) {
       const newId = await saveIndex(repo.storage, repo.master, repo.random, keep, affected);
@@ -176,14 +181,26 @@ export async function prune(repo: Repository, o: PruneOptions = {}): Promise<Pru
   // Phase 1: a plan for packs unreferenced now and not yet planned.
   const planned = new Set<string>();
   for (const p of plans) if (!mature.includes(p)) for (const c of p.candidates) planned.add(c.id);
-  const candidates = stored.filter((p) => !referenced.has(p.id) && !planned.has(p.id) && !toDelete.has(p.id));
+  const candidates = stored.filter(
+    (p) => !referenced.has(p.id) && !planned.has(p.id) && !toDelete.has(p.id),
+  );
   if (candidates.length > 0) {
     const bytes = candidates.reduce((n, c) => n + c.size, 0);
     let plan: Pick<PrunePlan, "key"> = { key: "(dry run)" };
     if (o.dryRun !== true) {
-      plan = await writePlan(repo.storage, repo.random, { createdAt: now, graceMs: grace, indexIds: await repo.listIndexIds(), candidates });
+      plan = await writePlan(repo.storage, repo.random, {
+        createdAt: now,
+        graceMs: grace,
+        indexIds: await repo.listIndexIds(),
+        candidates,
+      });
     }
-    report.plan = { key: plan.key, candidates: candidates.length, bytes, executableAfter: new Date(now + grace).toISOString() };
+    report.plan = {
+      key: plan.key,
+      candidates: candidates.length,
+      bytes,
+      executableAfter: new Date(now + grace).toISOString(),
+    };
   }
   return report;
 }

@@ -232,7 +232,14 @@ export class Repository {
         `Cannot open repository at ${storage.location}: the export is for repository ${repoId.slice(0, 10)}, this is ${config.id.slice(0, 10)}`,
       );
     }
-    return new Repository(storage, config, master, "", o.random ?? systemRandom, o.clock ?? systemClock);
+    return new Repository(
+      storage,
+      config,
+      master,
+      "",
+      o.random ?? systemRandom,
+      o.clock ?? systemClock,
+    );
   }
 
   /**

@@ -37,13 +37,17 @@ export class BlobDecoder {
     try {
       plain = unseal(this.master.encKey, "blob/data", sealed);
     } catch (err) {
-      throw new CofferError("CORRUPT", `Cannot read ${what}: authentication failed`, { cause: err });
+      throw new CofferError("CORRUPT", `Cannot read ${what}: authentication failed`, {
+        cause: err,
+      });
     }
     let raw = plain;
     if ((flags & FLAG_ZSTD) !== 0) {
-      if (rawLength > MAX_RAW) throw new CofferError("CORRUPT", `Cannot read ${what}: length ${rawLength} is implausible`);
+      if (rawLength > MAX_RAW)
+        throw new CofferError("CORRUPT", `Cannot read ${what}: length ${rawLength} is implausible`);
       // one spare byte, so a frame that expands further shows up as a wrong length
-      if (dst === undefined && this.#scratch.length < rawLength + 1) this.#scratch = Buffer.allocUnsafeSlow(Math.max(rawLength + 1, 1024 * 1024));
+      if (dst === undefined && this.#scratch.length < rawLength + 1)
+        this.#scratch = Buffer.allocUnsafeSlow(Math.max(rawLength + 1, 1024 * 1024));
       const out = dst ?? this.#scratch;
       let n: number;
       try {
@@ -51,10 +55,17 @@ export class BlobDecoder {
       } catch (err) {
         throw new CofferError("CORRUPT", `Cannot read ${what}: invalid zstd data`, { cause: err });
       }
-      if (n !== rawLength) throw new CofferError("CORRUPT", `Cannot read ${what}: decompressed to ${n} bytes, expected ${rawLength}`);
+      if (n !== rawLength)
+        throw new CofferError(
+          "CORRUPT",
+          `Cannot read ${what}: decompressed to ${n} bytes, expected ${rawLength}`,
+        );
       raw = out.subarray(0, n);
     } else if (raw.length !== rawLength) {
-      throw new CofferError("CORRUPT", `Cannot read ${what}: length ${raw.length}, expected ${rawLength}`);
+      throw new CofferError(
+        "CORRUPT",
+        `Cannot read ${what}: length ${raw.length}, expected ${rawLength}`,
+      );
     } else if (dst !== undefined) {
       dst.set(plain);
       raw = dst.subarray(0, rawLength);

@@ -14,7 +14,10 @@ export interface DecodeJob {
 /** Per blob: the offset of its verified plaintext in the output area, or the error. */
 export type DecodeResult = number | { code: ErrorCode; message: string };
 
-const WORKER_URL = new URL(import.meta.url.endsWith(".ts") ? "./restore-worker.ts" : "./restore-worker.js", import.meta.url);
+const WORKER_URL = new URL(
+  import.meta.url.endsWith(".ts") ? "./restore-worker.ts" : "./restore-worker.js",
+  import.meta.url,
+);
 
 /** One buffer pair a range is read into and decoded into; reused once its range is written. */
 export interface DecodeSlot {
@@ -36,11 +39,21 @@ export class RestoreDecoder {
 
   /** Decodes the blobs of `r`, whose bytes (`length` of them) are in `slot.input`. */
   async decode(slot: DecodeSlot, length: number, r: PackRange): Promise<(Buffer | CofferError)[]> {
-    const blobs: DecodeJob["blobs"] = r.blobs.map((b) => [b.id, b.loc.offset - r.offset, b.loc.length, b.loc.flags, b.loc.rawLength]);
+    const blobs: DecodeJob["blobs"] = r.blobs.map((b) => [
+      b.id,
+      b.loc.offset - r.offset,
+      b.loc.length,
+      b.loc.flags,
+      b.loc.rawLength,
+    ]);
     let results: DecodeResult[] = [];
-    await this.#pool.run({ input: slot.input, inputLength: length, output: slot.output, blobs } satisfies DecodeJob, [], (m: WorkerReply) => {
-      results = (m as WorkerReply & { results: DecodeResult[] }).results;
-    });
+    await this.#pool.run(
+      { input: slot.input, inputLength: length, output: slot.output, blobs } satisfies DecodeJob,
+      [],
+      (m: WorkerReply) => {
+        results = (m as WorkerReply & { results: DecodeResult[] }).results;
+      },
+    );
     const out = Buffer.from(slot.output);
     return r.blobs.map((b, k) => {
       const res = results[k];

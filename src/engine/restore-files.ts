@@ -1,4 +1,12 @@
-import { closeSync, ftruncateSync, openSync, renameSync, unlinkSync, writeSync, constants } from "node:fs";
+import {
+  closeSync,
+  ftruncateSync,
+  openSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+  constants,
+} from "node:fs";
 
 /** Granularity at which all-zero runs are skipped (left as holes). */
 const HOLE_BLOCK = 64 * 1024;
@@ -50,7 +58,9 @@ export class FileSink {
       const oldest = this.#open.values().next().value;
       if (oldest !== undefined) this.close(oldest);
     }
-    const flags = job.created ? constants.O_WRONLY : constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC;
+    const flags = job.created
+      ? constants.O_WRONLY
+      : constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC;
     const fd = openSync(job.temp, flags, 0o600);
     job.created = true;
     job.fd = fd;
@@ -136,5 +146,10 @@ function writeAll(fd: number, data: Uint8Array, start: number, end: number, offs
 /** Whether `b[start, end)` is all zeros; a non-zero first or last byte answers at once. */
 function isZero(b: Uint8Array, start: number, end: number): boolean {
   if (b[start] !== 0 || b[end - 1] !== 0) return false;
-  return Buffer.compare(b.subarray(start, end), end - start === HOLE_BLOCK ? ZEROS : ZEROS.subarray(0, end - start)) === 0;
+  return (
+    Buffer.compare(
+      b.subarray(start, end),
+      end - start === HOLE_BLOCK ? ZEROS : ZEROS.subarray(0, end - start),
+    ) === 0
+  );
 }

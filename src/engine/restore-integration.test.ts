@@ -4,7 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { packKey } from "../format/pack.ts";
-import { compareTrees, formatDifferences, makeTree, type MadeTree } from "../fsmeta/testing/make-tree.ts";
+import {
+  compareTrees,
+  formatDifferences,
+  makeTree,
+  type MadeTree,
+} from "../fsmeta/testing/make-tree.ts";
 import { LocalStorage } from "../storage/local.ts";
 import { backup } from "./backup.ts";
 import { check } from "./check.ts";
@@ -26,9 +31,18 @@ async function tmp(): Promise<string> {
 const skip = new Set(["fifo", "socket", "unreadable"]);
 const ignore = (rel: Buffer): boolean => skip.has(rel.toString().split("/").pop() ?? "");
 
-async function setup(): Promise<{ base: string; made: MadeTree; repo: Repository; repoDir: string; snapshotId: string }> {
+async function setup(): Promise<{
+  base: string;
+  made: MadeTree;
+  repo: Repository;
+  repoDir: string;
+  snapshotId: string;
+}> {
   const base = await tmp();
-  const made = await makeTree(join(base, "src"), { largeSize: 1536 * 1024, sparseSize: 4 * 1024 * 1024 });
+  const made = await makeTree(join(base, "src"), {
+    largeSize: 1536 * 1024,
+    sparseSize: 4 * 1024 * 1024,
+  });
   const repoDir = join(base, "repo");
   const repo = await testRepository({ storage: new LocalStorage(repoDir) });
   const r = await backup(repo, { paths: [made.root], host: "h", workers: 1 });
@@ -47,20 +61,29 @@ test("restore() after backup() of the make-tree fixture is bit-exact, and includ
   const r2 = await restore(repo, snapshotId, { target: inc, include: ["xattr"] });
   assert.deepEqual(r2.errors, []);
   assert.deepEqual((await readdir(join(inc, made.root))).sort(), ["xattr"]);
-  const d2 = await compareTrees(join(made.root, "xattr"), join(inc, made.root, "xattr"), { root: true });
+  const d2 = await compareTrees(join(made.root, "xattr"), join(inc, made.root, "xattr"), {
+    root: true,
+  });
   assert.deepEqual(d2, [], formatDifferences(d2));
 
   const exc = join(base, "exc");
   const r3 = await restore(repo, snapshotId, { target: exc, exclude: ["*.bin", "xattr"] });
   assert.deepEqual(r3.errors, []);
   const names = await readdir(join(exc, made.root));
-  assert.ok(!names.includes("large.bin") && !names.includes("xattr") && names.includes("regular.txt"), names.join(","));
+  assert.ok(
+    !names.includes("large.bin") && !names.includes("xattr") && names.includes("regular.txt"),
+    names.join(","),
+  );
 });
 
 test("restore() of a repository with a corrupted pack names the affected files and restores the rest intact (slow)", async () => {
   const { base, made, repo, repoDir, snapshotId } = await setup();
   const snap = await repo.loadSnapshot(snapshotId);
-  const large = await resolvePath(repo, snap.tree, Buffer.concat([Buffer.from(made.root + "/"), made.paths.large]));
+  const large = await resolvePath(
+    repo,
+    snap.tree,
+    Buffer.concat([Buffer.from(made.root + "/"), made.paths.large]),
+  );
   const blob = large.node!.content![0]!;
   const loc = repo.locate("data", blob)!;
   const file = join(repoDir, packKey(loc.packId));

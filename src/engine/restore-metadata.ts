@@ -14,12 +14,24 @@ const run = promisify(execFile);
  * (not for symlinks), xattrs, then atime/mtime at microsecond precision. Returns the problems
  * met, one line each; never throws.
  */
-export async function applyNodeMetadata(path: Buffer, node: TreeNode, asRoot: boolean): Promise<string[]> {
+export async function applyNodeMetadata(
+  path: Buffer,
+  node: TreeNode,
+  asRoot: boolean,
+): Promise<string[]> {
   const problems: string[] = [];
   const kind: EntryKind = node.type === "dev" ? "blockdev" : node.type;
   await applyMetadata(
     path,
-    { kind, mode: node.mode, uid: node.uid, gid: node.gid, mtimeNs: node.mtimeNs, atimeNs: node.atimeNs, ...(node.xattrs ? { xattrs: node.xattrs } : {}) },
+    {
+      kind,
+      mode: node.mode,
+      uid: node.uid,
+      gid: node.gid,
+      mtimeNs: node.mtimeNs,
+      atimeNs: node.atimeNs,
+      ...(node.xattrs ? { xattrs: node.xattrs } : {}),
+    },
     { owners: asRoot, onWarning: (w) => problems.push(w.message) },
   );
   return problems;
@@ -32,7 +44,12 @@ export async function applyNodeMetadata(path: Buffer, node: TreeNode, asRoot: bo
  * has its final name. Returns `undefined` when the node has xattrs (the caller then uses
  * {@link applyNodeMetadata} on the path); never throws.
  */
-export function applyFileMetadataSync(fd: number, path: Buffer, node: TreeNode, asRoot: boolean): string[] | undefined {
+export function applyFileMetadataSync(
+  fd: number,
+  path: Buffer,
+  node: TreeNode,
+  asRoot: boolean,
+): string[] | undefined {
   if (node.xattrs !== undefined && node.xattrs.length > 0) return undefined;
   const problems: string[] = [];
   const show = path.toString();
@@ -56,12 +73,18 @@ export function applyFileMetadataSync(fd: number, path: Buffer, node: TreeNode, 
 }
 
 /** Last step for a file done by {@link applyFileMetadataSync}: atime/mtime (fsmeta precision). */
-export async function applyFileTimes(path: Buffer, node: TreeNode, problems: string[]): Promise<void> {
+export async function applyFileTimes(
+  path: Buffer,
+  node: TreeNode,
+  problems: string[],
+): Promise<void> {
   try {
     await setTimesNs(path, node.atimeNs, node.mtimeNs);
   } catch (err) {
     const code = (err as { code?: unknown } | null)?.code;
-    problems.push(`Cannot set times of ${path.toString()}: ${typeof code === "string" ? code : err instanceof Error ? err.message : String(err)}`);
+    problems.push(
+      `Cannot set times of ${path.toString()}: ${typeof code === "string" ? code : err instanceof Error ? err.message : String(err)}`,
+    );
   }
 }
 
@@ -79,5 +102,10 @@ export function devNumbers(rdev: number): { major: number; minor: number } {
  */
 export async function makeDevice(path: Buffer, node: TreeNode): Promise<void> {
   const { major, minor } = devNumbers(node.rdev ?? 0);
-  await run("mknod", [path.toString("utf8"), node.type === "dev" ? "b" : "c", String(major), String(minor)]);
+  await run("mknod", [
+    path.toString("utf8"),
+    node.type === "dev" ? "b" : "c",
+    String(major),
+    String(minor),
+  ]);
 }

@@ -55,7 +55,11 @@ export function planPackRanges(blobs: Iterable<WantedBlob>, o: PlanOptions = {})
       const end = b.loc.offset + b.loc.length;
       if (cur !== undefined) {
         const curEnd = cur.offset + cur.length;
-        if (b.loc.offset - curEnd <= maxGap && end - cur.offset <= maxRange && raw + b.loc.rawLength <= maxRaw) {
+        if (
+          b.loc.offset - curEnd <= maxGap &&
+          end - cur.offset <= maxRange &&
+          raw + b.loc.rawLength <= maxRaw
+        ) {
           cur.length = Math.max(curEnd, end) - cur.offset;
           cur.blobs.push(b);
           raw += b.loc.rawLength;
@@ -111,15 +115,21 @@ export class PackReader {
   }
 
   #readLocal(root: string, r: PackRange, dst: Buffer | undefined): Uint8Array {
-    if (dst === undefined && this.#buf.length < r.length) this.#buf = Buffer.allocUnsafeSlow(Math.max(r.length, 1024 * 1024));
+    if (dst === undefined && this.#buf.length < r.length)
+      this.#buf = Buffer.allocUnsafeSlow(Math.max(r.length, 1024 * 1024));
     const buf = dst ?? this.#buf;
     const key = packKey(r.packId);
     let fd: number;
     try {
       fd = openSync(join(root, ...key.split("/")), "r");
     } catch (err) {
-      if ((err as { code?: string }).code === "ENOENT") throw new CofferError("NOT_FOUND", `Cannot read ${key}: not found`, { cause: err });
-      throw new CofferError("IO", `Cannot read ${key}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      if ((err as { code?: string }).code === "ENOENT")
+        throw new CofferError("NOT_FOUND", `Cannot read ${key}: not found`, { cause: err });
+      throw new CofferError(
+        "IO",
+        `Cannot read ${key}: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
     }
     try {
       let done = 0;
@@ -130,7 +140,11 @@ export class PackReader {
       }
       return buf.subarray(0, done);
     } catch (err) {
-      throw new CofferError("IO", `Cannot read ${key}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new CofferError(
+        "IO",
+        `Cannot read ${key}: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
     } finally {
       closeSync(fd);
     }
@@ -140,6 +154,12 @@ export class PackReader {
 /** The error for every blob of a range whose read failed. */
 export function rangeError(r: PackRange, b: WantedBlob, err: unknown): CofferError {
   const missing = isCofferError(err, "NOT_FOUND");
-  const why = missing ? "is missing" : `cannot be read (${err instanceof Error ? err.message : String(err)})`;
-  return new CofferError(missing ? "NOT_FOUND" : "IO", `Cannot read blob ${shortId(b.id)}: pack ${shortId(r.packId)} ${why}`, { cause: err });
+  const why = missing
+    ? "is missing"
+    : `cannot be read (${err instanceof Error ? err.message : String(err)})`;
+  return new CofferError(
+    missing ? "NOT_FOUND" : "IO",
+    `Cannot read blob ${shortId(b.id)}: pack ${shortId(r.packId)} ${why}`,
+    { cause: err },
+  );
 }

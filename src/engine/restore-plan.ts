@@ -43,7 +43,11 @@ export interface PlanFilters {
  * of its ancestors; directories on the way to a restored node are restored too. Hard-linked
  * files (same device and inode, `links > 1`) are restored once and linked.
  */
-export async function planRestore(loader: TreeLoader, rootTree: string, f: PlanFilters = {}): Promise<RestorePlan> {
+export async function planRestore(
+  loader: TreeLoader,
+  rootTree: string,
+  f: PlanFilters = {},
+): Promise<RestorePlan> {
   const includes = compileGlobs(f.include ?? []);
   const excludes = compileGlobs(f.exclude ?? []);
   const plan: RestorePlan = { dirs: [], files: [], links: [], others: [], treeErrors: [] };
@@ -62,12 +66,20 @@ interface Ctx {
 }
 
 /** Plans one directory's contents; returns whether anything below was selected. */
-async function planTree(ctx: Ctx, treeId: string, dir: Buffer, selected: boolean): Promise<boolean> {
+async function planTree(
+  ctx: Ctx,
+  treeId: string,
+  dir: Buffer,
+  selected: boolean,
+): Promise<boolean> {
   let nodes: TreeNode[];
   try {
     nodes = await ctx.loader.loadTree(treeId);
   } catch (err) {
-    ctx.plan.treeErrors.push({ path: displayPath(dir), message: err instanceof Error ? err.message : String(err) });
+    ctx.plan.treeErrors.push({
+      path: displayPath(dir),
+      message: err instanceof Error ? err.message : String(err),
+    });
     return false;
   }
   let any = false;
@@ -80,7 +92,8 @@ async function planTree(ctx: Ctx, treeId: string, dir: Buffer, selected: boolean
       if (!self && !ctx.includes.some((g) => g.mayMatchDescendant(pathBytes))) continue;
       const slot = ctx.plan.dirs.length;
       ctx.plan.dirs.push(p);
-      const below = node.subtree !== undefined && (await planTree(ctx, node.subtree, pathBytes, self));
+      const below =
+        node.subtree !== undefined && (await planTree(ctx, node.subtree, pathBytes, self));
       if (self || below) any = true;
       else ctx.plan.dirs.splice(slot, 1); // nothing selected inside: not created
       continue;

@@ -18,11 +18,20 @@ parentPort!.on("message", (msg: { jobId: number; payload: DecodeJob }) => {
   for (const [id, start, length, flags, rawLength] of payload.blobs) {
     try {
       if (pos + rawLength + 1 > out.length) throw new Error("output area too small");
-      decoder.decode(id, input.subarray(start, start + length), flags, rawLength, out.subarray(pos));
+      decoder.decode(
+        id,
+        input.subarray(start, start + length),
+        flags,
+        rawLength,
+        out.subarray(pos),
+      );
       results.push(pos);
       pos += rawLength;
     } catch (err) {
-      results.push({ code: isCofferError(err) ? err.code : "CORRUPT", message: err instanceof Error ? err.message : String(err) });
+      results.push({
+        code: isCofferError(err) ? err.code : "CORRUPT",
+        message: err instanceof Error ? err.message : String(err),
+      });
     }
   }
   parentPort!.postMessage({ t: "result", jobId, results });

@@ -24,7 +24,11 @@ const tree = (): FxNode[] => [
   { type: "file", name: "big.bin", data: fxBytes(5500, 1) },
   { type: "file", name: "copy1.bin", data: shared },
   { type: "file", name: "empty", data: Buffer.alloc(0) },
-  { type: "file", name: "zeros.bin", data: Buffer.concat([fxBytes(100, 3), Buffer.alloc(200_000), fxBytes(100, 4)]) },
+  {
+    type: "file",
+    name: "zeros.bin",
+    data: Buffer.concat([fxBytes(100, 3), Buffer.alloc(200_000), fxBytes(100, 4)]),
+  },
   { type: "symlink", name: "link", target: "a.txt" },
   { type: "file", name: "hl1", data: Buffer.from("linked"), inode: 42, links: 2 },
   {
@@ -34,7 +38,11 @@ const tree = (): FxNode[] => [
     children: [
       { type: "file", name: "copy2.bin", data: shared },
       { type: "file", name: "hl2", data: Buffer.from("linked"), inode: 42, links: 2 },
-      { type: "dir", name: Buffer.from([0x66, 0xff, 0x2e]), children: [{ type: "file", name: "deep.log", data: Buffer.from("deep") }] },
+      {
+        type: "dir",
+        name: Buffer.from([0x66, 0xff, 0x2e]),
+        children: [{ type: "file", name: "deep.log", data: Buffer.from("deep") }],
+      },
       { type: "file", name: "note.log", data: Buffer.from("log line") },
     ],
   },
@@ -63,7 +71,11 @@ test("restore() writes contents, modes, times, symlinks, hard links and non-UTF-
   const h2 = await stat(join(target, "sub/hl2"));
   assert.equal(h1.ino, h2.ino);
   assert.equal(h1.nlink, 2);
-  const weird = Buffer.concat([Buffer.from(target + "/sub/"), Buffer.from([0x66, 0xff, 0x2e]), Buffer.from("/deep.log")]);
+  const weird = Buffer.concat([
+    Buffer.from(target + "/sub/"),
+    Buffer.from([0x66, 0xff, 0x2e]),
+    Buffer.from("/deep.log"),
+  ]);
   assert.equal((await readFile(weird)).toString(), "deep");
   // no temporary files left behind
   assert.ok(!(await readdir(target)).some((n) => n.startsWith(".coffer-restore")));
@@ -84,14 +96,19 @@ test("restore() with include/exclude restores matching files and their parent di
   assert.deepEqual((await readdir(t2)).sort(), ["a.txt", "empty", "hl1", "link"]);
   const t3 = await tempDir();
   await restore(repo, fx.snapshotId, { target: t3, include: ["/sub"], exclude: ["*.log"] });
-  assert.deepEqual((await readdir(join(t3, "sub"))).sort(), ["copy2.bin", "f\ufffd.", "hl2"].sort());
+  assert.deepEqual(
+    (await readdir(join(t3, "sub"))).sort(),
+    ["copy2.bin", "f\ufffd.", "hl2"].sort(),
+  );
 });
 
 test("restore() names files whose pack is corrupt or missing, restores the rest, keeps no partial file", async () => {
   const repo = await testRepository();
   const fx = await writeFixture(repo, tree(), { chunk: 1000, blobsPerPack: 2 });
   // big.bin's third chunk: corrupt its pack (flip a byte in the pack body via a rewrite)
-  const bigChunks = (await repo.loadTree(fx.tree)).find((n) => n.name.toString() === "big.bin")!.content!;
+  const bigChunks = (await repo.loadTree(fx.tree)).find(
+    (n) => n.name.toString() === "big.bin",
+  )!.content!;
   const badPack = fx.blobPack.get(bigChunks[2]!)!;
   const bytes = Buffer.from(await repo.storage.get(packKey(badPack)));
   bytes[5] = bytes[5]! ^ 0xff;
@@ -118,21 +135,26 @@ test("restore() names files whose pack is corrupt or missing, restores the rest,
 });
 
 for (const workers of [0, 2])
-test(`restore() names a blob that fails authentication and restores the files that share nothing with it (workers: ${workers})`, async () => {
-  const repo = await testRepository();
-  const fx = await writeFixture(repo, tree(), { chunk: 1000, blobsPerPack: 2 });
-  const bigChunks = (await repo.loadTree(fx.tree)).find((n) => n.name.toString() === "big.bin")!.content!;
-  const badPack = fx.blobPack.get(bigChunks[4]!)!;
-  const bytes = Buffer.from(await repo.storage.get(packKey(badPack)));
-  bytes[3] = bytes[3]! ^ 0x10;
-  await repo.storage.delete(packKey(badPack));
-  await repo.storage.putIfAbsent(packKey(badPack), bytes);
-  const target = await tempDir();
-  const res = await restore(repo, fx.snapshotId, { target, workers });
-  assert.ok(res.errors.some((e) => e.path === "/big.bin" && /authentication failed/.test(e.message)), JSON.stringify(res.errors));
-  assert.deepEqual(await readFile(join(target, "sub/copy2.bin")), shared);
-  await assert.rejects(stat(join(target, "big.bin")));
-});
+  test(`restore() names a blob that fails authentication and restores the files that share nothing with it (workers: ${workers})`, async () => {
+    const repo = await testRepository();
+    const fx = await writeFixture(repo, tree(), { chunk: 1000, blobsPerPack: 2 });
+    const bigChunks = (await repo.loadTree(fx.tree)).find(
+      (n) => n.name.toString() === "big.bin",
+    )!.content!;
+    const badPack = fx.blobPack.get(bigChunks[4]!)!;
+    const bytes = Buffer.from(await repo.storage.get(packKey(badPack)));
+    bytes[3] = bytes[3]! ^ 0x10;
+    await repo.storage.delete(packKey(badPack));
+    await repo.storage.putIfAbsent(packKey(badPack), bytes);
+    const target = await tempDir();
+    const res = await restore(repo, fx.snapshotId, { target, workers });
+    assert.ok(
+      res.errors.some((e) => e.path === "/big.bin" && /authentication failed/.test(e.message)),
+      JSON.stringify(res.errors),
+    );
+    assert.deepEqual(await readFile(join(target, "sub/copy2.bin")), shared);
+    await assert.rejects(stat(join(target, "big.bin")));
+  });
 
 test("restore() with worker decoding writes the same bytes as on the main thread (small blobs too)", async () => {
   const repo = await testRepository();
@@ -141,7 +163,16 @@ test("restore() with worker decoding writes the same bytes as on the main thread
   const t2 = await tempDir();
   assert.deepEqual((await restore(repo, fx.snapshotId, { target: t0, workers: 0 })).errors, []);
   assert.deepEqual((await restore(repo, fx.snapshotId, { target: t2, workers: 2 })).errors, []);
-  for (const f of ["a.txt", "big.bin", "copy1.bin", "empty", "zeros.bin", "hl1", "sub/copy2.bin", "sub/note.log"]) {
+  for (const f of [
+    "a.txt",
+    "big.bin",
+    "copy1.bin",
+    "empty",
+    "zeros.bin",
+    "hl1",
+    "sub/copy2.bin",
+    "sub/note.log",
+  ]) {
     assert.deepEqual(await readFile(join(t2, f)), await readFile(join(t0, f)), f);
   }
   assert.deepEqual(await readFile(join(t2, "big.bin")), fxBytes(5500, 1));

@@ -10,8 +10,19 @@ import { findSnapshot, type SnapshotSource } from "./find-snapshot.ts";
 import { BlobDecoder } from "./restore-blob.ts";
 import { outputSize, RestoreDecoder, type DecodeSlot } from "./restore-decoder.ts";
 import { FileSink, type FileJob } from "./restore-files.ts";
-import { applyFileMetadataSync, applyFileTimes, applyNodeMetadata, makeDevice } from "./restore-metadata.ts";
-import { PackReader, planPackRanges, rangeError, type PackRange, type WantedBlob } from "./restore-packs.ts";
+import {
+  applyFileMetadataSync,
+  applyFileTimes,
+  applyNodeMetadata,
+  makeDevice,
+} from "./restore-metadata.ts";
+import {
+  PackReader,
+  planPackRanges,
+  rangeError,
+  type PackRange,
+  type WantedBlob,
+} from "./restore-packs.ts";
 import { planRestore, type PlannedNode } from "./restore-plan.ts";
 import type { TreeLoader } from "./walk-tree.ts";
 
@@ -78,14 +89,26 @@ export interface RestoreResult {
  * @throws CofferError SNAPSHOT_NOT_FOUND / AMBIGUOUS_ID, INTERRUPTED (signal), and I/O errors
  *   on the target that are not specific to one file.
  */
-export async function restore(repo: RestoreSource, snapshot: string, o: RestoreOptions): Promise<RestoreResult> {
+export async function restore(
+  repo: RestoreSource,
+  snapshot: string,
+  o: RestoreOptions,
+): Promise<RestoreResult> {
   const { snapshot: snap } = await findSnapshot(repo, snapshot);
   await repo.ensureIndex();
-  const plan = await planRestore(repo, snap.tree, { ...(o.include ? { include: o.include } : {}), ...(o.exclude ? { exclude: o.exclude } : {}) });
+  const plan = await planRestore(repo, snap.tree, {
+    ...(o.include ? { include: o.include } : {}),
+    ...(o.exclude ? { exclude: o.exclude } : {}),
+  });
   const target = Buffer.from(resolve(o.target));
   const onDisk = (p: Buffer): Buffer => Buffer.concat([target, p]);
   const asRoot = process.getuid?.() === 0;
-  const errors: { path: string; message: string }[] = [...plan.treeErrors.map((e) => ({ path: e.path, message: `subtree not restored: ${e.message}` }))];
+  const errors: { path: string; message: string }[] = [
+    ...plan.treeErrors.map((e) => ({
+      path: e.path,
+      message: `subtree not restored: ${e.message}`,
+    })),
+  ];
   const fail = (path: string, message: string): void => {
     errors.push({ path, message });
   };
@@ -101,13 +124,23 @@ export async function restore(repo: RestoreSource, snapshot: string, o: RestoreO
       await mkdir(onDisk(d.pathBytes), { mode: 0o700 });
       dirOk.add(d.path);
     } catch (err) {
-      if ((err as { code?: string }).code === "EEXIST" && (await lstat(onDisk(d.pathBytes))).isDirectory()) dirOk.add(d.path);
+      if (
+        (err as { code?: string }).code === "EEXIST" &&
+        (await lstat(onDisk(d.pathBytes))).isDirectory()
+      )
+        dirOk.add(d.path);
       else fail(d.path, `cannot create directory: ${message(err)}`);
     }
   }
 
   // Files: work out where each blob goes.
-  const progress: RestoreProgress = { files: 0, filesTotal: plan.files.length + plan.links.length, bytes: 0, bytesTotal: 0, errors: 0 };
+  const progress: RestoreProgress = {
+    files: 0,
+    filesTotal: plan.files.length + plan.links.length,
+    bytes: 0,
+    bytesTotal: 0,
+    errors: 0,
+  };
   const report = (): void => {
     progress.errors = errors.length;
     o.onProgress?.({ ...progress });
@@ -120,7 +153,10 @@ export async function restore(repo: RestoreSource, snapshot: string, o: RestoreO
   const empty: FileJob[] = [];
   for (const f of plan.files) {
     const final = onDisk(f.pathBytes);
-    const temp = Buffer.concat([final.subarray(0, final.lastIndexOf(0x2f) + 1), Buffer.from(`.coffer-restore-${process.pid}-${counter++}`)]);
+    const temp = Buffer.concat([
+      final.subarray(0, final.lastIndexOf(0x2f) + 1),
+      Buffer.from(`.coffer-restore-${process.pid}-${counter++}`),
+    ]);
     const job: FileJob = { final, temp, size: 0, remaining: 0, created: false, end: 0 };
     jobs.set(job, f);
     let offset = 0;
@@ -200,11 +236,21 @@ export async function restore(repo: RestoreSource, snapshot: string, o: RestoreO
     }
     const workers = o.workers ?? 0;
     // worker slots hold a range and its plaintexts, 2 per worker + 1: keep them small
-    const ranges = planPackRanges(wanted.values(), workers > 0 ? { maxRange: 4 * 1024 * 1024, maxRaw: 4 * 1024 * 1024 } : {});
+    const ranges = planPackRanges(
+      wanted.values(),
+      workers > 0 ? { maxRange: 4 * 1024 * 1024, maxRaw: 4 * 1024 * 1024 } : {},
+    );
     const reader = new PackReader(repo.storage, ranges, o.concurrency ?? 4);
     const blobFailed = (r: PackRange, b: WantedBlob, err: unknown): void => {
-      const e = err instanceof CofferError ? err : new CofferError("CORRUPT", `Cannot read blob ${shortId(b.id)}: ${String(err)}`, { cause: err });
-      const why = e.message.includes(`pack ${shortId(r.packId)}`) ? e.message : `${e.message} (pack ${shortId(r.packId)})`;
+      const e =
+        err instanceof CofferError
+          ? err
+          : new CofferError("CORRUPT", `Cannot read blob ${shortId(b.id)}: ${String(err)}`, {
+              cause: err,
+            });
+      const why = e.message.includes(`pack ${shortId(r.packId)}`)
+        ? e.message
+        : `${e.message} (pack ${shortId(r.packId)})`;
       for (const { job } of wanted.get(b.id)!.targets) failJob(job, why);
     };
     const deliver = async (b: WantedBlob, raw: Buffer): Promise<void> => {
@@ -222,7 +268,12 @@ export async function restore(repo: RestoreSource, snapshot: string, o: RestoreO
       }
     };
     const truncated = (r: PackRange, b: WantedBlob, length: number): CofferError | undefined =>
-      b.loc.offset - r.offset + b.loc.length > length ? new CofferError("CORRUPT", `Cannot read blob ${shortId(b.id)}: pack ${shortId(r.packId)} is truncated`) : undefined;
+      b.loc.offset - r.offset + b.loc.length > length
+        ? new CofferError(
+            "CORRUPT",
+            `Cannot read blob ${shortId(b.id)}: pack ${shortId(r.packId)} is truncated`,
+          )
+        : undefined;
     if (workers > 0 && ranges.length > 1) decoder = new RestoreDecoder(repo.master, workers);
     if (decoder === undefined) {
       const inline = new BlobDecoder(repo.master);
@@ -243,7 +294,12 @@ export async function restore(repo: RestoreSource, snapshot: string, o: RestoreO
             const bad = truncated(r, b, bytes.length);
             if (bad !== undefined) throw bad;
             const start = b.loc.offset - r.offset;
-            raw = inline.decode(b.id, bytes.subarray(start, start + b.loc.length), b.loc.flags, b.loc.rawLength);
+            raw = inline.decode(
+              b.id,
+              bytes.subarray(start, start + b.loc.length),
+              b.loc.flags,
+              b.loc.rawLength,
+            );
           } catch (err) {
             blobFailed(r, b, err);
             continue;
@@ -263,8 +319,15 @@ export async function restore(repo: RestoreSource, snapshot: string, o: RestoreO
         const r = ranges[i]!;
         const need = outputSize(r);
         let slot = slots[i % k];
-        if (slot === undefined || slot.input.byteLength < r.length || slot.output.byteLength < need) {
-          slot = { input: new SharedArrayBuffer(Math.max(r.length, slot?.input.byteLength ?? 0)), output: new SharedArrayBuffer(Math.max(need, slot?.output.byteLength ?? 0)) };
+        if (
+          slot === undefined ||
+          slot.input.byteLength < r.length ||
+          slot.output.byteLength < need
+        ) {
+          slot = {
+            input: new SharedArrayBuffer(Math.max(r.length, slot?.input.byteLength ?? 0)),
+            output: new SharedArrayBuffer(Math.max(need, slot?.output.byteLength ?? 0)),
+          };
           slots[i % k] = slot;
         }
         const input = Buffer.from(slot.input);
@@ -304,7 +367,9 @@ export async function restore(repo: RestoreSource, snapshot: string, o: RestoreO
   } finally {
     await decoder?.close();
     sink.closeAll();
-    if (o.signal?.aborted === true) for (const job of jobs.keys()) if (job.remaining > 0 || job.failed !== undefined) sink.discard(job);
+    if (o.signal?.aborted === true)
+      for (const job of jobs.keys())
+        if (job.remaining > 0 || job.failed !== undefined) sink.discard(job);
   }
   checkAbort();
 

@@ -39,7 +39,9 @@ export const ROOT: Buffer = Buffer.from("/");
 
 /** Joins a directory path and an entry name (bytes). */
 export function joinPath(dir: Buffer, name: Buffer): Buffer {
-  return dir.length === 1 && dir[0] === 0x2f ? Buffer.concat([SLASH, name]) : Buffer.concat([dir, SLASH, name]);
+  return dir.length === 1 && dir[0] === 0x2f
+    ? Buffer.concat([SLASH, name])
+    : Buffer.concat([dir, SLASH, name]);
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -60,7 +62,16 @@ export function displayPath(bytes: Uint8Array): string {
   let i = 0;
   while (i < bytes.length) {
     const b = bytes[i]!;
-    const len = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0;
+    const len =
+      b < 0x80
+        ? 1
+        : b >= 0xc2 && b < 0xe0
+          ? 2
+          : b >= 0xe0 && b < 0xf0
+            ? 3
+            : b >= 0xf0 && b < 0xf5
+              ? 4
+              : 0;
     if (len === 1) {
       out += b === 0x5c ? "\\\\" : String.fromCharCode(b);
       i++;
@@ -85,7 +96,11 @@ export function displayPath(bytes: Uint8Array): string {
  * Walks a tree depth-first in name order, yielding every node (a directory before its
  * contents). Trees are loaded one at a time through `loader`.
  */
-export async function* walkTree(loader: TreeLoader, treeId: string, o: WalkOptions = {}): AsyncGenerator<WalkEntry> {
+export async function* walkTree(
+  loader: TreeLoader,
+  treeId: string,
+  o: WalkOptions = {},
+): AsyncGenerator<WalkEntry> {
   const base = o.base ?? ROOT;
   yield* walkInner(loader, await loader.loadTree(treeId), base, 1, o);
 }
@@ -144,7 +159,11 @@ export interface ResolvedPath {
  * @throws CofferError NOT_FOUND `Cannot find /a/b in snapshot: no such file or directory`
  *   (also when an intermediate component is not a directory).
  */
-export async function resolvePath(loader: TreeLoader, rootTree: string, path: string | Uint8Array): Promise<ResolvedPath> {
+export async function resolvePath(
+  loader: TreeLoader,
+  rootTree: string,
+  path: string | Uint8Array,
+): Promise<ResolvedPath> {
   const parts = splitPath(path);
   let tree: string | undefined = rootTree;
   let node: TreeNode | undefined;
@@ -155,7 +174,10 @@ export async function resolvePath(loader: TreeLoader, rootTree: string, path: st
     const found = nodes.find((n) => n.name.equals(part));
     at = joinPath(at, part);
     if (found === undefined) {
-      throw new CofferError("NOT_FOUND", `Cannot find ${displayPath(at)} in snapshot: no such file or directory`);
+      throw new CofferError(
+        "NOT_FOUND",
+        `Cannot find ${displayPath(at)} in snapshot: no such file or directory`,
+      );
     }
     node = found;
     tree = found.type === "dir" ? found.subtree : undefined;

@@ -13,7 +13,12 @@ test("setTimesNs() sets atime and mtime to the nanosecond, without following sym
     await writeFile(f, "x");
     const l = join(dir, "l");
     await symlink("f", l);
-    for (const ns of [1_700_000_000_123_456_789n, 1n, 4_000_000_000_999_999_999n, -1_500_000_001n]) {
+    for (const ns of [
+      1_700_000_000_123_456_789n,
+      1n,
+      4_000_000_000_999_999_999n,
+      -1_500_000_001n,
+    ]) {
       await setTimesNs(f, ns + 7n, ns);
       const st = await lstat(f, { bigint: true });
       assert.equal(st.mtimeNs, ns);

@@ -56,16 +56,30 @@ function floorUs(ns: bigint): bigint {
  * times are exact to the nanosecond (`utimensat`); without it, Node's `lutimes` keeps whole
  * microseconds (libuv truncates `tv_nsec`). Throws a Node-style error (`code`) on failure.
  */
-export async function setTimesNs(path: Buffer | string, atimeNs: bigint, mtimeNs: bigint): Promise<void> {
+export async function setTimesNs(
+  path: Buffer | string,
+  atimeNs: bigint,
+  mtimeNs: bigint,
+): Promise<void> {
   const n = loadNative();
   if (n) {
     const [as, ans] = split(atimeNs);
     const [ms, mns] = split(mtimeNs);
     const errno = n.utimens(Buffer.from(path), as, ans, ms, mns, true);
     if (errno === 0) return;
-    const err = new Error(`utimensat failed with errno ${errno}`) as Error & { code: string; errno: number };
+    const err = new Error(`utimensat failed with errno ${errno}`) as Error & {
+      code: string;
+      errno: number;
+    };
     err.errno = errno;
-    err.code = errno === 2 ? "ENOENT" : errno === 1 ? "EPERM" : errno === 13 ? "EACCES" : `E${String(errno)}`;
+    err.code =
+      errno === 2
+        ? "ENOENT"
+        : errno === 1
+          ? "EPERM"
+          : errno === 13
+            ? "EACCES"
+            : `E${String(errno)}`;
     throw err;
   }
   // Half a microsecond keeps the double's truncation on the intended microsecond (see ADR).

@@ -13,7 +13,10 @@ export interface Caller {
 /** The access key a request claims (header or presigned query), before any check. */
 export function claimedAccessKey(req: GatewayRequest): string | undefined {
   const authz = req.headers.authorization;
-  const m = authz === undefined ? /(?:^|&)X-Amz-Credential=([^&]*)/.exec(req.rawQuery) : /Credential=([^/,\s]+)\//.exec(authz);
+  const m =
+    authz === undefined
+      ? /(?:^|&)X-Amz-Credential=([^&]*)/.exec(req.rawQuery)
+      : /Credential=([^/,\s]+)\//.exec(authz);
   const raw = m?.[1];
   if (raw === undefined) return undefined;
   let v = raw;
@@ -40,14 +43,18 @@ export async function authenticate(
   const source = akid === undefined ? undefined : await sources.byAccessKey(akid);
   const result = verifyRequest(
     { method: req.method, path: req.rawPath, query: req.rawQuery, headers: req.headers },
-    (id) => (source !== undefined && id === source.accessKeyId ? { secret: source.secretAccessKey, source } : undefined),
+    (id) =>
+      source !== undefined && id === source.accessKeyId
+        ? { secret: source.secretAccessKey, source }
+        : undefined,
     now,
     { region: o.region, maxSkewMs: o.maxSkewMs },
   );
   if (!result.ok) {
     const code: S3ErrorCode = result.code in S3_ERRORS ? result.code : "InvalidRequest";
     const extra: Record<string, string> = {};
-    if (akid !== undefined && (code === "SignatureDoesNotMatch" || code === "InvalidAccessKeyId")) extra.AWSAccessKeyId = akid;
+    if (akid !== undefined && (code === "SignatureDoesNotMatch" || code === "InvalidAccessKeyId"))
+      extra.AWSAccessKeyId = akid;
     throw new S3Error(code, result.message, extra);
   }
   const src = result.credential.source;

@@ -60,7 +60,10 @@ export async function receiveBody(
   verifier: PayloadVerifier,
   limits: BodyLimits,
 ): Promise<ReceivedBody> {
-  const path = join(tmpDir, `body-${process.pid}-${Date.now().toString(36)}-${(counter++).toString(36)}`);
+  const path = join(
+    tmpDir,
+    `body-${process.pid}-${Date.now().toString(36)}-${(counter++).toString(36)}`,
+  );
   const sha = limits.verifiedSha256 === undefined ? createHash("sha256") : undefined;
   const md5 = createHash("md5");
   let size = 0;
@@ -77,7 +80,10 @@ export async function receiveBody(
       if (bytes.length === 0) return;
       size += bytes.length;
       if (size > limits.maxBytes) {
-        throw new S3Error("EntityTooLarge", `Your proposed upload exceeds the maximum allowed size (${limits.maxBytes} bytes)`);
+        throw new S3Error(
+          "EntityTooLarge",
+          `Your proposed upload exceeds the maximum allowed size (${limits.maxBytes} bytes)`,
+        );
       }
       sha?.update(bytes);
       md5.update(bytes);
@@ -105,8 +111,14 @@ export async function receiveBody(
       await flush();
     } catch (err) {
       if (err instanceof S3Error || isSigV4Error(err)) throw err;
-      if ((err as { code?: string }).code === "ENOSPC") throw fromSystemError(err, "Cannot store upload");
-      throw new S3Error("IncompleteBody", `The request body ended early: ${(err as Error).message}`, {}, { cause: err });
+      if ((err as { code?: string }).code === "ENOSPC")
+        throw fromSystemError(err, "Cannot store upload");
+      throw new S3Error(
+        "IncompleteBody",
+        `The request body ended early: ${(err as Error).message}`,
+        {},
+        { cause: err },
+      );
     }
     const result = verifier.end();
     if (limits.expectedLength !== undefined && size !== limits.expectedLength) {
@@ -118,7 +130,14 @@ export async function receiveBody(
     if (limits.sync !== false) await file.sync();
     await file.close();
     fh = undefined;
-    return { path, size, sha256: sha?.digest("hex") ?? limits.verifiedSha256 ?? "", md5: md5.digest("hex"), checksums: result.checksums, dispose };
+    return {
+      path,
+      size,
+      sha256: sha?.digest("hex") ?? limits.verifiedSha256 ?? "",
+      md5: md5.digest("hex"),
+      checksums: result.checksums,
+      dispose,
+    };
   } catch (err) {
     await fh?.close().catch(() => undefined);
     await dispose();

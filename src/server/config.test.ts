@@ -19,7 +19,11 @@ test("loadConfig() applies embedded defaults and file values", () => {
   assert.equal(d.minDeletionDelayMs, 14 * 86_400_000);
   assert.deepEqual(d.scratchPrefixes, ["locks/"]);
   assert.equal(d.port, 9000);
-  const f = loadConfig(yaml(`dataDir: ${dir}\nlisten: "[::1]:8443"\nregion: eu-west-3\nminDeletionDelay: 30d\ntls:\n  selfSigned: true\n`));
+  const f = loadConfig(
+    yaml(
+      `dataDir: ${dir}\nlisten: "[::1]:8443"\nregion: eu-west-3\nminDeletionDelay: 30d\ntls:\n  selfSigned: true\n`,
+    ),
+  );
   assert.equal(f.host, "::1");
   assert.equal(f.region, "eu-west-3");
   assert.equal(f.minDeletionDelayMs, 30 * 86_400_000);
@@ -33,9 +37,15 @@ test("loadConfig() refuses bad YAML, unknown fields and plain HTTP off loopback 
     ["minDeletionDelay: soon\n", {}, /minDeletionDelay must be a duration/],
     ["listen: 0.0.0.0:80\nhttp: true\n", {}, /Refusing plain HTTP on 0\.0\.0\.0/],
   ] as const) {
-    assert.throws(() => loadConfig(yaml(text), over), (e: unknown) => isCofferError(e, "CONFIG") && re.test(e.message) && !e.message.includes("\n"));
+    assert.throws(
+      () => loadConfig(yaml(text), over),
+      (e: unknown) => isCofferError(e, "CONFIG") && re.test(e.message) && !e.message.includes("\n"),
+    );
   }
-  assert.equal(loadConfig(yaml("listen: 0.0.0.0:80\nhttp: true\nallowInsecureHttp: true\n")).http, true);
+  assert.equal(
+    loadConfig(yaml("listen: 0.0.0.0:80\nhttp: true\nallowInsecureHttp: true\n")).http,
+    true,
+  );
   assert.throws(() => loadConfig(join(dir, "missing.yaml")), /Cannot read config/);
 });
 
@@ -50,6 +60,12 @@ test("MasterKey.loadOrCreate() makes a 0600 key once and seals secrets with AES-
   const sealed = k1.seal("s3cret", "source:AK");
   assert.ok(!sealed.includes("s3cret"));
   assert.equal(k2.open(sealed, "source:AK"), "s3cret");
-  assert.throws(() => k2.open(sealed, "source:OTHER"), (e: unknown) => isCofferError(e, "CORRUPT"));
-  assert.throws(() => MasterKey.fromBytes(new Uint8Array(32)).open(sealed, "source:AK"), (e: unknown) => isCofferError(e, "CORRUPT"));
+  assert.throws(
+    () => k2.open(sealed, "source:OTHER"),
+    (e: unknown) => isCofferError(e, "CORRUPT"),
+  );
+  assert.throws(
+    () => MasterKey.fromBytes(new Uint8Array(32)).open(sealed, "source:AK"),
+    (e: unknown) => isCofferError(e, "CORRUPT"),
+  );
 });

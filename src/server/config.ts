@@ -3,7 +3,12 @@ import { isIP } from "node:net";
 import { parse as parseYaml } from "yaml";
 import { CofferError } from "../core/errors.ts";
 import { type AlertsConfig, DEFAULT_ALERTS, parseAlertsConfig } from "./alerts/alerts-config.ts";
-import { type AuditConfig, checkAuditRetention, DEFAULT_AUDIT, parseAuditConfig } from "./audit/audit-config.ts";
+import {
+  type AuditConfig,
+  checkAuditRetention,
+  DEFAULT_AUDIT,
+  parseAuditConfig,
+} from "./audit/audit-config.ts";
 
 /** TLS settings: a certificate/key pair on disk, or a self-signed one made on first run. */
 export interface TlsConfig {
@@ -92,7 +97,10 @@ export function parseDuration(value: unknown, what: string, file = "(command lin
 }
 
 /** Splits `HOST:PORT` (IPv6 as `[::1]:8443`). */
-export function parseListen(listen: string, file = "(command line)"): { host: string; port: number } {
+export function parseListen(
+  listen: string,
+  file = "(command line)",
+): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen.trim());
   const host = m?.[1] ?? m?.[2];
   const port = Number(m?.[3]);
@@ -135,18 +143,29 @@ function bool(file: string, v: unknown, what: string): boolean {
 }
 
 /** Applies a parsed YAML document onto the defaults, refusing unknown or mistyped fields. */
-export function applyConfigDocument(doc: unknown, file: string, base = DEFAULT_CONFIG): ServerConfig {
-  const cfg: ServerConfig = { ...base, tls: { ...base.tls }, scratchPrefixes: [...base.scratchPrefixes] };
+export function applyConfigDocument(
+  doc: unknown,
+  file: string,
+  base = DEFAULT_CONFIG,
+): ServerConfig {
+  const cfg: ServerConfig = {
+    ...base,
+    tls: { ...base.tls },
+    scratchPrefixes: [...base.scratchPrefixes],
+  };
   if (doc === null || doc === undefined) return cfg;
-  if (typeof doc !== "object" || Array.isArray(doc)) throw bad(file, "the top level must be a mapping");
+  if (typeof doc !== "object" || Array.isArray(doc))
+    throw bad(file, "the top level must be a mapping");
   const d = doc as Record<string, unknown>;
   for (const k of Object.keys(d)) if (!KNOWN.has(k)) throw bad(file, `unknown field "${k}"`);
   if (d.dataDir !== undefined) cfg.dataDir = str(file, d.dataDir, "dataDir");
   if (d.listen !== undefined) Object.assign(cfg, parseListen(str(file, d.listen, "listen"), file));
   if (d.http !== undefined) cfg.http = bool(file, d.http, "http");
-  if (d.allowInsecureHttp !== undefined) cfg.allowInsecureHttp = bool(file, d.allowInsecureHttp, "allowInsecureHttp");
+  if (d.allowInsecureHttp !== undefined)
+    cfg.allowInsecureHttp = bool(file, d.allowInsecureHttp, "allowInsecureHttp");
   if (d.region !== undefined) cfg.region = str(file, d.region, "region");
-  if (d.publicUrl !== undefined) cfg.publicUrl = str(file, d.publicUrl, "publicUrl").replace(/\/+$/, "");
+  if (d.publicUrl !== undefined)
+    cfg.publicUrl = str(file, d.publicUrl, "publicUrl").replace(/\/+$/, "");
   if (d.minDeletionDelay !== undefined) {
     cfg.minDeletionDelayMs = parseDuration(d.minDeletionDelay, "minDeletionDelay", file);
   }
@@ -154,20 +173,28 @@ export function applyConfigDocument(doc: unknown, file: string, base = DEFAULT_C
   if (d.alerts !== undefined) cfg.alerts = parseAlertsConfig(d.alerts, file, parseDuration);
   if (d.clockSkew !== undefined) cfg.clockSkewMs = parseDuration(d.clockSkew, "clockSkew", file);
   if (d.maxObjectSize !== undefined) {
-    if (typeof d.maxObjectSize !== "number" || !Number.isSafeInteger(d.maxObjectSize) || d.maxObjectSize <= 0) {
+    if (
+      typeof d.maxObjectSize !== "number" ||
+      !Number.isSafeInteger(d.maxObjectSize) ||
+      d.maxObjectSize <= 0
+    ) {
       throw bad(file, "maxObjectSize must be a positive number of bytes");
     }
     cfg.maxObjectBytes = d.maxObjectSize;
   }
   if (d.scratchPrefixes !== undefined) {
     const p = d.scratchPrefixes;
-    if (!Array.isArray(p) || !p.every((x): x is string => typeof x === "string" && x.endsWith("/") && x.length > 1)) {
+    if (
+      !Array.isArray(p) ||
+      !p.every((x): x is string => typeof x === "string" && x.endsWith("/") && x.length > 1)
+    ) {
       throw bad(file, 'scratchPrefixes must be a list of prefixes ending in "/"');
     }
     cfg.scratchPrefixes = p;
   }
   if (d.tls !== undefined) {
-    if (typeof d.tls !== "object" || d.tls === null || Array.isArray(d.tls)) throw bad(file, "tls must be a mapping");
+    if (typeof d.tls !== "object" || d.tls === null || Array.isArray(d.tls))
+      throw bad(file, "tls must be a mapping");
     const t = d.tls as Record<string, unknown>;
     for (const k of Object.keys(t)) {
       if (!["cert", "key", "selfSigned"].includes(k)) throw bad(file, `unknown field "tls.${k}"`);
@@ -193,20 +220,28 @@ export function validateConfig(cfg: ServerConfig): ServerConfig {
   }
   checkAuditRetention(cfg.audit.retentionMs, cfg.minDeletionDelayMs, "minDeletionDelay");
   if (!cfg.http && cfg.tls.cert === undefined && !cfg.tls.selfSigned) {
-    throw new CofferError("CONFIG", "No TLS certificate: set tls.cert and tls.key, or tls.selfSigned: true");
+    throw new CofferError(
+      "CONFIG",
+      "No TLS certificate: set tls.cert and tls.key, or tls.selfSigned: true",
+    );
   }
   return cfg;
 }
 
 /** Loads the YAML file (if any), applies defaults and overrides, and validates the result. */
-export function loadConfig(file: string | undefined, overrides: ConfigOverrides = {}): ServerConfig {
+export function loadConfig(
+  file: string | undefined,
+  overrides: ConfigOverrides = {},
+): ServerConfig {
   let cfg = DEFAULT_CONFIG;
   if (file !== undefined) {
     let text: string;
     try {
       text = readFileSync(file, "utf8");
     } catch (err) {
-      throw new CofferError("CONFIG", `Cannot read config ${file}: ${(err as Error).message}`, { cause: err });
+      throw new CofferError("CONFIG", `Cannot read config ${file}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     let doc: unknown;
     try {

@@ -64,13 +64,20 @@ export class DeletionStore {
        VALUES (?, ?, ?, ?, ?, ?, 'PENDING', ?) ON CONFLICT (bucket, key) WHERE state = 'PENDING' DO NOTHING`,
       [o.bucket, o.key, o.reason, o.requestedBy, o.requestedAt, o.executeAfter, o.requestId],
     );
-    const row = await this.db.get<Row>("SELECT * FROM deletions WHERE bucket = ? AND key = ? AND state = 'PENDING'", [o.bucket, o.key]);
-    if (row === undefined) throw new Error(`pending deletion of ${o.bucket}/${o.key} not found after insert`);
+    const row = await this.db.get<Row>(
+      "SELECT * FROM deletions WHERE bucket = ? AND key = ? AND state = 'PENDING'",
+      [o.bucket, o.key],
+    );
+    if (row === undefined)
+      throw new Error(`pending deletion of ${o.bucket}/${o.key} not found after insert`);
     return { deletion: fromRow(row), created: r.changes === 1 };
   }
 
   async pending(bucket: string, key: string): Promise<Deletion | undefined> {
-    const r = await this.db.get<Row>("SELECT * FROM deletions WHERE bucket = ? AND key = ? AND state = 'PENDING'", [bucket, key]);
+    const r = await this.db.get<Row>(
+      "SELECT * FROM deletions WHERE bucket = ? AND key = ? AND state = 'PENDING'",
+      [bucket, key],
+    );
     return r === undefined ? undefined : fromRow(r);
   }
 

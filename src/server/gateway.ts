@@ -7,7 +7,14 @@ import { getBucketLocation, headBucket, listBuckets } from "./ops/bucket.ts";
 import { deleteObject, deleteObjects } from "./ops/delete.ts";
 import { getObject } from "./ops/get-object.ts";
 import { listObjects } from "./ops/list-objects.ts";
-import { abortUpload, completeUpload, createUpload, listParts, listUploads, uploadPart } from "./ops/multipart.ts";
+import {
+  abortUpload,
+  completeUpload,
+  createUpload,
+  listParts,
+  listUploads,
+  uploadPart,
+} from "./ops/multipart.ts";
 import { putObject } from "./ops/put-object.ts";
 import type { GatewayRequest, GatewayResponse } from "./request.ts";
 import { operationOf, resolveTarget, type Operation } from "./route.ts";
@@ -43,7 +50,13 @@ export interface RequestHooks {
 }
 
 const WRITE_OPS: ReadonlySet<Operation> = new Set<Operation>([
-  "PutObject", "DeleteObject", "DeleteObjects", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload",
+  "PutObject",
+  "DeleteObject",
+  "DeleteObjects",
+  "CreateMultipartUpload",
+  "UploadPart",
+  "CompleteMultipartUpload",
+  "AbortMultipartUpload",
 ]);
 
 function isObjectContext(ctx: RequestContext): ctx is ObjectContext {
@@ -64,7 +77,14 @@ export class Gateway {
   async handle(req: GatewayRequest): Promise<GatewayResponse> {
     const requestId = randomBytes(8).toString("hex").toUpperCase();
     const now = this.deps.clock.now();
-    const log: RequestLog = { requestId, time: now, remoteAddress: req.remoteAddress, method: req.method, operation: "Unknown", status: 0 };
+    const log: RequestLog = {
+      requestId,
+      time: now,
+      remoteAddress: req.remoteAddress,
+      method: req.method,
+      operation: "Unknown",
+      status: 0,
+    };
     let res: GatewayResponse;
     try {
       res = await this.#dispatch(req, requestId, now, log);
@@ -87,7 +107,12 @@ export class Gateway {
       } catch (err) {
         log.error = err;
         log.errorCode = "InternalError";
-        res = errorResponse(new S3Error("InternalError", "The audit log could not be written"), req, requestId, log);
+        res = errorResponse(
+          new S3Error("InternalError", "The audit log could not be written"),
+          req,
+          requestId,
+          log,
+        );
         res.headers["x-amz-request-id"] = requestId;
         log.status = res.status;
       }
@@ -96,7 +121,12 @@ export class Gateway {
     return res;
   }
 
-  async #dispatch(req: GatewayRequest, requestId: string, now: number, log: RequestLog): Promise<GatewayResponse> {
+  async #dispatch(
+    req: GatewayRequest,
+    requestId: string,
+    now: number,
+    log: RequestLog,
+  ): Promise<GatewayResponse> {
     const known = new Set((await this.deps.metadata.sources.list()).map((s) => s.bucket));
     const target = resolveTarget(req.rawPath, req.rawQuery, req.headers.host, (b) => known.has(b));
     const op = operationOf(req.method, target);
@@ -111,21 +141,42 @@ export class Gateway {
     log.accessKeyId = caller.accessKeyId;
     if (op === "ListBuckets") return listBuckets(caller);
     if (target.bucket === undefined || op === "Unsupported") {
-      throw new S3Error("NotImplemented", `${req.method} on this resource is not supported by coffer-server`);
+      throw new S3Error(
+        "NotImplemented",
+        `${req.method} on this resource is not supported by coffer-server`,
+      );
     }
     // Isolation: a source's credentials reach its own bucket only; nothing reveals others.
     if (target.bucket !== caller.source.bucket) {
-      throw new S3Error("AccessDenied", `Access Denied: credentials of source ${caller.source.name} cannot access bucket ${target.bucket}`);
+      throw new S3Error(
+        "AccessDenied",
+        `Access Denied: credentials of source ${caller.source.name} cannot access bucket ${target.bucket}`,
+      );
     }
     if (op === "CreateBucket") {
       // As S3 answers an owner re-creating its bucket (rclone and others treat it as "exists").
-      throw new S3Error("BucketAlreadyOwnedByYou", `Your previous request to create the named bucket succeeded and you already own it (buckets are managed by the gateway operator)`);
+      throw new S3Error(
+        "BucketAlreadyOwnedByYou",
+        `Your previous request to create the named bucket succeeded and you already own it (buckets are managed by the gateway operator)`,
+      );
     }
     if (op === "DeleteBucket") {
-      throw new S3Error("AccessDenied", `Access Denied: buckets are managed by the gateway operator (${op} refused)`);
+      throw new S3Error(
+        "AccessDenied",
+        `Access Denied: buckets are managed by the gateway operator (${op} refused)`,
+      );
     }
-    if (WRITE_OPS.has(op) && this.hooks.beforeWrite !== undefined) await this.hooks.beforeWrite(log, req);
-    const ctx: RequestContext = { deps: this.deps, req, target: { ...target, bucket: target.bucket }, op, caller, requestId, now };
+    if (WRITE_OPS.has(op) && this.hooks.beforeWrite !== undefined)
+      await this.hooks.beforeWrite(log, req);
+    const ctx: RequestContext = {
+      deps: this.deps,
+      req,
+      target: { ...target, bucket: target.bucket },
+      op,
+      caller,
+      requestId,
+      now,
+    };
     switch (op) {
       case "HeadBucket":
         return headBucket(ctx);
@@ -171,7 +222,12 @@ export class Gateway {
 }
 
 /** Renders an S3 error: XML body, or headers only for HEAD. */
-export function errorResponse(e: S3Error, req: GatewayRequest, requestId: string, log?: RequestLog): GatewayResponse {
+export function errorResponse(
+  e: S3Error,
+  req: GatewayRequest,
+  requestId: string,
+  log?: RequestLog,
+): GatewayResponse {
   const headers: Record<string, string> = { "x-amz-error-code": e.code };
   if (req.method === "HEAD") return { status: e.status, headers };
   headers["content-type"] = "application/xml";

@@ -8,16 +8,22 @@ import { S3Error } from "./s3/errors.ts";
  */
 export function checkObjectKey(key: string): void {
   if (Buffer.byteLength(key, "utf8") > MAX_KEY_BYTES) {
-    throw new S3Error("KeyTooLongError", `Your key is too long: the maximum is ${MAX_KEY_BYTES} bytes`);
+    throw new S3Error(
+      "KeyTooLongError",
+      `Your key is too long: the maximum is ${MAX_KEY_BYTES} bytes`,
+    );
   }
   let why: string | undefined;
   if (/[\u0000-\u001f\u007f]/.test(key)) why = "it contains a NUL or control character";
   else if (key.includes("\\")) why = "it contains a backslash";
   else if (key.startsWith("/")) why = "it starts with '/'";
-  else if (key.split("/").some((s, i, all) => s === ".." || s === "." || (s === "" && i < all.length - 1))) {
+  else if (
+    key.split("/").some((s, i, all) => s === ".." || s === "." || (s === "" && i < all.length - 1))
+  ) {
     why = "it has an empty, '.' or '..' path segment";
   } else if (key.endsWith("/")) why = "it ends with '/' (directory markers are not stored)";
-  if (why !== undefined) throw new S3Error("InvalidArgument", `Invalid object key: ${why}`, { ArgumentName: "key" });
+  if (why !== undefined)
+    throw new S3Error("InvalidArgument", `Invalid object key: ${why}`, { ArgumentName: "key" });
 }
 
 /** True when `key` lies under one of the source's scratch prefixes (deleted at once). */

@@ -39,7 +39,10 @@ export class ObjectLedger {
   constructor(private readonly db: Queryable) {}
 
   async get(bucket: string, key: string): Promise<ObjectRecord | undefined> {
-    const r = await this.db.get<Row>("SELECT * FROM objects WHERE bucket = ? AND key = ?", [bucket, key]);
+    const r = await this.db.get<Row>("SELECT * FROM objects WHERE bucket = ? AND key = ?", [
+      bucket,
+      key,
+    ]);
     return r === undefined ? undefined : fromRow(r);
   }
 
@@ -64,7 +67,12 @@ export class ObjectLedger {
    * Up to `limit` objects whose key starts with `prefix` and sorts after `after`, in key
    * order (SQLite's BINARY collation = UTF-8 byte order).
    */
-  async page(bucket: string, prefix: string, after: string, limit: number): Promise<ObjectRecord[]> {
+  async page(
+    bucket: string,
+    prefix: string,
+    after: string,
+    limit: number,
+  ): Promise<ObjectRecord[]> {
     const rows = await this.db.all<Row>(
       `SELECT * FROM objects WHERE bucket = ? AND key > ? AND substr(key, 1, ?) = ? ORDER BY key LIMIT ?`,
       [bucket, after, sqlLength(prefix), prefix, limit],

@@ -51,17 +51,34 @@ export class ManifestStore {
     await this.db.run(
       `INSERT INTO manifests (bucket, key, snapshot_id, host, tags, client_time, committed_at, packs, stats)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (bucket, key) DO NOTHING`,
-      [bucket, key, m.snapshot, m.host, JSON.stringify(m.tags), m.time, committedAt, JSON.stringify(m.packs),
-        JSON.stringify(m.stats ?? null)],
+      [
+        bucket,
+        key,
+        m.snapshot,
+        m.host,
+        JSON.stringify(m.tags),
+        m.time,
+        committedAt,
+        JSON.stringify(m.packs),
+        JSON.stringify(m.stats ?? null),
+      ],
     );
   }
 
   async get(bucket: string, key: string): Promise<ManifestRecord | undefined> {
-    const r = await this.db.get<Row>("SELECT * FROM manifests WHERE bucket = ? AND key = ?", [bucket, key]);
+    const r = await this.db.get<Row>("SELECT * FROM manifests WHERE bucket = ? AND key = ?", [
+      bucket,
+      key,
+    ]);
     return r === undefined ? undefined : fromRow(r);
   }
 
   async list(bucket: string): Promise<ManifestRecord[]> {
-    return (await this.db.all<Row>("SELECT * FROM manifests WHERE bucket = ? ORDER BY committed_at, key", [bucket])).map(fromRow);
+    return (
+      await this.db.all<Row>(
+        "SELECT * FROM manifests WHERE bucket = ? ORDER BY committed_at, key",
+        [bucket],
+      )
+    ).map(fromRow);
   }
 }

@@ -25,7 +25,8 @@ export class MasterKey {
       }
       chmodSync(path, 0o600);
     } catch (err) {
-      if ((err as { code?: string }).code !== "EEXIST") throw fromSystemError(err, `Cannot create ${path}`);
+      if ((err as { code?: string }).code !== "EEXIST")
+        throw fromSystemError(err, `Cannot create ${path}`);
     }
     let text: string;
     try {
@@ -57,16 +58,23 @@ export class MasterKey {
   /** Opens {@link seal}'s output; a wrong key, aad or edited value → `CORRUPT`. */
   open(sealed: string, aad: string): string {
     const raw = sealed.startsWith("v1:") ? Buffer.from(sealed.slice(3), "base64") : Buffer.alloc(0);
-    if (raw.length < 28) throw new CofferError("CORRUPT", `Cannot decrypt secret for ${aad}: malformed`);
+    if (raw.length < 28)
+      throw new CofferError("CORRUPT", `Cannot decrypt secret for ${aad}: malformed`);
     try {
       const d = createDecipheriv("aes-256-gcm", this.key, raw.subarray(0, 12));
       d.setAAD(Buffer.from(aad, "utf8"));
       d.setAuthTag(raw.subarray(raw.length - 16));
-      return Buffer.concat([d.update(raw.subarray(12, raw.length - 16)), d.final()]).toString("utf8");
+      return Buffer.concat([d.update(raw.subarray(12, raw.length - 16)), d.final()]).toString(
+        "utf8",
+      );
     } catch (err) {
-      throw new CofferError("CORRUPT", `Cannot decrypt secret for ${aad}: wrong master key or edited value`, {
-        cause: err,
-      });
+      throw new CofferError(
+        "CORRUPT",
+        `Cannot decrypt secret for ${aad}: wrong master key or edited value`,
+        {
+          cause: err,
+        },
+      );
     }
   }
 }

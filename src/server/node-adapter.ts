@@ -5,7 +5,9 @@ import type { GatewayRequest } from "./request.ts";
 
 /** Iterates a request body without destroying the socket when the consumer stops early. */
 async function* bodyOf(req: IncomingMessage): AsyncIterable<Uint8Array> {
-  const it = (req as Readable & { iterator(o: { destroyOnReturn: boolean }): AsyncIterable<Buffer> }).iterator({
+  const it = (
+    req as Readable & { iterator(o: { destroyOnReturn: boolean }): AsyncIterable<Buffer> }
+  ).iterator({
     destroyOnReturn: false,
   });
   let received = 0;
@@ -43,13 +45,15 @@ export function nodeHandler(gateway: Gateway): (req: IncomingMessage, res: Serve
         const body = r.body;
         if (typeof body === "string" || body instanceof Uint8Array) {
           const buf = typeof body === "string" ? Buffer.from(body, "utf8") : body;
-          if (req.method !== "HEAD" && r.headers["content-length"] === undefined) r.headers["content-length"] = String(buf.length);
+          if (req.method !== "HEAD" && r.headers["content-length"] === undefined)
+            r.headers["content-length"] = String(buf.length);
           res.writeHead(r.status, r.headers);
           res.end(req.method === "HEAD" ? undefined : buf);
           return;
         }
         if (body === undefined) {
-          if (r.headers["content-length"] === undefined && r.status !== 204 && r.status !== 304) r.headers["content-length"] = "0";
+          if (r.headers["content-length"] === undefined && r.status !== 204 && r.status !== 304)
+            r.headers["content-length"] = "0";
           res.writeHead(r.status, r.headers);
           res.end();
           return;

@@ -43,7 +43,11 @@ export class ObjectStore {
   ): Promise<CommitResult> {
     const refuse = (existing: { sha256: string }): never => {
       if (opts.ifNoneMatch) {
-        throw new S3Error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold", { Condition: "If-None-Match" });
+        throw new S3Error(
+          "PreconditionFailed",
+          "At least one of the pre-conditions you specified did not hold",
+          { Condition: "If-None-Match" },
+        );
       }
       throw new S3Error(
         "ObjectImmutable",
@@ -71,7 +75,11 @@ export class ObjectStore {
     if (put === "exists") {
       // A concurrent writer won, or a crash left bytes without a ledger row: compare bytes.
       const winner = await this.ledger.get(o.bucket, o.key);
-      const storedSha = winner?.sha256 ?? createHash("sha256").update(await this.storage.get(sk)).digest("hex");
+      const storedSha =
+        winner?.sha256 ??
+        createHash("sha256")
+          .update(await this.storage.get(sk))
+          .digest("hex");
       if (opts.ifNoneMatch || storedSha !== o.sha256) return refuse({ sha256: storedSha });
       if (winner !== undefined) return { record: winner, created: false };
     }
@@ -82,7 +90,8 @@ export class ObjectStore {
   /** The object's record, or `NoSuchKey`. */
   async require(bucket: string, key: string): Promise<ObjectRecord> {
     const rec = await this.ledger.get(bucket, key);
-    if (rec === undefined) throw new S3Error("NoSuchKey", "The specified key does not exist.", { Key: key });
+    if (rec === undefined)
+      throw new S3Error("NoSuchKey", "The specified key does not exist.", { Key: key });
     return rec;
   }
 
@@ -91,7 +100,11 @@ export class ObjectStore {
       return await this.storage.get(storageKey(bucket, key), range);
     } catch (err) {
       if (isCofferError(err, "NOT_FOUND")) {
-        throw new CofferError("IO", `Object ${bucket}/${key} is in the ledger but missing from storage`, { cause: err });
+        throw new CofferError(
+          "IO",
+          `Object ${bucket}/${key} is in the ledger but missing from storage`,
+          { cause: err },
+        );
       }
       throw err;
     }

@@ -22,14 +22,16 @@ export function receivePayload(
   if (!caller.verified.payloadMode.startsWith("streaming-")) {
     const cl = h["content-length"];
     if (cl !== undefined) {
-      if (!/^\d{1,15}$/.test(cl.trim())) throw new S3Error("InvalidArgument", "Invalid Content-Length header");
+      if (!/^\d{1,15}$/.test(cl.trim()))
+        throw new S3Error("InvalidArgument", "Invalid Content-Length header");
       limits.expectedLength = Number(cl.trim());
     } else if (h["transfer-encoding"] === undefined && req.method === "PUT") {
       throw new S3Error("MissingContentLength", "You must provide the Content-Length HTTP header.");
     }
   }
   const v = caller.verified;
-  if (v.payloadMode === "hex" && v.declaredSha256 !== undefined) limits.verifiedSha256 = v.declaredSha256.toLowerCase();
+  if (v.payloadMode === "hex" && v.declaredSha256 !== undefined)
+    limits.verifiedSha256 = v.declaredSha256.toLowerCase();
   const verifier = createBodyVerifier(v, h);
   return receiveBody(req.body, tmpDir, verifier, limits);
 }

@@ -57,12 +57,15 @@ export function resolveTarget(
   const hostname = (host ?? "").replace(/:\d+$/, "").toLowerCase();
   const dot = hostname.indexOf(".");
   const isIp = /^[\d.]+$/.test(hostname) || hostname.startsWith("[");
-  if (!rawPath.startsWith("/")) throw new S3Error("InvalidRequest", "The request target must be an absolute path");
+  if (!rawPath.startsWith("/"))
+    throw new S3Error("InvalidRequest", "The request target must be an absolute path");
   const path = rawPath.slice(1);
   if (!isIp && dot > 0) {
     const label = hostname.slice(0, dot);
     if (isBucket(label)) {
-      return path === "" ? { bucket: label, virtualHost: true, query } : { bucket: label, key: decodePath(path), virtualHost: true, query };
+      return path === ""
+        ? { bucket: label, virtualHost: true, query }
+        : { bucket: label, key: decodePath(path), virtualHost: true, query };
     }
   }
   if (path === "") return { virtualHost: false, query };
@@ -70,7 +73,9 @@ export function resolveTarget(
   if (slash < 0) return { bucket: decodePath(path), virtualHost: false, query };
   const bucket = decodePath(path.slice(0, slash));
   const key = path.slice(slash + 1);
-  return key === "" ? { bucket, virtualHost: false, query } : { bucket, key: decodePath(key), virtualHost: false, query };
+  return key === ""
+    ? { bucket, virtualHost: false, query }
+    : { bucket, key: decodePath(key), virtualHost: false, query };
 }
 
 /** Names the operation from method, target and sub-resources. */
@@ -85,7 +90,14 @@ export function operationOf(method: string, t: Target): Operation {
         if (q.has("location")) return "GetBucketLocation";
         if (q.has("uploads")) return "ListMultipartUploads";
         if (q.get("list-type") === "2") return "ListObjectsV2";
-        if ([...q.keys()].some((k) => !["prefix", "delimiter", "marker", "max-keys", "encoding-type"].includes(k) && !k.startsWith("X-Amz-") && k !== "x-id")) {
+        if (
+          [...q.keys()].some(
+            (k) =>
+              !["prefix", "delimiter", "marker", "max-keys", "encoding-type"].includes(k) &&
+              !k.startsWith("X-Amz-") &&
+              k !== "x-id",
+          )
+        ) {
           return "Unsupported";
         }
         return "ListObjects";
@@ -102,13 +114,21 @@ export function operationOf(method: string, t: Target): Operation {
   switch (method) {
     case "GET":
       if (q.has("uploadId")) return "ListParts";
-      if (q.has("acl") || q.has("tagging") || q.has("attributes") || q.has("retention") || q.has("legal-hold")) return "Unsupported";
+      if (
+        q.has("acl") ||
+        q.has("tagging") ||
+        q.has("attributes") ||
+        q.has("retention") ||
+        q.has("legal-hold")
+      )
+        return "Unsupported";
       return "GetObject";
     case "HEAD":
       return "HeadObject";
     case "PUT":
       if (q.has("partNumber") && q.has("uploadId")) return "UploadPart";
-      if (q.has("acl") || q.has("tagging") || q.has("retention") || q.has("legal-hold")) return "Unsupported";
+      if (q.has("acl") || q.has("tagging") || q.has("retention") || q.has("legal-hold"))
+        return "Unsupported";
       return "PutObject";
     case "POST":
       if (q.has("uploads")) return "CreateMultipartUpload";

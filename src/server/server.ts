@@ -1,4 +1,12 @@
-import { mkdirSync, accessSync, constants, writeFileSync, rmSync, readdirSync, statSync } from "node:fs";
+import {
+  mkdirSync,
+  accessSync,
+  constants,
+  writeFileSync,
+  rmSync,
+  readdirSync,
+  statSync,
+} from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -44,13 +52,18 @@ export interface RunningServer {
 export function prepareDataDir(dataDir: string): void {
   try {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    for (const d of ["objects", "staging", "tmp"]) mkdirSync(join(dataDir, d), { recursive: true, mode: 0o700 });
+    for (const d of ["objects", "staging", "tmp"])
+      mkdirSync(join(dataDir, d), { recursive: true, mode: 0o700 });
     accessSync(dataDir, constants.W_OK);
     const probe = join(dataDir, "tmp", `.probe-${process.pid}`);
     writeFileSync(probe, "");
     rmSync(probe);
   } catch (err) {
-    throw new CofferError("PERMISSION_DENIED", `Cannot use data directory ${dataDir}: ${(err as Error).message.replace(/^\w+: /, "")}`, { cause: err });
+    throw new CofferError(
+      "PERMISSION_DENIED",
+      `Cannot use data directory ${dataDir}: ${(err as Error).message.replace(/^\w+: /, "")}`,
+      { cause: err },
+    );
   }
 }
 
@@ -70,10 +83,30 @@ function sweepTmp(dataDir: string, now: number): void {
 function listen(server: Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
-      if (err.code === "EADDRINUSE") reject(new CofferError("CONFIG", `Cannot listen on ${host}:${port}: address already in use`, { cause: err }));
-      else if (err.code === "EACCES") reject(new CofferError("CONFIG", `Cannot listen on ${host}:${port}: permission denied`, { cause: err }));
-      else if (err.code === "EADDRNOTAVAIL") reject(new CofferError("CONFIG", `Cannot listen on ${host}:${port}: address not available`, { cause: err }));
-      else reject(new CofferError("CONFIG", `Cannot listen on ${host}:${port}: ${err.message}`, { cause: err }));
+      if (err.code === "EADDRINUSE")
+        reject(
+          new CofferError("CONFIG", `Cannot listen on ${host}:${port}: address already in use`, {
+            cause: err,
+          }),
+        );
+      else if (err.code === "EACCES")
+        reject(
+          new CofferError("CONFIG", `Cannot listen on ${host}:${port}: permission denied`, {
+            cause: err,
+          }),
+        );
+      else if (err.code === "EADDRNOTAVAIL")
+        reject(
+          new CofferError("CONFIG", `Cannot listen on ${host}:${port}: address not available`, {
+            cause: err,
+          }),
+        );
+      else
+        reject(
+          new CofferError("CONFIG", `Cannot listen on ${host}:${port}: ${err.message}`, {
+            cause: err,
+          }),
+        );
     };
     server.once("error", onError);
     server.listen(port, host, () => {
@@ -86,7 +119,12 @@ function listen(server: Server, host: string, port: number): Promise<number> {
 /** Opens metadata, storage and the master key, then listens (HTTPS unless `cfg.http`). */
 export async function startServer(
   cfg: ServerConfig,
-  o: { clock?: Clock; storage?: Storage; writeInfo?: boolean; onMonitorError?: (what: string, err: unknown) => void } = {},
+  o: {
+    clock?: Clock;
+    storage?: Storage;
+    writeInfo?: boolean;
+    onMonitorError?: (what: string, err: unknown) => void;
+  } = {},
 ): Promise<RunningServer> {
   const clock = o.clock ?? systemClock;
   prepareDataDir(cfg.dataDir);
@@ -103,7 +141,14 @@ export async function startServer(
       tmpDir: join(cfg.dataDir, "tmp"),
       stagingDir: join(cfg.dataDir, "staging"),
     });
-    const monitor = await startMonitor({ cfg, metadata, storage, gateway, clock, ...(o.onMonitorError ? { onError: o.onMonitorError } : {}) });
+    const monitor = await startMonitor({
+      cfg,
+      metadata,
+      storage,
+      gateway,
+      clock,
+      ...(o.onMonitorError ? { onError: o.onMonitorError } : {}),
+    });
     stopMonitor = () => monitor.stop();
     const handler = nodeHandler(gateway);
     let server: Server;
@@ -120,12 +165,23 @@ export async function startServer(
     server.keepAliveTimeout = 30_000;
     const port = await listen(server, cfg.host, cfg.port);
     sweepTmp(cfg.dataDir, clock.now());
-    const host = cfg.host === "0.0.0.0" || cfg.host === "::" ? hostname() : cfg.host.includes(":") ? `[${cfg.host}]` : cfg.host;
+    const host =
+      cfg.host === "0.0.0.0" || cfg.host === "::"
+        ? hostname()
+        : cfg.host.includes(":")
+          ? `[${cfg.host}]`
+          : cfg.host;
     const endpoint = cfg.publicUrl ?? `${cfg.http ? "http" : "https"}://${host}:${port}`;
     if (o.writeInfo ?? true) {
-      const info: ServerInfo = { endpoint, pid: process.pid, startedAt: new Date(clock.now()).toISOString() };
+      const info: ServerInfo = {
+        endpoint,
+        pid: process.pid,
+        startedAt: new Date(clock.now()).toISOString(),
+      };
       if (fingerprint !== undefined) info.tlsFingerprint = fingerprint;
-      writeFileSync(join(cfg.dataDir, "server.json"), JSON.stringify(info, null, 2) + "\n", { mode: 0o600 });
+      writeFileSync(join(cfg.dataDir, "server.json"), JSON.stringify(info, null, 2) + "\n", {
+        mode: 0o600,
+      });
     }
     return {
       gateway,

@@ -50,13 +50,18 @@ function fromRow(r: Row): Source {
     deletionDelayMs: Number(r.deletion_delay_ms),
     legalHold: r.legal_hold !== 0,
     createdAt: Number(r.created_at),
-    credentialsRotatedAt: r.credentials_rotated_at === null ? null : Number(r.credentials_rotated_at),
+    credentialsRotatedAt:
+      r.credentials_rotated_at === null ? null : Number(r.credentials_rotated_at),
   };
 }
 
 /** Source names double as bucket names, so they follow S3's bucket naming rules. */
 export function validateSourceName(name: string): void {
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) || name.includes("..") || /^\d+\.\d+\.\d+\.\d+$/.test(name)) {
+  if (
+    !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) ||
+    name.includes("..") ||
+    /^\d+\.\d+\.\d+\.\d+$/.test(name)
+  ) {
     throw new CofferError(
       "BAD_INPUT",
       `Invalid source name ${JSON.stringify(name)}: use 3-63 lower-case letters, digits, '-' or '.' (a bucket name)`,
@@ -85,14 +90,26 @@ export class SourceStore {
     now: number,
   ): Promise<SourceWithSecret> {
     validateSourceName(o.name);
-    const existing = await this.db.get<{ id: number }>("SELECT id FROM sources WHERE name = ? OR bucket = ?", [o.name, o.name]);
-    if (existing !== undefined) throw new CofferError("ALREADY_EXISTS", `Source ${o.name} already exists`);
+    const existing = await this.db.get<{ id: number }>(
+      "SELECT id FROM sources WHERE name = ? OR bucket = ?",
+      [o.name, o.name],
+    );
+    if (existing !== undefined)
+      throw new CofferError("ALREADY_EXISTS", `Source ${o.name} already exists`);
     const cred = newCredentials();
     await this.db.run(
       `INSERT INTO sources (name, bucket, access_key_id, secret_enc, region, disabled, scratch_prefixes,
          deletion_delay_ms, legal_hold, created_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, 0, ?)`,
-      [o.name, o.name, cred.accessKeyId, this.master.seal(cred.secretAccessKey, `source:${cred.accessKeyId}`),
-        o.region, JSON.stringify(o.scratchPrefixes), o.deletionDelayMs, now],
+      [
+        o.name,
+        o.name,
+        cred.accessKeyId,
+        this.master.seal(cred.secretAccessKey, `source:${cred.accessKeyId}`),
+        o.region,
+        JSON.stringify(o.scratchPrefixes),
+        o.deletionDelayMs,
+        now,
+      ],
     );
     const s = await this.byName(o.name);
     if (s === undefined) throw new CofferError("IO", `Source ${o.name} vanished after insert`);
@@ -115,9 +132,14 @@ export class SourceStore {
 
   /** The source owning `accessKeyId`, with its decrypted secret; `undefined` if unknown. */
   async byAccessKey(accessKeyId: string): Promise<SourceWithSecret | undefined> {
-    const r = await this.db.get<Row>("SELECT * FROM sources WHERE access_key_id = ?", [accessKeyId]);
+    const r = await this.db.get<Row>("SELECT * FROM sources WHERE access_key_id = ?", [
+      accessKeyId,
+    ]);
     if (r === undefined) return undefined;
-    return { ...fromRow(r), secretAccessKey: this.master.open(r.secret_enc, `source:${r.access_key_id}`) };
+    return {
+      ...fromRow(r),
+      secretAccessKey: this.master.open(r.secret_enc, `source:${r.access_key_id}`),
+    };
   }
 
   async require(name: string): Promise<Source> {
@@ -130,8 +152,15 @@ export class SourceStore {
   async rotate(name: string, now: number): Promise<SourceWithSecret> {
     const s = await this.require(name);
     const cred = newCredentials();
-    await this.db.run("UPDATE sources SET access_key_id = ?, secret_enc = ?, credentials_rotated_at = ? WHERE id = ?", [
-      cred.accessKeyId, this.master.seal(cred.secretAccessKey, `source:${cred.accessKeyId}`), now, s.id]);
+    await this.db.run(
+      "UPDATE sources SET access_key_id = ?, secret_enc = ?, credentials_rotated_at = ? WHERE id = ?",
+      [
+        cred.accessKeyId,
+        this.master.seal(cred.secretAccessKey, `source:${cred.accessKeyId}`),
+        now,
+        s.id,
+      ],
+    );
     return { ...(await this.require(name)), secretAccessKey: cred.secretAccessKey };
   }
 

@@ -24,7 +24,9 @@ function read(path: string, what: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new CofferError("CONFIG", `Cannot read TLS ${what} ${path}: ${(err as Error).message}`, { cause: err });
+    throw new CofferError("CONFIG", `Cannot read TLS ${what} ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
@@ -40,7 +42,9 @@ export function loadTls(cfg: ServerConfig): TlsMaterial {
     try {
       return { cert, key, fingerprint: certFingerprint(cert), generated: false };
     } catch (err) {
-      throw new CofferError("CONFIG", `Cannot parse TLS certificate ${cfg.tls.cert}`, { cause: err });
+      throw new CofferError("CONFIG", `Cannot parse TLS certificate ${cfg.tls.cert}`, {
+        cause: err,
+      });
     }
   }
   const dir = join(cfg.dataDir, "tls");
@@ -60,13 +64,34 @@ export function loadTls(cfg: ServerConfig): TlsMaterial {
     try {
       execFileSync(
         "openssl",
-        ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-sha256",
-          "-days", "3650", "-subj", `/CN=${hostname()}`, "-addext", `subjectAltName=${san}`,
-          "-keyout", tmpKey, "-out", tmpCert],
+        [
+          "req",
+          "-x509",
+          "-newkey",
+          "ec",
+          "-pkeyopt",
+          "ec_paramgen_curve:prime256v1",
+          "-nodes",
+          "-sha256",
+          "-days",
+          "3650",
+          "-subj",
+          `/CN=${hostname()}`,
+          "-addext",
+          `subjectAltName=${san}`,
+          "-keyout",
+          tmpKey,
+          "-out",
+          tmpCert,
+        ],
         { stdio: ["ignore", "ignore", "pipe"] },
       );
     } catch (err) {
-      throw new CofferError("CONFIG", `Cannot generate a self-signed certificate with openssl: ${(err as Error).message.split("\n")[0] ?? ""}`, { cause: err });
+      throw new CofferError(
+        "CONFIG",
+        `Cannot generate a self-signed certificate with openssl: ${(err as Error).message.split("\n")[0] ?? ""}`,
+        { cause: err },
+      );
     }
     renameSync(tmpKey, keyPath);
     renameSync(tmpCert, certPath);

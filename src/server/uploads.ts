@@ -60,7 +60,9 @@ export class UploadStore {
   }
 
   async get(uploadId: string): Promise<UploadRecord | undefined> {
-    const r = await this.db.get<UploadRow>("SELECT * FROM multipart_uploads WHERE upload_id = ?", [uploadId]);
+    const r = await this.db.get<UploadRow>("SELECT * FROM multipart_uploads WHERE upload_id = ?", [
+      uploadId,
+    ]);
     return r === undefined ? undefined : upload(r);
   }
 
@@ -83,7 +85,13 @@ export class UploadStore {
   }
 
   /** Open uploads of a bucket in (key, upload id) order, after the given markers. */
-  async list(bucket: string, prefix: string, afterKey: string, afterId: string, limit: number): Promise<UploadRecord[]> {
+  async list(
+    bucket: string,
+    prefix: string,
+    afterKey: string,
+    afterId: string,
+    limit: number,
+  ): Promise<UploadRecord[]> {
     const rows = await this.db.all<UploadRow>(
       `SELECT * FROM multipart_uploads WHERE bucket = ? AND substr(key, 1, ?) = ?
          AND (key > ? OR (key = ? AND upload_id > ?)) ORDER BY key, upload_id LIMIT ?`,
@@ -98,7 +106,10 @@ export class UploadStore {
 
   /** Start time of the oldest open upload of `bucket`, for GC's safety margin. */
   async oldestOpen(bucket: string): Promise<number | undefined> {
-    const r = await this.db.get<{ t: number | null }>("SELECT MIN(initiated_at) AS t FROM multipart_uploads WHERE bucket = ?", [bucket]);
+    const r = await this.db.get<{ t: number | null }>(
+      "SELECT MIN(initiated_at) AS t FROM multipart_uploads WHERE bucket = ?",
+      [bucket],
+    );
     return r?.t ?? undefined;
   }
 }

@@ -1,4 +1,15 @@
-import { chmod, copyFile, type FileHandle, link, lstat, mkdir, open, opendir, stat, unlink } from "node:fs/promises";
+import {
+  chmod,
+  copyFile,
+  type FileHandle,
+  link,
+  lstat,
+  mkdir,
+  open,
+  opendir,
+  stat,
+  unlink,
+} from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import type { Clock, Random } from "../core/deps.ts";
 import { CofferError, fromSystemError } from "../core/errors.ts";

@@ -39,9 +39,14 @@ async function recover(
   file: string | undefined,
   newPasswordFile: string | undefined,
 ): Promise<number> {
-  if (file === undefined) throw new CofferError("BAD_INPUT", "key recover: --master-key-file FILE is required");
+  if (file === undefined)
+    throw new CofferError("BAD_INPUT", "key recover: --master-key-file FILE is required");
   const text = await readFile(file, "utf8").catch((err: unknown) => {
-    throw new CofferError("BAD_INPUT", `Cannot read master key file ${file}: ${(err as Error).message}`, { cause: err });
+    throw new CofferError(
+      "BAD_INPUT",
+      `Cannot read master key file ${file}: ${(err as Error).message}`,
+      { cause: err },
+    );
   });
   const { importMasterKey } = await import("../../format/keys.ts");
   const { Repository } = await import("../../engine/repository.ts");
@@ -50,7 +55,10 @@ async function recover(
   const pw = await newPassword(ctx, newPasswordFile);
   const id = await addKey(repo, pw, { hostname: ctx.hostname, username: ctx.username });
   if (ctx.out.json) ctx.out.data({ message_type: "key_recovered", id, repository: repo.id });
-  else ctx.out.line(`recovered access to repository ${repo.id.slice(0, 10)}: saved new key ${id.slice(0, 8)}`);
+  else
+    ctx.out.line(
+      `recovered access to repository ${repo.id.slice(0, 10)}: saved new key ${id.slice(0, 8)}`,
+    );
   return 0;
 }
 
@@ -81,7 +89,8 @@ export const keyCommand: Command = {
   },
   async run(ctx, args) {
     const [sub, arg] = args.positionals;
-    if (sub === "recover") return recover(ctx, str(args, "master-key-file"), str(args, "new-password-file"));
+    if (sub === "recover")
+      return recover(ctx, str(args, "master-key-file"), str(args, "new-password-file"));
     const repo = await ctx.repository();
     switch (sub) {
       case "list": {

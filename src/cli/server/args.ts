@@ -10,7 +10,11 @@ export interface ParsedArgs {
  * Parses `argv` against the known options: `valued` take a value (`--x v` or `--x=v`),
  * `flags` do not. Unknown options → `BAD_INPUT` with a one-line message.
  */
-export function parseArgs(argv: readonly string[], valued: readonly string[], flags: readonly string[]): ParsedArgs {
+export function parseArgs(
+  argv: readonly string[],
+  valued: readonly string[],
+  flags: readonly string[],
+): ParsedArgs {
   const out: ParsedArgs = { positionals: [], options: new Map() };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? "";
@@ -26,7 +30,8 @@ export function parseArgs(argv: readonly string[], valued: readonly string[], fl
     const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
     if (valued.includes(name)) {
       const v = eq < 0 ? argv[++i] : a.slice(eq + 1);
-      if (v === undefined || (eq < 0 && v.startsWith("--"))) throw new CofferError("BAD_INPUT", `Option --${name} needs a value`);
+      if (v === undefined || (eq < 0 && v.startsWith("--")))
+        throw new CofferError("BAD_INPUT", `Option --${name} needs a value`);
       out.options.set(name, v);
     } else if (flags.includes(name)) {
       if (eq >= 0) throw new CofferError("BAD_INPUT", `Option --${name} takes no value`);

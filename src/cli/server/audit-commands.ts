@@ -11,7 +11,11 @@ import { withServerData } from "./with-metadata.ts";
 export function parseTimeArg(v: string, what: string, now: number): number {
   if (/^\d+(\.\d+)?\s*(ms|s|m|h|d|w)$/.test(v)) return now - parseDuration(v, what);
   const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new CofferError("BAD_INPUT", `Invalid ${what} ${JSON.stringify(v)}: use an RFC 3339 time (2026-03-01T12:00:00Z) or a duration ago (24h)`);
+  if (Number.isNaN(t))
+    throw new CofferError(
+      "BAD_INPUT",
+      `Invalid ${what} ${JSON.stringify(v)}: use an RFC 3339 time (2026-03-01T12:00:00Z) or a duration ago (24h)`,
+    );
   return t;
 }
 
@@ -23,9 +27,18 @@ function line(e: AuditEntry): string {
  * `coffer-server audit verify|export|tail`. Returns the exit code (verify: 1 when the log
  * was tampered with). `signal` stops `tail -f` (tests); otherwise it runs until SIGINT.
  */
-export async function auditCommand(io: CliIo, argv: readonly string[], config: (p: ReturnType<typeof parseArgs>) => ServerConfig, signal?: AbortSignal): Promise<number> {
+export async function auditCommand(
+  io: CliIo,
+  argv: readonly string[],
+  config: (p: ReturnType<typeof parseArgs>) => ServerConfig,
+  signal?: AbortSignal,
+): Promise<number> {
   const [sub, ...rest] = argv;
-  const p = parseArgs(rest, ["config", "data-dir", "source", "since", "until", "n"], ["json", "f", "follow"]);
+  const p = parseArgs(
+    rest,
+    ["config", "data-dir", "source", "since", "until", "n"],
+    ["json", "f", "follow"],
+  );
   const cfg = config(p);
   const now = systemClock.now();
   return withServerData(cfg, async (m, storage) => {
@@ -35,9 +48,13 @@ export async function auditCommand(io: CliIo, argv: readonly string[], config: (
         const r = await verifyAudit(m.db, storage);
         if (p.options.has("json")) io.out(JSON.stringify(r));
         else if (r.ok) {
-          io.out(`Audit log OK: ${r.entries} entries (seq ${r.firstSeq}..${r.headSeq}), ${r.anchors} anchor${r.anchors === 1 ? "" : "s"}${r.lastAnchor ? `, newest anchored seq ${r.lastAnchor.seq}` : ""}.`);
+          io.out(
+            `Audit log OK: ${r.entries} entries (seq ${r.firstSeq}..${r.headSeq}), ${r.anchors} anchor${r.anchors === 1 ? "" : "s"}${r.lastAnchor ? `, newest anchored seq ${r.lastAnchor.seq}` : ""}.`,
+          );
         } else {
-          io.out(`Audit log TAMPERED: ${r.problems.length} problem${r.problems.length === 1 ? "" : "s"} in ${r.entries} entries (seq ${r.firstSeq}..${r.headSeq}):`);
+          io.out(
+            `Audit log TAMPERED: ${r.problems.length} problem${r.problems.length === 1 ? "" : "s"} in ${r.entries} entries (seq ${r.firstSeq}..${r.headSeq}):`,
+          );
           for (const x of r.problems) io.out(`  seq ${x.seq}: ${x.message}`);
         }
         return r.ok ? 0 : 1;
@@ -59,7 +76,10 @@ export async function auditCommand(io: CliIo, argv: readonly string[], config: (
         const head = await audit.head();
         let after = Math.max(0, head.seq - n);
         const emit = async (): Promise<void> => {
-          for (const e of await audit.page({ afterSeq: after, ...(src !== undefined ? { source: src } : {}) }, 1000)) {
+          for (const e of await audit.page(
+            { afterSeq: after, ...(src !== undefined ? { source: src } : {}) },
+            1000,
+          )) {
             io.out(line(e));
             after = e.seq;
           }
@@ -85,7 +105,10 @@ export async function auditCommand(io: CliIo, argv: readonly string[], config: (
         return 0;
       }
       default:
-        throw new CofferError("BAD_INPUT", `Unknown audit subcommand ${JSON.stringify(sub ?? "")}: use verify, export or tail`);
+        throw new CofferError(
+          "BAD_INPUT",
+          `Unknown audit subcommand ${JSON.stringify(sub ?? "")}: use verify, export or tail`,
+        );
     }
   });
 }

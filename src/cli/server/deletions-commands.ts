@@ -22,9 +22,16 @@ import { join } from "node:path";
 import type { CliIo } from "./io.ts";
 
 /** Opens the metadata of `cfg.dataDir` for one admin command (works while the server runs). */
-export async function withAdminMetadata<T>(cfg: ServerConfig, fn: (m: Metadata) => Promise<T>): Promise<T> {
+export async function withAdminMetadata<T>(
+  cfg: ServerConfig,
+  fn: (m: Metadata) => Promise<T>,
+): Promise<T> {
   prepareDataDir(cfg.dataDir);
-  const m = await Metadata.openSqlite(cfg.dataDir, MasterKey.loadOrCreate(cfg.dataDir), systemClock.now());
+  const m = await Metadata.openSqlite(
+    cfg.dataDir,
+    MasterKey.loadOrCreate(cfg.dataDir),
+    systemClock.now(),
+  );
   try {
     return await fn(m);
   } finally {
@@ -71,48 +78,79 @@ export async function deletionsCommand(
       case "list": {
         const source = o.source === undefined ? undefined : await m.sources.require(o.source);
         const state = o.all ? undefined : ((o.state?.toUpperCase() ?? "PENDING") as DeletionState);
-        if (state !== undefined && !STATES.includes(state)) throw new CofferError("BAD_INPUT", `Unknown state ${o.state ?? ""}: use pending, cancelled or executed`);
-        const list = await listDeletions(m.db, { ...(source !== undefined ? { source } : {}), ...(state !== undefined ? { state } : {}) });
+        if (state !== undefined && !STATES.includes(state))
+          throw new CofferError(
+            "BAD_INPUT",
+            `Unknown state ${o.state ?? ""}: use pending, cancelled or executed`,
+          );
+        const list = await listDeletions(m.db, {
+          ...(source !== undefined ? { source } : {}),
+          ...(state !== undefined ? { state } : {}),
+        });
         if (o.json) {
           io.out(JSON.stringify(list.map(view)));
           return;
         }
-        if (list.length === 0) io.out(`No ${state?.toLowerCase() ?? ""} deletions${source !== undefined ? ` for ${source.name}` : ""}.`);
+        if (list.length === 0)
+          io.out(
+            `No ${state?.toLowerCase() ?? ""} deletions${source !== undefined ? ` for ${source.name}` : ""}.`,
+          );
         for (const d of list) {
           const hold = d.state === "PENDING" && d.legalHold ? " (legal hold)" : "";
-          io.out(`${String(d.id).padStart(6)}  ${d.state.padEnd(9)} ${d.source.padEnd(16)} ${d.reason.padEnd(9)} after ${iso(d.executeAfter)}${hold}  ${d.key}`);
+          io.out(
+            `${String(d.id).padStart(6)}  ${d.state.padEnd(9)} ${d.source.padEnd(16)} ${d.reason.padEnd(9)} after ${iso(d.executeAfter)}${hold}  ${d.key}`,
+          );
         }
         return;
       }
       case "show": {
         const id = Number(args[0]);
-        if (!Number.isSafeInteger(id)) throw new CofferError("BAD_INPUT", "Usage: coffer-server deletions show ID");
+        if (!Number.isSafeInteger(id))
+          throw new CofferError("BAD_INPUT", "Usage: coffer-server deletions show ID");
         const d = (await listDeletions(m.db, { id }))[0];
         if (d === undefined) throw new CofferError("NOT_FOUND", `Unknown deletion ${id}`);
         const steps = (await deletionSteps(m.db, id)).map((s) => ({ ...s, at: iso(s.at) }));
         if (o.json) io.out(JSON.stringify({ ...view(d), steps }));
         else {
-          io.out(Object.entries(view(d)).map(([k, v]) => `${k.padEnd(16)} ${String(v)}`).join("\n"));
-          for (const s of steps) io.out(`  ${s.at} ${s.step}${s.detail !== null ? ` (${s.detail})` : ""}`);
+          io.out(
+            Object.entries(view(d))
+              .map(([k, v]) => `${k.padEnd(16)} ${String(v)}`)
+              .join("\n"),
+          );
+          for (const s of steps)
+            io.out(`  ${s.at} ${s.step}${s.detail !== null ? ` (${s.detail})` : ""}`);
         }
         return;
       }
       case "cancel": {
         let cancelled;
         if (o.source !== undefined) {
-          if (args.length > 0) throw new CofferError("BAD_INPUT", "Usage: coffer-server deletions cancel ID | --source S");
+          if (args.length > 0)
+            throw new CofferError(
+              "BAD_INPUT",
+              "Usage: coffer-server deletions cancel ID | --source S",
+            );
           cancelled = await cancelSourceDeletions(m, await m.sources.require(o.source), by, now);
         } else {
-          if (args.length === 0) throw new CofferError("BAD_INPUT", "Usage: coffer-server deletions cancel ID... | --source S");
+          if (args.length === 0)
+            throw new CofferError(
+              "BAD_INPUT",
+              "Usage: coffer-server deletions cancel ID... | --source S",
+            );
           cancelled = [];
           for (const a of args) {
             const id = Number(a);
-            if (!Number.isSafeInteger(id)) throw new CofferError("BAD_INPUT", `Invalid deletion id ${JSON.stringify(a)}`);
+            if (!Number.isSafeInteger(id))
+              throw new CofferError("BAD_INPUT", `Invalid deletion id ${JSON.stringify(a)}`);
             cancelled.push(await cancelDeletion(m, id, by, now));
           }
         }
-        if (o.json) io.out(JSON.stringify(cancelled.map((d) => ({ id: d.id, key: d.key, state: d.state }))));
-        else io.out(`Cancelled ${cancelled.length} deletion${cancelled.length === 1 ? "" : "s"}${cancelled.length ? ": " + cancelled.map((d) => `${d.id} (${d.key})`).join(", ") : ""}.`);
+        if (o.json)
+          io.out(JSON.stringify(cancelled.map((d) => ({ id: d.id, key: d.key, state: d.state }))));
+        else
+          io.out(
+            `Cancelled ${cancelled.length} deletion${cancelled.length === 1 ? "" : "s"}${cancelled.length ? ": " + cancelled.map((d) => `${d.id} (${d.key})`).join(", ") : ""}.`,
+          );
         return;
       }
       case "run": {
@@ -125,38 +163,76 @@ export async function deletionsCommand(
           executed: r.executor.executed.length,
           held: r.executor.held,
         };
-        io.out(o.json ? JSON.stringify(summary) : `Retention filed ${summary.retentionFiled} snapshot(s), GC filed ${summary.gcFiled} pack(s) and revived ${summary.revived}, executed ${summary.executed} deletion(s), ${summary.held} frozen by legal hold.`);
+        io.out(
+          o.json
+            ? JSON.stringify(summary)
+            : `Retention filed ${summary.retentionFiled} snapshot(s), GC filed ${summary.gcFiled} pack(s) and revived ${summary.revived}, executed ${summary.executed} deletion(s), ${summary.held} frozen by legal hold.`,
+        );
         return;
       }
       default:
-        throw new CofferError("BAD_INPUT", `Unknown deletions subcommand ${JSON.stringify(sub ?? "")}: use list, show, cancel or run`);
+        throw new CofferError(
+          "BAD_INPUT",
+          `Unknown deletions subcommand ${JSON.stringify(sub ?? "")}: use list, show, cancel or run`,
+        );
     }
   });
 }
 
 /** `coffer-server source hold NAME on|off` and `source delay NAME DURATION`. */
-export async function sourceDeletionCommand(io: CliIo, cfg: ServerConfig, sub: "hold" | "delay", args: string[], json: boolean): Promise<void> {
+export async function sourceDeletionCommand(
+  io: CliIo,
+  cfg: ServerConfig,
+  sub: "hold" | "delay",
+  args: string[],
+  json: boolean,
+): Promise<void> {
   const [name, value] = args;
   if (name === undefined || value === undefined || args.length > 2) {
-    throw new CofferError("BAD_INPUT", sub === "hold" ? "Usage: coffer-server source hold NAME on|off" : "Usage: coffer-server source delay NAME DURATION (e.g. 30d)");
+    throw new CofferError(
+      "BAD_INPUT",
+      sub === "hold"
+        ? "Usage: coffer-server source hold NAME on|off"
+        : "Usage: coffer-server source delay NAME DURATION (e.g. 30d)",
+    );
   }
   await withAdminMetadata(cfg, async (m) => {
     if (sub === "hold") {
-      if (value !== "on" && value !== "off") throw new CofferError("BAD_INPUT", `source hold takes on or off, got ${JSON.stringify(value)}`);
+      if (value !== "on" && value !== "off")
+        throw new CofferError(
+          "BAD_INPUT",
+          `source hold takes on or off, got ${JSON.stringify(value)}`,
+        );
       const s = await setLegalHold(m, name, value === "on");
       const pending = (await listDeletions(m.db, { source: s, state: "PENDING" })).length;
-      if (json) io.out(JSON.stringify({ source: s.name, legalHold: s.legalHold, pendingDeletions: pending }));
-      else io.out(s.legalHold ? `Legal hold on for ${s.name}: ${pending} pending deletion(s) frozen.` : `Legal hold off for ${s.name}: ${pending} pending deletion(s) run when due.`);
+      if (json)
+        io.out(
+          JSON.stringify({ source: s.name, legalHold: s.legalHold, pendingDeletions: pending }),
+        );
+      else
+        io.out(
+          s.legalHold
+            ? `Legal hold on for ${s.name}: ${pending} pending deletion(s) frozen.`
+            : `Legal hold off for ${s.name}: ${pending} pending deletion(s) run when due.`,
+        );
       return;
     }
     let ms: number;
     try {
       ms = parseDuration(value, "delay");
     } catch (err) {
-      throw new CofferError("BAD_INPUT", `Invalid delay ${JSON.stringify(value)}: use a duration like 30d`, { cause: err });
+      throw new CofferError(
+        "BAD_INPUT",
+        `Invalid delay ${JSON.stringify(value)}: use a duration like 30d`,
+        { cause: err },
+      );
     }
     const s = await setDeletionDelay(m, name, ms, cfg.minDeletionDelayMs);
-    if (json) io.out(JSON.stringify({ source: s.name, deletionDelayDays: s.deletionDelayMs / 86_400_000 }));
-    else io.out(`Deletion delay of ${s.name} is now ${formatDays(s.deletionDelayMs)} (server minimum ${formatDays(cfg.minDeletionDelayMs)}); pending deletions keep their date.`);
+    if (json)
+      io.out(JSON.stringify({ source: s.name, deletionDelayDays: s.deletionDelayMs / 86_400_000 }));
+    else
+      io.out(
+        `Deletion delay of ${s.name} is now ${formatDays(s.deletionDelayMs)} (server minimum ${formatDays(cfg.minDeletionDelayMs)}); pending deletions keep their date.`,
+      );
   });
 }

@@ -13,7 +13,9 @@ import { deletionsCommand, sourceDeletionCommand } from "./deletions-commands.ts
 import { policyCommand, POLICY_REPEATED, POLICY_VALUED, takeRepeated } from "./policy-commands.ts";
 
 /** How often `start` runs retention, GC and the deletion executor (ms). */
-const MAINTENANCE_INTERVAL_MS = Number(process.env.COFFER_SERVER_MAINTENANCE_INTERVAL_MS ?? 600_000);
+const MAINTENANCE_INTERVAL_MS = Number(
+  process.env.COFFER_SERVER_MAINTENANCE_INTERVAL_MS ?? 600_000,
+);
 
 /** Exit codes of `coffer-server` (docs/server.md). */
 export const EXIT = { OK: 0, ERROR: 1, USAGE: 2, CONFIG: 3 } as const;
@@ -53,32 +55,54 @@ function configFrom(p: ReturnType<typeof parseArgs>): ServerConfig {
  * Runs `coffer-server` with `argv` (without node and script). Resolves to the exit code;
  * `start` resolves only after a shutdown signal (or `onStarted`'s server is closed).
  */
-export async function runServerCli(argv: readonly string[], io: CliIo, onStarted?: (s: RunningServer) => void): Promise<number> {
+export async function runServerCli(
+  argv: readonly string[],
+  io: CliIo,
+  onStarted?: (s: RunningServer) => void,
+): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {
       case "start": {
         const p = parseArgs(rest, ["config", "data-dir", "listen"], ["http"]);
-        if (p.positionals.length > 0) throw new Error(`start takes no arguments, got ${p.positionals.join(" ")}`);
+        if (p.positionals.length > 0)
+          throw new Error(`start takes no arguments, got ${p.positionals.join(" ")}`);
         const cfg = configFrom(p);
         const s = await startServer(cfg);
-        const maintenance = scheduleMaintenance(s.metadata, s.gateway.deps.objects.storage, systemClock, {
-          minDelayMs: cfg.minDeletionDelayMs,
-          intervalMs: MAINTENANCE_INTERVAL_MS,
-          onError: (err) => {
-            io.err(`coffer-server: maintenance (retention, GC, deletions) failed: ${err instanceof Error ? err.message : String(err)}`);
+        const maintenance = scheduleMaintenance(
+          s.metadata,
+          s.gateway.deps.objects.storage,
+          systemClock,
+          {
+            minDelayMs: cfg.minDeletionDelayMs,
+            intervalMs: MAINTENANCE_INTERVAL_MS,
+            onError: (err) => {
+              io.err(
+                `coffer-server: maintenance (retention, GC, deletions) failed: ${err instanceof Error ? err.message : String(err)}`,
+              );
+            },
           },
-        });
-        if (s.tlsGenerated) io.err(`coffer-server: generated a self-signed certificate in ${cfg.dataDir}/tls`);
-        io.err(`coffer-server: listening on ${s.endpoint} (data ${cfg.dataDir}, region ${cfg.region})`);
-        if (s.tlsFingerprint !== undefined) io.err(`coffer-server: TLS SHA-256 fingerprint ${s.tlsFingerprint}`);
+        );
+        if (s.tlsGenerated)
+          io.err(`coffer-server: generated a self-signed certificate in ${cfg.dataDir}/tls`);
+        io.err(
+          `coffer-server: listening on ${s.endpoint} (data ${cfg.dataDir}, region ${cfg.region})`,
+        );
+        if (s.tlsFingerprint !== undefined)
+          io.err(`coffer-server: TLS SHA-256 fingerprint ${s.tlsFingerprint}`);
         s.gateway.onRequest = (l) => {
-          if (l.error !== undefined) io.err(`coffer-server: ${l.requestId} ${l.operation} ${l.bucket ?? ""}/${l.key ?? ""}: internal error: ${l.error instanceof Error ? l.error.message : JSON.stringify(l.error)}`);
+          if (l.error !== undefined)
+            io.err(
+              `coffer-server: ${l.requestId} ${l.operation} ${l.bucket ?? ""}/${l.key ?? ""}: internal error: ${l.error instanceof Error ? l.error.message : JSON.stringify(l.error)}`,
+            );
         };
         onStarted?.(s);
         await new Promise<void>((resolve) => {
           const stop = (): void => {
-            void maintenance.stop().then(() => s.close()).then(resolve);
+            void maintenance
+              .stop()
+              .then(() => s.close())
+              .then(resolve);
           };
           process.once("SIGINT", stop);
           process.once("SIGTERM", stop);
@@ -93,7 +117,11 @@ export async function runServerCli(argv: readonly string[], io: CliIo, onStarted
       case "policy": {
         const [sub, ...args] = rest;
         const rep = takeRepeated(args, POLICY_REPEATED);
-        const p = parseArgs(rep.rest, ["config", "data-dir", "source", "state", "group", "group-by", ...POLICY_VALUED], ["json", "all", "dry-run"]);
+        const p = parseArgs(
+          rep.rest,
+          ["config", "data-dir", "source", "state", "group", "group-by", ...POLICY_VALUED],
+          ["json", "all", "dry-run"],
+        );
         const cfg = configFrom(p);
         if (cmd === "deletions") {
           await deletionsCommand(io, cfg, sub, p.positionals, {
@@ -130,7 +158,10 @@ export async function runServerCli(argv: readonly string[], io: CliIo, onStarted
         const p = parseArgs(args, ["config", "data-dir", "region"], ["json"]);
         const cfg = configFrom(p);
         const region = opt(p, "region");
-        await sourceCommand(io, cfg, sub, p.positionals, { json: p.options.has("json"), ...(region !== undefined ? { region } : {}) });
+        await sourceCommand(io, cfg, sub, p.positionals, {
+          json: p.options.has("json"),
+          ...(region !== undefined ? { region } : {}),
+        });
         return EXIT.OK;
       }
       case undefined:
@@ -147,8 +178,10 @@ export async function runServerCli(argv: readonly string[], io: CliIo, onStarted
     const message = err instanceof Error ? err.message : String(err);
     io.err(`coffer-server: ${message}`);
     if (isCofferError(err)) {
-      if (err.code === "CONFIG" || err.code === "PERMISSION_DENIED" || err.code === "DB_VERSION") return EXIT.CONFIG;
-      if (err.code === "BAD_INPUT" || err.code === "NOT_FOUND" || err.code === "ALREADY_EXISTS") return EXIT.USAGE;
+      if (err.code === "CONFIG" || err.code === "PERMISSION_DENIED" || err.code === "DB_VERSION")
+        return EXIT.CONFIG;
+      if (err.code === "BAD_INPUT" || err.code === "NOT_FOUND" || err.code === "ALREADY_EXISTS")
+        return EXIT.USAGE;
     }
     return EXIT.ERROR;
   }

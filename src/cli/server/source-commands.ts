@@ -42,7 +42,11 @@ export function endpointInfo(cfg: ServerConfig): { endpoint: string; tlsFingerpr
 
 async function withMetadata<T>(cfg: ServerConfig, fn: (m: Metadata) => Promise<T>): Promise<T> {
   prepareDataDir(cfg.dataDir);
-  const m = await Metadata.openSqlite(cfg.dataDir, MasterKey.loadOrCreate(cfg.dataDir), systemClock.now());
+  const m = await Metadata.openSqlite(
+    cfg.dataDir,
+    MasterKey.loadOrCreate(cfg.dataDir),
+    systemClock.now(),
+  );
   try {
     return await fn(m);
   } finally {
@@ -61,15 +65,30 @@ function publicView(s: Source): Record<string, unknown> {
     deletionDelayDays: s.deletionDelayMs / 86_400_000,
     legalHold: s.legalHold,
     createdAt: new Date(s.createdAt).toISOString(),
-    credentialsRotatedAt: s.credentialsRotatedAt === null ? null : new Date(s.credentialsRotatedAt).toISOString(),
+    credentialsRotatedAt:
+      s.credentialsRotatedAt === null ? null : new Date(s.credentialsRotatedAt).toISOString(),
   };
 }
 
-function printCredentials(io: CliIo, cfg: ServerConfig, s: SourceWithSecret, json: boolean, title: string): void {
+function printCredentials(
+  io: CliIo,
+  cfg: ServerConfig,
+  s: SourceWithSecret,
+  json: boolean,
+  title: string,
+): void {
   const { endpoint, tlsFingerprint } = endpointInfo(cfg);
   const repo = `s3:${endpoint}/${s.bucket}`;
   if (json) {
-    io.out(JSON.stringify({ ...publicView(s), secretAccessKey: s.secretAccessKey, endpoint, tlsFingerprint: tlsFingerprint ?? null, repository: repo }));
+    io.out(
+      JSON.stringify({
+        ...publicView(s),
+        secretAccessKey: s.secretAccessKey,
+        endpoint,
+        tlsFingerprint: tlsFingerprint ?? null,
+        repository: repo,
+      }),
+    );
     return;
   }
   const lines = [
@@ -94,22 +113,40 @@ function printCredentials(io: CliIo, cfg: ServerConfig, s: SourceWithSecret, jso
 }
 
 /** `coffer-server source add|list|show|rotate-credentials|disable|enable`. */
-export async function sourceCommand(io: CliIo, cfg: ServerConfig, sub: string | undefined, args: string[], o: { json: boolean; region?: string }): Promise<void> {
+export async function sourceCommand(
+  io: CliIo,
+  cfg: ServerConfig,
+  sub: string | undefined,
+  args: string[],
+  o: { json: boolean; region?: string },
+): Promise<void> {
   const name = args[0];
   const needName = (): string => {
-    if (name === undefined) throw new CofferError("BAD_INPUT", `Usage: coffer-server source ${sub ?? ""} NAME`);
+    if (name === undefined)
+      throw new CofferError("BAD_INPUT", `Usage: coffer-server source ${sub ?? ""} NAME`);
     return name;
   };
   await withMetadata(cfg, async (m) => {
     const now = systemClock.now();
     // Admin actions are audited; the entry is written before the output, and a failure fails the command.
     const audit = async (action: string, s: Source): Promise<void> => {
-      if (cfg.audit.enabled) await auditAction(m.db, { time: now, action, source: s.name, detail: { accessKeyId: s.accessKeyId } });
+      if (cfg.audit.enabled)
+        await auditAction(m.db, {
+          time: now,
+          action,
+          source: s.name,
+          detail: { accessKeyId: s.accessKeyId },
+        });
     };
     switch (sub) {
       case "add": {
         const s = await m.sources.add(
-          { name: needName(), region: o.region ?? cfg.region, scratchPrefixes: cfg.scratchPrefixes, deletionDelayMs: cfg.minDeletionDelayMs },
+          {
+            name: needName(),
+            region: o.region ?? cfg.region,
+            scratchPrefixes: cfg.scratchPrefixes,
+            deletionDelayMs: cfg.minDeletionDelayMs,
+          },
           now,
         );
         await audit("source.add", s);
@@ -125,7 +162,9 @@ export async function sourceCommand(io: CliIo, cfg: ServerConfig, sub: string | 
         if (list.length === 0) io.out("No sources. Create one with: coffer-server source add NAME");
         for (const s of list) {
           const c = await m.objects.count(s.bucket);
-          io.out(`${s.name.padEnd(24)} ${s.disabled ? "disabled" : "enabled "} ${s.accessKeyId}  ${c.objects} objects, ${c.bytes} bytes`);
+          io.out(
+            `${s.name.padEnd(24)} ${s.disabled ? "disabled" : "enabled "} ${s.accessKeyId}  ${c.objects} objects, ${c.bytes} bytes`,
+          );
         }
         return;
       }
@@ -133,15 +172,32 @@ export async function sourceCommand(io: CliIo, cfg: ServerConfig, sub: string | 
         const s = await m.sources.require(needName());
         const c = await m.objects.count(s.bucket);
         const pending = (await m.deletions.list({ bucket: s.bucket, state: "PENDING" })).length;
-        const view = { ...publicView(s), objects: c.objects, bytes: c.bytes, pendingDeletions: pending, ...endpointInfo(cfg) };
+        const view = {
+          ...publicView(s),
+          objects: c.objects,
+          bytes: c.bytes,
+          pendingDeletions: pending,
+          ...endpointInfo(cfg),
+        };
         if (o.json) io.out(JSON.stringify(view));
-        else io.out(Object.entries(view).map(([k, v]) => `${k.padEnd(22)} ${Array.isArray(v) ? v.join(", ") : String(v)}`).join("\n"));
+        else
+          io.out(
+            Object.entries(view)
+              .map(([k, v]) => `${k.padEnd(22)} ${Array.isArray(v) ? v.join(", ") : String(v)}`)
+              .join("\n"),
+          );
         return;
       }
       case "rotate-credentials": {
         const s = await m.sources.rotate(needName(), now);
         await audit("source.rotate-credentials", s);
-        printCredentials(io, cfg, s, o.json, `New credentials for ${s.name} (the old key no longer works).`);
+        printCredentials(
+          io,
+          cfg,
+          s,
+          o.json,
+          `New credentials for ${s.name} (the old key no longer works).`,
+        );
         return;
       }
       case "disable":
@@ -149,11 +205,17 @@ export async function sourceCommand(io: CliIo, cfg: ServerConfig, sub: string | 
         const s = await m.sources.setDisabled(needName(), sub === "disable");
         await audit(`source.${sub}`, s);
         if (o.json) io.out(JSON.stringify(publicView(s)));
-        else io.out(`Source ${s.name} ${s.disabled ? "disabled: its credentials are refused, its data is kept" : "enabled"}.`);
+        else
+          io.out(
+            `Source ${s.name} ${s.disabled ? "disabled: its credentials are refused, its data is kept" : "enabled"}.`,
+          );
         return;
       }
       default:
-        throw new CofferError("BAD_INPUT", `Unknown source subcommand ${JSON.stringify(sub ?? "")}: use add, list, show, rotate-credentials, disable or enable`);
+        throw new CofferError(
+          "BAD_INPUT",
+          `Unknown source subcommand ${JSON.stringify(sub ?? "")}: use add, list, show, rotate-credentials, disable or enable`,
+        );
     }
   });
 }

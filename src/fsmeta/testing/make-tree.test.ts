@@ -130,7 +130,10 @@ test("compareTrees() reports each kind of difference", async () => {
   // hard link gained where there was none
   await keepTimes(c("modes"), () => link(c("modes/open"), c("modes/open-link")));
 
-  const diffs = await compareTrees(tree.root, copy, { atime: false, timePrecisionNs: 1000n /* this test keeps times with lutimes */ });
+  const diffs = await compareTrees(tree.root, copy, {
+    atime: false,
+    timePrecisionNs: 1000n /* this test keeps times with lutimes */,
+  });
   const got = diffs.map((d) => `${d.what} ${d.path.toString("latin1")}`).sort();
   const expected = [
     "content large.bin",

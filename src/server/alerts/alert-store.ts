@@ -1,7 +1,15 @@
 import type { DbInt, Queryable } from "../db/dialect.ts";
 
 /** Kinds of alerts. */
-export type AlertKind = "missed" | "failed" | "deletion-requested" | "deletion-executed" | "anomaly" | "quota" | "alerter" | "test";
+export type AlertKind =
+  | "missed"
+  | "failed"
+  | "deletion-requested"
+  | "deletion-executed"
+  | "anomaly"
+  | "quota"
+  | "alerter"
+  | "test";
 
 /** An alert: an incident (open → resolved) or a one-off event. */
 export interface Alert {
@@ -90,18 +98,33 @@ export class AlertStore {
   constructor(private readonly db: Queryable) {}
 
   /** Inserts an alert unless its `dedup` key exists; returns it and whether it is new. */
-  async open(a: Omit<Alert, "id" | "lastNotifiedAt" | "resolvedAt">): Promise<{ alert: Alert; created: boolean }> {
+  async open(
+    a: Omit<Alert, "id" | "lastNotifiedAt" | "resolvedAt">,
+  ): Promise<{ alert: Alert; created: boolean }> {
     const r = await this.db.run(
       `INSERT INTO alerts (dedup, source, grp, kind, state, opened_at, summary, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (dedup) DO NOTHING`,
-      [a.dedup, a.source, a.group, a.kind, a.state, a.openedAt, a.summary, a.detail === null ? null : JSON.stringify(a.detail)],
+      [
+        a.dedup,
+        a.source,
+        a.group,
+        a.kind,
+        a.state,
+        a.openedAt,
+        a.summary,
+        a.detail === null ? null : JSON.stringify(a.detail),
+      ],
     );
     const row = await this.db.get<AlertRow>("SELECT * FROM alerts WHERE dedup = ?", [a.dedup]);
     if (row === undefined) throw new Error(`alert ${a.dedup} vanished`);
     return { alert: alertFromRow(row), created: r.changes === 1 };
   }
 
-  async openIncident(source: string, kind: AlertKind, group: string | null): Promise<Alert | undefined> {
+  async openIncident(
+    source: string,
+    kind: AlertKind,
+    group: string | null,
+  ): Promise<Alert | undefined> {
     const r = await this.db.get<AlertRow>(
       "SELECT * FROM alerts WHERE state = 'open' AND source = ? AND kind = ? AND COALESCE(grp, '') = ? ORDER BY id DESC LIMIT 1",
       [source, kind, group ?? ""],
@@ -109,7 +132,16 @@ export class AlertStore {
     return r === undefined ? undefined : alertFromRow(r);
   }
 
-  async update(id: number, o: { state?: Alert["state"]; lastNotifiedAt?: number; resolvedAt?: number; summary?: string; detail?: Record<string, unknown> }): Promise<void> {
+  async update(
+    id: number,
+    o: {
+      state?: Alert["state"];
+      lastNotifiedAt?: number;
+      resolvedAt?: number;
+      summary?: string;
+      detail?: Record<string, unknown>;
+    },
+  ): Promise<void> {
     const sets: string[] = [];
     const params: (string | number)[] = [];
     const set = (col: string, v: string | number | undefined): void => {
@@ -137,7 +169,12 @@ export class AlertStore {
     return rows.map(alertFromRow);
   }
 
-  async enqueue(alertId: number | null, channel: string, message: OutMessage, now: number): Promise<void> {
+  async enqueue(
+    alertId: number | null,
+    channel: string,
+    message: OutMessage,
+    now: number,
+  ): Promise<void> {
     await this.db.run(
       "INSERT INTO alert_outbox (alert_id, channel, message, created_at, state, attempts, next_attempt_at) VALUES (?, ?, ?, ?, 'pending', 0, ?)",
       [alertId, channel, JSON.stringify(message), now, now],
@@ -145,7 +182,10 @@ export class AlertStore {
   }
 
   async due(now: number): Promise<OutboxItem[]> {
-    const rows = await this.db.all<OutRow>("SELECT * FROM alert_outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT 200", [now]);
+    const rows = await this.db.all<OutRow>(
+      "SELECT * FROM alert_outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT 200",
+      [now],
+    );
     return rows.map((r) => ({
       id: r.id,
       alertId: r.alert_id,
@@ -159,7 +199,10 @@ export class AlertStore {
   }
 
   async delivered(id: number, now: number): Promise<void> {
-    await this.db.run("UPDATE alert_outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL WHERE id = ?", [now, id]);
+    await this.db.run(
+      "UPDATE alert_outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL WHERE id = ?",
+      [now, id],
+    );
   }
 
   async attemptFailed(id: number, error: string, next: number | null): Promise<void> {
@@ -170,10 +213,15 @@ export class AlertStore {
   }
 
   async cursor(name: string): Promise<string | undefined> {
-    return (await this.db.get<{ value: string }>("SELECT value FROM alert_cursors WHERE name = ?", [name]))?.value;
+    return (
+      await this.db.get<{ value: string }>("SELECT value FROM alert_cursors WHERE name = ?", [name])
+    )?.value;
   }
 
   async setCursor(name: string, value: string): Promise<void> {
-    await this.db.run("INSERT INTO alert_cursors (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", [name, value]);
+    await this.db.run(
+      "INSERT INTO alert_cursors (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+      [name, value],
+    );
   }
 }

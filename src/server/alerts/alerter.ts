@@ -6,7 +6,12 @@ import type { Metadata } from "../metadata.ts";
 import type { AlertsConfig } from "./alerts-config.ts";
 import { type Alert, type AlertKind, AlertStore, type OutboxItem } from "./alert-store.ts";
 import type { Channel } from "./channels.ts";
-import { expectationStatus, ExpectationStore, type Expectation, tagsMatch } from "./expectations.ts";
+import {
+  expectationStatus,
+  ExpectationStore,
+  type Expectation,
+  tagsMatch,
+} from "./expectations.ts";
 import * as msg from "./messages.ts";
 import { scanEvents } from "./scan-events.ts";
 
@@ -39,12 +44,14 @@ export class Alerter {
 
   /** One evaluation pass and one delivery pass (serialised). */
   tick(): Promise<void> {
-    const run = this.#running.catch(() => undefined).then(async () => {
-      const now = this.deps.clock.now();
-      await this.#schedules(now);
-      await scanEvents(this, now);
-      await this.dispatch(now);
-    });
+    const run = this.#running
+      .catch(() => undefined)
+      .then(async () => {
+        const now = this.deps.clock.now();
+        await this.#schedules(now);
+        await scanEvents(this, now);
+        await this.dispatch(now);
+      });
     this.#running = run;
     return run;
   }
@@ -61,7 +68,10 @@ export class Alerter {
   }
 
   /** Newest commit time of a manifest of `source` matching the expectation's tags. */
-  async lastArrival(e: Pick<Expectation, "source" | "tagMatch">, before?: number): Promise<number | null> {
+  async lastArrival(
+    e: Pick<Expectation, "source" | "tagMatch">,
+    before?: number,
+  ): Promise<number | null> {
     const rows = await this.deps.db.all<{ tags: string; committed_at: DbInt }>(
       "SELECT tags, committed_at FROM manifests WHERE bucket = ? AND committed_at <= ? ORDER BY committed_at DESC LIMIT 1000",
       [e.source, before ?? Number.MAX_SAFE_INTEGER],
@@ -75,7 +85,14 @@ export class Alerter {
    * one transaction.
    */
   async notify(
-    a: { dedup: string; source: string; group: string | null; kind: AlertKind; state: Alert["state"]; detail?: Record<string, unknown> | null },
+    a: {
+      dedup: string;
+      source: string;
+      group: string | null;
+      kind: AlertKind;
+      state: Alert["state"];
+      detail?: Record<string, unknown> | null;
+    },
     r: msg.Rendered,
     now: number,
     o: { existing?: Alert; resolve?: boolean; except?: string } = {},
@@ -84,7 +101,16 @@ export class Alerter {
       const store = new AlertStore(tx);
       let alert = o.existing;
       if (alert === undefined) {
-        const opened = await store.open({ dedup: a.dedup, source: a.source, group: a.group, kind: a.kind, state: a.state, openedAt: now, summary: r.subject, detail: a.detail ?? null });
+        const opened = await store.open({
+          dedup: a.dedup,
+          source: a.source,
+          group: a.group,
+          kind: a.kind,
+          state: a.state,
+          openedAt: now,
+          summary: r.subject,
+          detail: a.detail ?? null,
+        });
         if (!opened.created) return opened.alert; // already raised (a repeated scan)
         alert = opened.alert;
       }
@@ -99,18 +125,38 @@ export class Alerter {
     });
   }
 
-  async #enqueue(tx: Queryable, alertId: number, source: string, r: msg.Rendered, a: { kind: string; group: string | null; state: string }, now: number, except?: string): Promise<void> {
+  async #enqueue(
+    tx: Queryable,
+    alertId: number,
+    source: string,
+    r: msg.Rendered,
+    a: { kind: string; group: string | null; state: string },
+    now: number,
+    except?: string,
+  ): Promise<void> {
     const sc = this.deps.cfg.sources[source];
     const store = new AlertStore(tx);
     for (const ch of this.deps.channels) {
       if (ch.name === except) continue;
-      await store.enqueue(alertId, ch.name, {
-        subject: r.subject,
-        text: r.text,
-        to: sc?.to ?? [],
-        ...(sc?.from !== undefined ? { from: sc.from } : {}),
-        event: { type: a.kind, source, group: a.group, state: a.state, alertId, time: new Date(now).toISOString() },
-      }, now);
+      await store.enqueue(
+        alertId,
+        ch.name,
+        {
+          subject: r.subject,
+          text: r.text,
+          to: sc?.to ?? [],
+          ...(sc?.from !== undefined ? { from: sc.from } : {}),
+          event: {
+            type: a.kind,
+            source,
+            group: a.group,
+            state: a.state,
+            alertId,
+            time: new Date(now).toISOString(),
+          },
+        },
+        now,
+      );
     }
   }
 
@@ -118,19 +164,44 @@ export class Alerter {
     for (const e of await this.expectations.list()) {
       const st = expectationStatus(e, await this.lastArrival(e, now), now);
       const open = await this.alerts.openIncident(e.source, "missed", e.group);
-      const base = { source: e.source, group: e.group, kind: "missed" as const, state: "open" as const };
+      const base = {
+        source: e.source,
+        group: e.group,
+        kind: "missed" as const,
+        state: "open" as const,
+      };
       if (st.state === e.state) {
-        if (st.state !== "up" && open !== undefined && now - (open.lastNotifiedAt ?? open.openedAt) >= this.deps.cfg.reminderMs) {
-          await this.notify({ ...base, dedup: open.dedup }, msg.missedMessage("reminder", e, st, now, open.openedAt), now, { existing: open });
+        if (
+          st.state !== "up" &&
+          open !== undefined &&
+          now - (open.lastNotifiedAt ?? open.openedAt) >= this.deps.cfg.reminderMs
+        ) {
+          await this.notify(
+            { ...base, dedup: open.dedup },
+            msg.missedMessage("reminder", e, st, now, open.openedAt),
+            now,
+            { existing: open },
+          );
         }
         continue;
       }
       if (st.state === "up") {
-        if (open !== undefined) await this.notify({ ...base, dedup: open.dedup, state: "resolved" }, msg.missedMessage("recovered", e, st, now, open.openedAt), now, { existing: open, resolve: true });
+        if (open !== undefined)
+          await this.notify(
+            { ...base, dedup: open.dedup, state: "resolved" },
+            msg.missedMessage("recovered", e, st, now, open.openedAt),
+            now,
+            { existing: open, resolve: true },
+          );
       } else {
         const kind = st.state === "down" ? "down" : "late";
         const detail = { state: st.state, due: st.due, missed: st.missed };
-        await this.notify({ ...base, dedup: open?.dedup ?? `missed:${e.id}:${st.due}`, detail }, msg.missedMessage(kind, e, st, now, st.due), now, open ? { existing: open } : {});
+        await this.notify(
+          { ...base, dedup: open?.dedup ?? `missed:${e.id}:${st.due}`, detail },
+          msg.missedMessage(kind, e, st, now, st.due),
+          now,
+          open ? { existing: open } : {},
+        );
       }
       await this.expectations.setState(e.id, st.state, now);
     }
@@ -150,22 +221,56 @@ export class Alerter {
     const { retry } = this.deps.cfg;
     for (const item of due) {
       const ch = this.deps.channels.find((c) => c.name === item.channel);
-      const entry = { time: now, credential: "gateway", action: "alert.send", source: typeof item.message.event.source === "string" ? item.message.event.source : null };
+      const entry = {
+        time: now,
+        credential: "gateway",
+        action: "alert.send",
+        source: typeof item.message.event.source === "string" ? item.message.event.source : null,
+      };
       try {
         if (ch === undefined) throw new Error(`channel ${item.channel} is no longer configured`);
         await ch.send(item.message);
         await this.alerts.delivered(item.id, now);
-        await this.deps.audit?.append({ ...entry, result: "ok", detail: { channel: item.channel, alertId: item.alertId, subject: item.message.subject } });
+        await this.deps.audit?.append({
+          ...entry,
+          result: "ok",
+          detail: { channel: item.channel, alertId: item.alertId, subject: item.message.subject },
+        });
       } catch (err) {
         const error = (err instanceof Error ? err.message : String(err)).split("\n")[0] ?? "";
         const attempts = item.attempts + 1;
         const giveUp = attempts >= retry.attempts || ch === undefined;
-        await this.alerts.attemptFailed(item.id, error, giveUp ? null : now + retry.backoffMs * 2 ** (attempts - 1));
-        await this.deps.audit?.append({ ...entry, result: "failed", errorCode: "SendFailed", detail: { channel: item.channel, alertId: item.alertId, subject: item.message.subject, attempt: attempts, error, gaveUp: giveUp } });
+        await this.alerts.attemptFailed(
+          item.id,
+          error,
+          giveUp ? null : now + retry.backoffMs * 2 ** (attempts - 1),
+        );
+        await this.deps.audit?.append({
+          ...entry,
+          result: "failed",
+          errorCode: "SendFailed",
+          detail: {
+            channel: item.channel,
+            alertId: item.alertId,
+            subject: item.message.subject,
+            attempt: attempts,
+            error,
+            gaveUp: giveUp,
+          },
+        });
         if (giveUp) {
           await this.notify(
-            { dedup: `alerter:${item.id}`, source: entry.source ?? "-", group: null, kind: "alerter", state: "event", detail: { channel: item.channel, error } },
-            msg.alerterMessage(item.channel, item.message.subject, error, attempts), now, { except: item.channel },
+            {
+              dedup: `alerter:${item.id}`,
+              source: entry.source ?? "-",
+              group: null,
+              kind: "alerter",
+              state: "event",
+              detail: { channel: item.channel, error },
+            },
+            msg.alerterMessage(item.channel, item.message.subject, error, attempts),
+            now,
+            { except: item.channel },
           );
         }
       }
@@ -176,9 +281,14 @@ export class Alerter {
   async test(source: string): Promise<void> {
     const now = this.deps.clock.now();
     const tz = await this.zoneOf(source);
-    await this.notify({ dedup: `test:${source}:${now}`, source, group: null, kind: "test", state: "event" },
-      { subject: `[coffer] test message for ${source}`, text: `Source: ${source}\nSent at: ${msg.describeTime(now, tz)}\nThis is a test of every alert channel.\n` }, now);
+    await this.notify(
+      { dedup: `test:${source}:${now}`, source, group: null, kind: "test", state: "event" },
+      {
+        subject: `[coffer] test message for ${source}`,
+        text: `Source: ${source}\nSent at: ${msg.describeTime(now, tz)}\nThis is a test of every alert channel.\n`,
+      },
+      now,
+    );
     await this.dispatch(now);
   }
 }
-

@@ -70,16 +70,27 @@ function fail(file: string, what: string): CofferError {
   return new CofferError("CONFIG", `Invalid config ${file}: ${what}`);
 }
 
-function mapping(file: string, v: unknown, what: string, known: readonly string[]): Record<string, unknown> {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) throw fail(file, `${what} must be a mapping`);
+function mapping(
+  file: string,
+  v: unknown,
+  what: string,
+  known: readonly string[],
+): Record<string, unknown> {
+  if (typeof v !== "object" || v === null || Array.isArray(v))
+    throw fail(file, `${what} must be a mapping`);
   const d = v as Record<string, unknown>;
-  for (const k of Object.keys(d)) if (!known.includes(k)) throw fail(file, `unknown field "${what}.${k}"`);
+  for (const k of Object.keys(d))
+    if (!known.includes(k)) throw fail(file, `unknown field "${what}.${k}"`);
   return d;
 }
 
 function emails(file: string, v: unknown, what: string): string[] {
   const list = typeof v === "string" ? [v] : v;
-  if (!Array.isArray(list) || list.length === 0 || !list.every((x): x is string => typeof x === "string" && /^[^\s@]+@[^\s@]+$/.test(x))) {
+  if (
+    !Array.isArray(list) ||
+    list.length === 0 ||
+    !list.every((x): x is string => typeof x === "string" && /^[^\s@]+@[^\s@]+$/.test(x))
+  ) {
     throw fail(file, `${what} must be an e-mail address or a list of them`);
   }
   return list;
@@ -91,7 +102,8 @@ function text(file: string, v: unknown, what: string): string {
 }
 
 function ratio(file: string, v: unknown, what: string): number {
-  if (typeof v !== "number" || !(v > 0 && v <= 1)) throw fail(file, `${what} must be a number in (0, 1]`);
+  if (typeof v !== "number" || !(v > 0 && v <= 1))
+    throw fail(file, `${what} must be a number in (0, 1]`);
   return v;
 }
 
@@ -100,7 +112,10 @@ export function checkTimeZone(tz: string): string {
   try {
     new Intl.DateTimeFormat("en-US", { timeZone: tz });
   } catch {
-    throw new CofferError("BAD_INPUT", `Unknown time zone ${JSON.stringify(tz)}: use an IANA name like Europe/Paris`);
+    throw new CofferError(
+      "BAD_INPUT",
+      `Unknown time zone ${JSON.stringify(tz)}: use an IANA name like Europe/Paris`,
+    );
   }
   return tz;
 }
@@ -114,10 +129,28 @@ export function parseDownAfter(v: unknown, duration: Duration, file: string): Do
 
 /** Parses `alerts:`. */
 export function parseAlertsConfig(v: unknown, file: string, duration: Duration): AlertsConfig {
-  const out: AlertsConfig = { ...DEFAULT_ALERTS, anomaly: { ...DEFAULT_ALERTS.anomaly }, retry: { ...DEFAULT_ALERTS.retry }, webhooks: [], sources: {} };
+  const out: AlertsConfig = {
+    ...DEFAULT_ALERTS,
+    anomaly: { ...DEFAULT_ALERTS.anomaly },
+    retry: { ...DEFAULT_ALERTS.retry },
+    webhooks: [],
+    sources: {},
+  };
   if (v === undefined || v === null) return out;
-  const d = mapping(file, v, "alerts", ["checkInterval", "reminder", "downAfter", "timeZone", "anomaly", "quotaWarn", "retry", "smtp", "webhooks", "sources"]);
-  if (d.checkInterval !== undefined) out.checkIntervalMs = Math.max(1000, duration(d.checkInterval, "alerts.checkInterval", file));
+  const d = mapping(file, v, "alerts", [
+    "checkInterval",
+    "reminder",
+    "downAfter",
+    "timeZone",
+    "anomaly",
+    "quotaWarn",
+    "retry",
+    "smtp",
+    "webhooks",
+    "sources",
+  ]);
+  if (d.checkInterval !== undefined)
+    out.checkIntervalMs = Math.max(1000, duration(d.checkInterval, "alerts.checkInterval", file));
   if (d.reminder !== undefined) out.reminderMs = duration(d.reminder, "alerts.reminder", file);
   if (d.downAfter !== undefined) out.downAfter = parseDownAfter(d.downAfter, duration, file);
   if (d.timeZone !== undefined) {
@@ -130,25 +163,43 @@ export function parseAlertsConfig(v: unknown, file: string, duration: Duration):
   }
   if (d.anomaly !== undefined) {
     const a = mapping(file, d.anomaly, "alerts.anomaly", ["changedFiles", "sizeDrop"]);
-    if (a.changedFiles !== undefined) out.anomaly.changedRatio = ratio(file, a.changedFiles, "alerts.anomaly.changedFiles");
-    if (a.sizeDrop !== undefined) out.anomaly.sizeDrop = ratio(file, a.sizeDrop, "alerts.anomaly.sizeDrop");
+    if (a.changedFiles !== undefined)
+      out.anomaly.changedRatio = ratio(file, a.changedFiles, "alerts.anomaly.changedFiles");
+    if (a.sizeDrop !== undefined)
+      out.anomaly.sizeDrop = ratio(file, a.sizeDrop, "alerts.anomaly.sizeDrop");
   }
   if (d.quotaWarn !== undefined) out.quotaWarnRatio = ratio(file, d.quotaWarn, "alerts.quotaWarn");
   if (d.retry !== undefined) {
     const r = mapping(file, d.retry, "alerts.retry", ["attempts", "backoff"]);
     if (r.attempts !== undefined) {
-      if (typeof r.attempts !== "number" || !Number.isInteger(r.attempts) || r.attempts < 1) throw fail(file, "alerts.retry.attempts must be a positive integer");
+      if (typeof r.attempts !== "number" || !Number.isInteger(r.attempts) || r.attempts < 1)
+        throw fail(file, "alerts.retry.attempts must be a positive integer");
       out.retry.attempts = r.attempts;
     }
-    if (r.backoff !== undefined) out.retry.backoffMs = duration(r.backoff, "alerts.retry.backoff", file);
+    if (r.backoff !== undefined)
+      out.retry.backoffMs = duration(r.backoff, "alerts.retry.backoff", file);
   }
   if (d.smtp !== undefined) {
-    const s = mapping(file, d.smtp, "alerts.smtp", ["host", "port", "secure", "starttls", "rejectUnauthorized", "ca", "user", "pass", "from", "to"]);
-    if (typeof s.host !== "string" || s.host === "") throw fail(file, "alerts.smtp.host must be a host name");
+    const s = mapping(file, d.smtp, "alerts.smtp", [
+      "host",
+      "port",
+      "secure",
+      "starttls",
+      "rejectUnauthorized",
+      "ca",
+      "user",
+      "pass",
+      "from",
+      "to",
+    ]);
+    if (typeof s.host !== "string" || s.host === "")
+      throw fail(file, "alerts.smtp.host must be a host name");
     const port = s.port ?? (s.secure === true ? 465 : 587);
-    if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) throw fail(file, "alerts.smtp.port must be a port number");
+    if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535)
+      throw fail(file, "alerts.smtp.port must be a port number");
     for (const b of ["secure", "starttls", "rejectUnauthorized"]) {
-      if (s[b] !== undefined && typeof s[b] !== "boolean") throw fail(file, `alerts.smtp.${b} must be true or false`);
+      if (s[b] !== undefined && typeof s[b] !== "boolean")
+        throw fail(file, `alerts.smtp.${b} must be true or false`);
     }
     if (typeof s.from !== "string") throw fail(file, "alerts.smtp.from must be an e-mail address");
     const smtp: SmtpConfig = {
@@ -160,15 +211,20 @@ export function parseAlertsConfig(v: unknown, file: string, duration: Duration):
       from: s.from,
       to: emails(file, s.to, "alerts.smtp.to"),
     };
-    if (s.secure === true && s.starttls === true) throw fail(file, "alerts.smtp: choose secure (implicit TLS) or starttls, not both");
+    if (s.secure === true && s.starttls === true)
+      throw fail(file, "alerts.smtp: choose secure (implicit TLS) or starttls, not both");
     if (s.ca !== undefined) {
       const caFile = text(file, s.ca, "alerts.smtp.ca");
       try {
         smtp.ca = readFileSync(caFile, "utf8");
       } catch (err) {
-        throw fail(file, `alerts.smtp.ca: cannot read ${caFile}: ${(err as Error).message.replace(/^\w+: /, "")}`);
+        throw fail(
+          file,
+          `alerts.smtp.ca: cannot read ${caFile}: ${(err as Error).message.replace(/^\w+: /, "")}`,
+        );
       }
-      if (!smtp.ca.includes("-----BEGIN CERTIFICATE-----")) throw fail(file, `alerts.smtp.ca: ${caFile} is not a PEM certificate`);
+      if (!smtp.ca.includes("-----BEGIN CERTIFICATE-----"))
+        throw fail(file, `alerts.smtp.ca: ${caFile} is not a PEM certificate`);
     }
     if (s.user !== undefined) smtp.user = text(file, s.user, "alerts.smtp.user");
     if (s.pass !== undefined) smtp.pass = text(file, s.pass, "alerts.smtp.pass");
@@ -178,9 +234,11 @@ export function parseAlertsConfig(v: unknown, file: string, duration: Duration):
     if (!Array.isArray(d.webhooks)) throw fail(file, "alerts.webhooks must be a list");
     out.webhooks = d.webhooks.map((w, i) => {
       const m = mapping(file, w, `alerts.webhooks[${i}]`, ["url", "secret"]);
-      if (typeof m.url !== "string" || !/^https?:\/\//.test(m.url)) throw fail(file, `alerts.webhooks[${i}].url must be an http(s) URL`);
+      if (typeof m.url !== "string" || !/^https?:\/\//.test(m.url))
+        throw fail(file, `alerts.webhooks[${i}].url must be an http(s) URL`);
       const hook: WebhookConfig = { url: m.url };
-      if (m.secret !== undefined) hook.secret = text(file, m.secret, `alerts.webhooks[${i}].secret`);
+      if (m.secret !== undefined)
+        hook.secret = text(file, m.secret, `alerts.webhooks[${i}].secret`);
       return hook;
     });
   }
@@ -192,7 +250,8 @@ export function parseAlertsConfig(v: unknown, file: string, duration: Duration):
       if (m.to !== undefined) sc.to = emails(file, m.to, `alerts.sources.${name}.to`);
       if (m.from !== undefined) sc.from = text(file, m.from, `alerts.sources.${name}.from`);
       if (m.quota !== undefined) {
-        if (typeof m.quota !== "number" || !Number.isSafeInteger(m.quota) || m.quota <= 0) throw fail(file, `alerts.sources.${name}.quota must be a positive number of bytes`);
+        if (typeof m.quota !== "number" || !Number.isSafeInteger(m.quota) || m.quota <= 0)
+          throw fail(file, `alerts.sources.${name}.quota must be a positive number of bytes`);
         sc.quota = m.quota;
       }
       out.sources[name] = sc;

@@ -28,7 +28,12 @@ export function smtpChannel(c: SmtpConfig): Channel {
     name: "smtp",
     async send(m) {
       const to = m.to.length > 0 ? m.to : c.to;
-      await transport.sendMail({ from: m.from ?? c.from, to: to.join(", "), subject: m.subject, text: m.text });
+      await transport.sendMail({
+        from: m.from ?? c.from,
+        to: to.join(", "),
+        subject: m.subject,
+        text: m.text,
+      });
     },
   };
 }
@@ -44,9 +49,17 @@ export function webhookChannel(w: WebhookConfig, index: number): Channel {
     name: `webhook:${index}`,
     async send(m) {
       const body = JSON.stringify({ ...m.event, subject: m.subject, text: m.text });
-      const headers: Record<string, string> = { "content-type": "application/json", "user-agent": "coffer-server" };
+      const headers: Record<string, string> = {
+        "content-type": "application/json",
+        "user-agent": "coffer-server",
+      };
       if (w.secret !== undefined) headers["x-coffer-signature"] = webhookSignature(w.secret, body);
-      const res = await fetch(w.url, { method: "POST", headers, body, signal: AbortSignal.timeout(15_000) });
+      const res = await fetch(w.url, {
+        method: "POST",
+        headers,
+        body,
+        signal: AbortSignal.timeout(15_000),
+      });
       await res.arrayBuffer().catch(() => undefined);
       if (!res.ok) throw new Error(`${w.url} answered HTTP ${res.status}`);
     },

@@ -28,6 +28,12 @@ test("nextSlot()/prevSlot() evaluate in the IANA time zone, across DST", () => {
   // day-of-month OR day-of-week when both are restricted
   const both = parseCron("0 6 1 * 1");
   assert.equal(nextSlot(both, "UTC", Date.UTC(2026, 0, 1, 7, 0)), Date.UTC(2026, 0, 5, 6, 0));
-  assert.equal(formatInZone(Date.UTC(2026, 0, 15, 11, 0), tz), "2026-01-15 12:00 +01:00 (Europe/Paris)");
-  assert.equal(formatInZone(Date.UTC(2026, 6, 1, 10, 0), "America/New_York"), "2026-07-01 06:00 -04:00 (America/New_York)");
+  assert.equal(
+    formatInZone(Date.UTC(2026, 0, 15, 11, 0), tz),
+    "2026-01-15 12:00 +01:00 (Europe/Paris)",
+  );
+  assert.equal(
+    formatInZone(Date.UTC(2026, 6, 1, 10, 0), "America/New_York"),
+    "2026-07-01 06:00 -04:00 (America/New_York)",
+  );
 });

@@ -26,12 +26,20 @@ function field(text: string, i: number, expr: string): number[] {
   const out = new Set<number>();
   for (const part of text.split(",")) {
     const m = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(part);
-    if (!m) throw new CofferError("BAD_INPUT", `Invalid cron ${JSON.stringify(expr)}: bad ${f.name} field ${JSON.stringify(text)}`);
+    if (!m)
+      throw new CofferError(
+        "BAD_INPUT",
+        `Invalid cron ${JSON.stringify(expr)}: bad ${f.name} field ${JSON.stringify(text)}`,
+      );
     const lo = m[1] === "*" ? f.min : Number(m[2]);
-    const hi = m[1] === "*" ? f.max : m[3] !== undefined ? Number(m[3]) : m[4] !== undefined ? f.max : lo;
+    const hi =
+      m[1] === "*" ? f.max : m[3] !== undefined ? Number(m[3]) : m[4] !== undefined ? f.max : lo;
     const step = m[4] !== undefined ? Number(m[4]) : 1;
     if (lo < f.min || hi > f.max || lo > hi || step < 1) {
-      throw new CofferError("BAD_INPUT", `Invalid cron ${JSON.stringify(expr)}: ${f.name} ${JSON.stringify(part)} is out of range ${f.min}-${f.max}`);
+      throw new CofferError(
+        "BAD_INPUT",
+        `Invalid cron ${JSON.stringify(expr)}: ${f.name} ${JSON.stringify(part)} is out of range ${f.min}-${f.max}`,
+      );
     }
     for (let v = lo; v <= hi; v += step) out.add(i === 4 && v === 7 ? 0 : v);
   }
@@ -41,7 +49,11 @@ function field(text: string, i: number, expr: string): number[] {
 /** Parses `m h dom mon dow` with lists, ranges and steps (`0 0,12 * * *`, `*\/15 8-18 * * 1-5`). */
 export function parseCron(expr: string): Cron {
   const parts = expr.trim().split(/\s+/);
-  if (parts.length !== 5) throw new CofferError("BAD_INPUT", `Invalid cron ${JSON.stringify(expr)}: expected 5 fields (minute hour day month weekday)`);
+  if (parts.length !== 5)
+    throw new CofferError(
+      "BAD_INPUT",
+      `Invalid cron ${JSON.stringify(expr)}: expected 5 fields (minute hour day month weekday)`,
+    );
   const f = parts.map((p, i) => field(p, i, expr));
   return {
     source: parts.join(" "),
@@ -59,17 +71,37 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 function formatter(tz: string): Intl.DateTimeFormat {
   let f = formatters.get(tz);
   if (f === undefined) {
-    f = new Intl.DateTimeFormat("en-US", { timeZone: tz, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" });
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone: tz,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
+    });
     formatters.set(tz, f);
   }
   return f;
 }
 
 /** Wall-clock fields of instant `ms` in `tz`. */
-export function zonedParts(ms: number, tz: string): { year: number; month: number; day: number; hour: number; minute: number; second: number } {
+export function zonedParts(
+  ms: number,
+  tz: string,
+): { year: number; month: number; day: number; hour: number; minute: number; second: number } {
   const p: Record<string, number> = {};
-  for (const x of formatter(tz).formatToParts(new Date(ms))) if (x.type !== "literal") p[x.type] = Number(x.value);
-  return { year: p.year ?? 0, month: p.month ?? 1, day: p.day ?? 1, hour: p.hour ?? 0, minute: p.minute ?? 0, second: p.second ?? 0 };
+  for (const x of formatter(tz).formatToParts(new Date(ms)))
+    if (x.type !== "literal") p[x.type] = Number(x.value);
+  return {
+    year: p.year ?? 0,
+    month: p.month ?? 1,
+    day: p.day ?? 1,
+    hour: p.hour ?? 0,
+    minute: p.minute ?? 0,
+    second: p.second ?? 0,
+  };
 }
 
 /** UTC offset of `tz` at instant `ms`, in ms (wall clock − UTC). */
@@ -80,7 +112,14 @@ export function zoneOffset(ms: number, tz: string): number {
 }
 
 /** The instant of a wall-clock time in `tz` (a time skipped by DST maps past the gap). */
-export function zonedToUtc(year: number, month: number, day: number, hour: number, minute: number, tz: string): number {
+export function zonedToUtc(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  tz: string,
+): number {
   const guess = Date.UTC(year, month - 1, day, hour, minute);
   const t1 = guess - zoneOffset(guess, tz);
   const t2 = guess - zoneOffset(t1, tz);
@@ -112,10 +151,11 @@ export function nextSlot(c: Cron, tz: string, t: number): number | undefined {
     const day = new Date(Date.UTC(z.year, z.month - 1, z.day + i));
     const [y, m, d] = [day.getUTCFullYear(), day.getUTCMonth() + 1, day.getUTCDate()];
     if (!dayMatches(c, y, m, d)) continue;
-    for (const h of c.hours) for (const mi of c.minutes) {
-      const at = zonedToUtc(y, m, d, h, mi, tz);
-      if (at > t) return at;
-    }
+    for (const h of c.hours)
+      for (const mi of c.minutes) {
+        const at = zonedToUtc(y, m, d, h, mi, tz);
+        if (at > t) return at;
+      }
   }
   return undefined;
 }
@@ -129,10 +169,11 @@ export function prevSlot(c: Cron, tz: string, t: number): number | undefined {
     const day = new Date(Date.UTC(z.year, z.month - 1, z.day - i));
     const [y, m, d] = [day.getUTCFullYear(), day.getUTCMonth() + 1, day.getUTCDate()];
     if (!dayMatches(c, y, m, d)) continue;
-    for (const h of hours) for (const mi of minutes) {
-      const at = zonedToUtc(y, m, d, h, mi, tz);
-      if (at <= t) return at;
-    }
+    for (const h of hours)
+      for (const mi of minutes) {
+        const at = zonedToUtc(y, m, d, h, mi, tz);
+        if (at <= t) return at;
+      }
   }
   return undefined;
 }

@@ -54,7 +54,14 @@ const fromRow = (r: Row): Expectation => ({
 });
 
 function globRe(glob: string): RegExp {
-  return new RegExp("^" + glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$");
+  return new RegExp(
+    "^" +
+      glob
+        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+        .replace(/\*/g, ".*")
+        .replace(/\?/g, ".") +
+      "$",
+  );
 }
 
 /** True when a manifest with `tags` belongs to the expectation's group. */
@@ -97,13 +104,18 @@ export function slotAfter(e: Pick<Expectation, "cron" | "tz" | "everyMs">, t: nu
  * `downAfter` missed slots (or that long past the grace) have gone by. The baseline before
  * the first backup is the expectation's creation.
  */
-export function expectationStatus(e: Expectation, lastArrival: number | null, now: number): ExpectationStatus {
+export function expectationStatus(
+  e: Expectation,
+  lastArrival: number | null,
+  now: number,
+): ExpectationStatus {
   const base = lastArrival ?? e.createdAt;
   const due = slotAfter(e, base);
   if (now < due + e.graceMs) return { state: "up", due, missed: 0, lastArrival };
   let missed = 0;
   for (let s = due; s + e.graceMs <= now && missed < 10_000; s = slotAfter(e, s)) missed++;
-  const down = "slots" in e.downAfter ? missed >= e.downAfter.slots : now >= due + e.graceMs + e.downAfter.ms;
+  const down =
+    "slots" in e.downAfter ? missed >= e.downAfter.slots : now >= due + e.graceMs + e.downAfter.ms;
   return { state: down ? "down" : "late", due, missed, lastArrival };
 }
 
@@ -113,32 +125,61 @@ export class ExpectationStore {
 
   /** Creates or replaces the expectation of (source, group); its state restarts at up. */
   async set(e: Omit<Expectation, "id" | "state" | "stateSince">): Promise<Expectation> {
-    if ((e.cron === null) === (e.everyMs === null)) throw new CofferError("BAD_INPUT", "An expectation needs exactly one of --cron or --every");
+    if ((e.cron === null) === (e.everyMs === null))
+      throw new CofferError("BAD_INPUT", "An expectation needs exactly one of --cron or --every");
     if (e.cron !== null) parseCron(e.cron);
     await this.db.run(
       `INSERT INTO alert_expectations (source, grp, tag_match, cron, tz, every_ms, grace_ms, down_after, created_at, state, state_since)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'up', ?)
        ON CONFLICT (source, grp) DO UPDATE SET tag_match = excluded.tag_match, cron = excluded.cron, tz = excluded.tz,
          every_ms = excluded.every_ms, grace_ms = excluded.grace_ms, down_after = excluded.down_after`,
-      [e.source, e.group, e.tagMatch, e.cron, e.tz, e.everyMs, e.graceMs, JSON.stringify(e.downAfter), e.createdAt, e.createdAt],
+      [
+        e.source,
+        e.group,
+        e.tagMatch,
+        e.cron,
+        e.tz,
+        e.everyMs,
+        e.graceMs,
+        JSON.stringify(e.downAfter),
+        e.createdAt,
+        e.createdAt,
+      ],
     );
-    const r = await this.db.get<Row>("SELECT * FROM alert_expectations WHERE source = ? AND grp = ?", [e.source, e.group]);
+    const r = await this.db.get<Row>(
+      "SELECT * FROM alert_expectations WHERE source = ? AND grp = ?",
+      [e.source, e.group],
+    );
     if (r === undefined) throw new CofferError("IO", "expectation vanished after insert");
     return fromRow(r);
   }
 
   async remove(source: string, group: string): Promise<boolean> {
-    return (await this.db.run("DELETE FROM alert_expectations WHERE source = ? AND grp = ?", [source, group])).changes > 0;
+    return (
+      (
+        await this.db.run("DELETE FROM alert_expectations WHERE source = ? AND grp = ?", [
+          source,
+          group,
+        ])
+      ).changes > 0
+    );
   }
 
   async list(source?: string): Promise<Expectation[]> {
-    const rows = source === undefined
-      ? await this.db.all<Row>("SELECT * FROM alert_expectations ORDER BY source, grp")
-      : await this.db.all<Row>("SELECT * FROM alert_expectations WHERE source = ? ORDER BY grp", [source]);
+    const rows =
+      source === undefined
+        ? await this.db.all<Row>("SELECT * FROM alert_expectations ORDER BY source, grp")
+        : await this.db.all<Row>("SELECT * FROM alert_expectations WHERE source = ? ORDER BY grp", [
+            source,
+          ]);
     return rows.map(fromRow);
   }
 
   async setState(id: number, state: ExpectationState, since: number): Promise<void> {
-    await this.db.run("UPDATE alert_expectations SET state = ?, state_since = ? WHERE id = ?", [state, since, id]);
+    await this.db.run("UPDATE alert_expectations SET state = ?, state_since = ? WHERE id = ?", [
+      state,
+      since,
+      id,
+    ]);
   }
 }

@@ -36,8 +36,27 @@ export interface TestSmtpOptions {
 export function selfSignedCert(dir: string): { key: string; cert: string; certPath: string } {
   const keyPath = join(dir, "key.pem");
   const certPath = join(dir, "cert.pem");
-  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", keyPath, "-out", certPath, "-days", "2",
-    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "pipe" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      keyPath,
+      "-out",
+      certPath,
+      "-days",
+      "2",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
+    ],
+    { stdio: "pipe" },
+  );
   return { key: readFileSync(keyPath, "utf8"), cert: readFileSync(certPath, "utf8"), certPath };
 }
 
@@ -45,14 +64,26 @@ function decodeBody(headers: string, body: string): string {
   const cte = /^content-transfer-encoding:\s*(\S+)/im.exec(headers)?.[1]?.toLowerCase();
   if (cte === "base64") return Buffer.from(body.replace(/\s+/g, ""), "base64").toString("utf8");
   if (cte === "quoted-printable") {
-    const bytes = Buffer.from(body.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), "latin1");
+    const bytes = Buffer.from(
+      body
+        .replace(/=\r?\n/g, "")
+        .replace(/=([0-9A-F]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))),
+      "latin1",
+    );
     return bytes.toString("utf8");
   }
   return body;
 }
 
 /** A real SMTP server (smtp-server) on 127.0.0.1 collecting messages. */
-export async function startTestSmtp(o: TestSmtpOptions = {}): Promise<{ port: number; mails: ReceivedMail[]; authFailures: string[]; close(): Promise<void> }> {
+export async function startTestSmtp(
+  o: TestSmtpOptions = {},
+): Promise<{
+  port: number;
+  mails: ReceivedMail[];
+  authFailures: string[];
+  close(): Promise<void>;
+}> {
   const mails: ReceivedMail[] = [];
   const authFailures: string[] = [];
   const server = new SMTPServer({
@@ -91,7 +122,17 @@ export async function startTestSmtp(o: TestSmtpOptions = {}): Promise<{ port: nu
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const port = (server.server.address() as AddressInfo).port;
-  return { port, mails, authFailures, close: () => new Promise<void>((r) => { server.close(() => { r(); }); }) };
+  return {
+    port,
+    mails,
+    authFailures,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => {
+          r();
+        });
+      }),
+  };
 }
 
 /** A webhook POST as received, with whether its HMAC signature verified. */
@@ -101,7 +142,9 @@ export interface ReceivedHook {
 }
 
 /** A real HTTP receiver for webhooks; `failNext` makes the next N requests answer 500. */
-export async function startTestWebhook(secret: string): Promise<{ url: string; hooks: ReceivedHook[]; failNext: number; close(): Promise<void> }> {
+export async function startTestWebhook(
+  secret: string,
+): Promise<{ url: string; hooks: ReceivedHook[]; failNext: number; close(): Promise<void> }> {
   const state = { failNext: 0 };
   const hooks: ReceivedHook[] = [];
   const server: Server = createHttpServer((req, res) => {
@@ -114,7 +157,10 @@ export async function startTestWebhook(secret: string): Promise<{ url: string; h
         return;
       }
       const raw = Buffer.concat(parts).toString("utf8");
-      hooks.push({ body: JSON.parse(raw) as Record<string, unknown>, signatureOk: req.headers["x-coffer-signature"] === webhookSignature(secret, raw) });
+      hooks.push({
+        body: JSON.parse(raw) as Record<string, unknown>,
+        signatureOk: req.headers["x-coffer-signature"] === webhookSignature(secret, raw),
+      });
       res.writeHead(204).end();
     });
   });
@@ -129,7 +175,13 @@ export async function startTestWebhook(secret: string): Promise<{ url: string; h
     set failNext(n: number) {
       state.failNext = n;
     },
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => { r(); }); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => {
+          r();
+        });
+      }),
   };
 }
 
@@ -142,15 +194,24 @@ export function sendSigned(
   path: string,
   body: Buffer = Buffer.alloc(0),
 ): Promise<{ status: number; headers: Record<string, unknown> }> {
-  const headers: Record<string, string> = { host: `127.0.0.1:${port}`, "content-length": String(body.length) };
-  const s = signRequest({ method, path, query: "", headers, payloadHash: sha256Hex(body) }, c, { region: "us-east-1", time: clock.t });
+  const headers: Record<string, string> = {
+    host: `127.0.0.1:${port}`,
+    "content-length": String(body.length),
+  };
+  const s = signRequest({ method, path, query: "", headers, payloadHash: sha256Hex(body) }, c, {
+    region: "us-east-1",
+    time: clock.t,
+  });
   return new Promise((resolve, reject) => {
-    const r = request({ host: "127.0.0.1", port, method, path, headers: s.headers as Record<string, string> }, (res) => {
-      res.resume();
-      res.on("end", () => {
-        resolve({ status: res.statusCode ?? 0, headers: res.headers });
-      });
-    });
+    const r = request(
+      { host: "127.0.0.1", port, method, path, headers: s.headers as Record<string, string> },
+      (res) => {
+        res.resume();
+        res.on("end", () => {
+          resolve({ status: res.statusCode ?? 0, headers: res.headers });
+        });
+      },
+    );
     r.on("error", reject);
     r.end(body);
   });

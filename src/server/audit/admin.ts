@@ -20,8 +20,16 @@ function whoami(): string {
  * await auditAction(metadata.db, { time: now, action: "deletion.cancelled", source: "web-01", key, detail: { deletionId: 7 } });
  * ```
  */
-export async function auditAction(db: Dialect, e: Omit<AuditInput, "result"> & { result?: AuditInput["result"] }): Promise<AuditEntry> {
-  const [entry] = await new AuditLog(db).append({ credential: `admin:${whoami()}`, clientIp: "local", result: "ok", ...e });
+export async function auditAction(
+  db: Dialect,
+  e: Omit<AuditInput, "result"> & { result?: AuditInput["result"] },
+): Promise<AuditEntry> {
+  const [entry] = await new AuditLog(db).append({
+    credential: `admin:${whoami()}`,
+    clientIp: "local",
+    result: "ok",
+    ...e,
+  });
   if (entry === undefined) throw new Error("audit append returned nothing");
   return entry;
 }

@@ -18,29 +18,55 @@ export interface AuditConfig {
 const DAY = 86_400_000;
 
 /** Defaults: on, 400 days, hourly anchors. */
-export const DEFAULT_AUDIT: AuditConfig = { enabled: true, retentionMs: 400 * DAY, anchorIntervalMs: 3_600_000, anchorEvery: 0 };
+export const DEFAULT_AUDIT: AuditConfig = {
+  enabled: true,
+  retentionMs: 400 * DAY,
+  anchorIntervalMs: 3_600_000,
+  anchorEvery: 0,
+};
 
 /** Parses `audit:`; `duration` is config.ts's duration parser. */
-export function parseAuditConfig(v: unknown, file: string, duration: (v: unknown, what: string, file: string) => number): AuditConfig {
+export function parseAuditConfig(
+  v: unknown,
+  file: string,
+  duration: (v: unknown, what: string, file: string) => number,
+): AuditConfig {
   const out = { ...DEFAULT_AUDIT };
   if (v === undefined || v === null) return out;
-  if (typeof v !== "object" || Array.isArray(v)) throw new CofferError("CONFIG", `Invalid config ${file}: audit must be a mapping`);
+  if (typeof v !== "object" || Array.isArray(v))
+    throw new CofferError("CONFIG", `Invalid config ${file}: audit must be a mapping`);
   const d = v as Record<string, unknown>;
   for (const k of Object.keys(d)) {
-    if (!["enabled", "retention", "anchorInterval", "anchorEvery"].includes(k)) throw new CofferError("CONFIG", `Invalid config ${file}: unknown field "audit.${k}"`);
+    if (!["enabled", "retention", "anchorInterval", "anchorEvery"].includes(k))
+      throw new CofferError("CONFIG", `Invalid config ${file}: unknown field "audit.${k}"`);
   }
   if (d.enabled !== undefined) {
-    if (typeof d.enabled !== "boolean") throw new CofferError("CONFIG", `Invalid config ${file}: audit.enabled must be true or false`);
+    if (typeof d.enabled !== "boolean")
+      throw new CofferError(
+        "CONFIG",
+        `Invalid config ${file}: audit.enabled must be true or false`,
+      );
     out.enabled = d.enabled;
   }
   if (d.retention !== undefined) out.retentionMs = duration(d.retention, "audit.retention", file);
   if (d.anchorInterval !== undefined) {
     out.anchorIntervalMs = duration(d.anchorInterval, "audit.anchorInterval", file);
-    if (out.anchorIntervalMs < 1000) throw new CofferError("CONFIG", `Invalid config ${file}: audit.anchorInterval must be at least 1s`);
+    if (out.anchorIntervalMs < 1000)
+      throw new CofferError(
+        "CONFIG",
+        `Invalid config ${file}: audit.anchorInterval must be at least 1s`,
+      );
   }
   if (d.anchorEvery !== undefined) {
-    if (typeof d.anchorEvery !== "number" || !Number.isSafeInteger(d.anchorEvery) || d.anchorEvery < 0) {
-      throw new CofferError("CONFIG", `Invalid config ${file}: audit.anchorEvery must be a number of entries (0: off)`);
+    if (
+      typeof d.anchorEvery !== "number" ||
+      !Number.isSafeInteger(d.anchorEvery) ||
+      d.anchorEvery < 0
+    ) {
+      throw new CofferError(
+        "CONFIG",
+        `Invalid config ${file}: audit.anchorEvery must be a number of entries (0: off)`,
+      );
     }
     out.anchorEvery = d.anchorEvery;
   }
@@ -51,7 +77,11 @@ export function parseAuditConfig(v: unknown, file: string, duration: (v: unknown
  * Refuses an audit retention shorter than the longest deletion delay (the server minimum and
  * every source's own delay): the log must outlive every pending deletion it explains.
  */
-export function checkAuditRetention(retentionMs: number, longestDelayMs: number, what = "the longest deletion delay"): void {
+export function checkAuditRetention(
+  retentionMs: number,
+  longestDelayMs: number,
+  what = "the longest deletion delay",
+): void {
   if (retentionMs < longestDelayMs) {
     throw new CofferError(
       "CONFIG",

@@ -67,8 +67,18 @@ export interface AuditRow {
  */
 export function canonicalEntry(r: AuditRow): string {
   return JSON.stringify([
-    Number(r.seq), Number(r.time), r.request_id, r.source, r.credential, r.client_ip, r.action, r.object_key,
-    r.bytes === null ? null : Number(r.bytes), r.result, r.error_code, r.detail,
+    Number(r.seq),
+    Number(r.time),
+    r.request_id,
+    r.source,
+    r.credential,
+    r.client_ip,
+    r.action,
+    r.object_key,
+    r.bytes === null ? null : Number(r.bytes),
+    r.result,
+    r.error_code,
+    r.detail,
   ]);
 }
 
@@ -156,7 +166,11 @@ export class AuditLog {
   /** Called after each group commit of {@link append} with the newest committed seq. */
   onCommitted: ((headSeq: number) => void) | undefined;
 
-  constructor(private readonly db: { transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> } & Queryable) {}
+  constructor(
+    private readonly db: {
+      transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+    } & Queryable,
+  ) {}
 
   /**
    * Appends entries in order (as one contiguous run of the chain); resolves once they are
@@ -191,7 +205,10 @@ export class AuditLog {
       .transaction(async (tx) => {
         batch = this.#waiting;
         this.#waiting = [];
-        return writeRows(tx, batch.flatMap((w) => w.rows));
+        return writeRows(
+          tx,
+          batch.flatMap((w) => w.rows),
+        );
       })
       .then(
         (entries) => {
@@ -240,7 +257,9 @@ export class AuditLog {
 
   /** The newest entry's seq and hash (seq 0 and the genesis hash when empty). */
   async head(): Promise<{ seq: number; hash: string }> {
-    const r = await this.db.get<{ seq: DbInt; hash: string }>("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+    const r = await this.db.get<{ seq: DbInt; hash: string }>(
+      "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+    );
     return r === undefined ? { seq: 0, hash: GENESIS_HASH } : { seq: Number(r.seq), hash: r.hash };
   }
 
@@ -261,7 +280,10 @@ export class AuditLog {
       params.push(f.until);
     }
     params.push(limit);
-    const rows = await this.db.all<AuditRow>(`SELECT * FROM audit_log WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`, params);
+    const rows = await this.db.all<AuditRow>(
+      `SELECT * FROM audit_log WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`,
+      params,
+    );
     return rows.map(fromAuditRow);
   }
 
@@ -284,14 +306,29 @@ export class AuditLog {
    */
   async prune(cutoff: number, now: number): Promise<number> {
     return this.db.transaction(async (tx) => {
-      const r = await tx.get<{ seq: DbInt | null }>("SELECT MAX(seq) AS seq FROM audit_log WHERE time < ?", [cutoff]);
+      const r = await tx.get<{ seq: DbInt | null }>(
+        "SELECT MAX(seq) AS seq FROM audit_log WHERE time < ?",
+        [cutoff],
+      );
       if (r?.seq === null || r?.seq === undefined) return 0;
-      const head = await tx.get<{ seq: DbInt }>("SELECT seq FROM audit_log ORDER BY seq DESC LIMIT 1");
+      const head = await tx.get<{ seq: DbInt }>(
+        "SELECT seq FROM audit_log ORDER BY seq DESC LIMIT 1",
+      );
       const lastOld = Math.min(Number(r.seq), Number(head?.seq ?? 0) - 1);
       if (lastOld < 1) return 0;
-      const boundary = await tx.get<{ hash: string }>("SELECT hash FROM audit_log WHERE seq = ?", [lastOld]);
+      const boundary = await tx.get<{ hash: string }>("SELECT hash FROM audit_log WHERE seq = ?", [
+        lastOld,
+      ]);
       if (boundary === undefined) return 0;
-      await appendTx(tx, [{ time: now, credential: "gateway", action: "audit.prune", result: "ok", detail: { firstKept: lastOld + 1, prevHash: boundary.hash, cutoff } }]);
+      await appendTx(tx, [
+        {
+          time: now,
+          credential: "gateway",
+          action: "audit.prune",
+          result: "ok",
+          detail: { firstKept: lastOld + 1, prevHash: boundary.hash, cutoff },
+        },
+      ]);
       const del = await tx.run("DELETE FROM audit_log WHERE seq <= ?", [lastOld]);
       return del.changes;
     });
@@ -299,14 +336,19 @@ export class AuditLog {
 }
 
 /** Appends inside an open transaction (for callers that already hold one). */
-export async function appendTx(tx: Queryable, inputs: readonly AuditInput[]): Promise<AuditEntry[]> {
+export async function appendTx(
+  tx: Queryable,
+  inputs: readonly AuditInput[],
+): Promise<AuditEntry[]> {
   return writeRows(tx, inputs.map(encode));
 }
 
 /** Reads the head inside `tx`, chains `rows` onto it and inserts them. */
 async function writeRows(tx: Queryable, rows: readonly PendingRow[]): Promise<AuditEntry[]> {
   if (rows.length === 0) return [];
-  const h = await tx.get<{ seq: DbInt; hash: string }>("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+  const h = await tx.get<{ seq: DbInt; hash: string }>(
+    "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+  );
   let seq = h === undefined ? 0 : Number(h.seq);
   let prev = h?.hash ?? GENESIS_HASH;
   const out: AuditEntry[] = [];
@@ -314,8 +356,22 @@ async function writeRows(tx: Queryable, rows: readonly PendingRow[]): Promise<Au
     seq++;
     const row: AuditRow = { seq, ...p, prev_hash: prev, hash: "" };
     row.hash = chainHash(prev, row);
-    await tx.run(INSERT, [row.seq, row.time, row.request_id, row.source, row.credential, row.client_ip, row.action, row.object_key,
-      row.bytes, row.result, row.error_code, row.detail, row.prev_hash, row.hash] as SqlValue[]);
+    await tx.run(INSERT, [
+      row.seq,
+      row.time,
+      row.request_id,
+      row.source,
+      row.credential,
+      row.client_ip,
+      row.action,
+      row.object_key,
+      row.bytes,
+      row.result,
+      row.error_code,
+      row.detail,
+      row.prev_hash,
+      row.hash,
+    ] as SqlValue[]);
     prev = row.hash;
     out.push(fromAuditRow(row));
   }

@@ -11,14 +11,27 @@ test("every S3 request, refused and unauthenticated ones included, is audited wi
   const gw = await startTestGateway();
   try {
     const c = await gw.addSource("web-01");
-    assert.equal((await gw.signed(c, { method: "PUT", path: "/web-01/data/ab/1", body: "hello" })).status, 200);
+    assert.equal(
+      (await gw.signed(c, { method: "PUT", path: "/web-01/data/ab/1", body: "hello" })).status,
+      200,
+    );
     assert.equal((await gw.signed(c, { method: "GET", path: "/web-01/data/ab/1" })).status, 200);
-    assert.equal((await gw.signed(c, { method: "PUT", path: "/web-01/data/ab/1", body: "other" })).status, 409);
+    assert.equal(
+      (await gw.signed(c, { method: "PUT", path: "/web-01/data/ab/1", body: "other" })).status,
+      409,
+    );
     assert.equal((await gw.raw({ method: "GET", path: "/web-01/data/ab/1" })).status, 403);
-    assert.equal((await gw.signed({ ...c, secretAccessKey: "wrong" }, { method: "GET", path: "/web-01/" })).status, 403);
+    assert.equal(
+      (await gw.signed({ ...c, secretAccessKey: "wrong" }, { method: "GET", path: "/web-01/" }))
+        .status,
+      403,
+    );
     const del = await gw.signed(c, { method: "DELETE", path: "/web-01/data/ab/1" });
     assert.equal(del.headers["x-coffer-deletion"], "pending");
-    const rows = gw.running.monitor.audit === undefined ? [] : await gw.running.monitor.audit.page({ source: "web-01" });
+    const rows =
+      gw.running.monitor.audit === undefined
+        ? []
+        : await gw.running.monitor.audit.page({ source: "web-01" });
     const brief = rows.map((e) => [e.action, e.result, e.key, e.bytes, e.errorCode]);
     assert.deepEqual(brief, [
       ["PutObject", "started", "data/ab/1", 5, null],
@@ -30,11 +43,21 @@ test("every S3 request, refused and unauthenticated ones included, is audited wi
       ["DeleteObject", "ok", "data/ab/1", null, null],
       ["deletion.requested", "ok", "data/ab/1", null, null],
     ]);
-    assert.ok(rows.every((e) => e.credential === c.accessKeyId && e.clientIp === "127.0.0.1" && /^[0-9A-F]{16}$/.test(e.requestId ?? "")));
+    assert.ok(
+      rows.every(
+        (e) =>
+          e.credential === c.accessKeyId &&
+          e.clientIp === "127.0.0.1" &&
+          /^[0-9A-F]{16}$/.test(e.requestId ?? ""),
+      ),
+    );
     assert.equal(rows[6]?.detail?.deletionId, Number(del.headers["x-coffer-deletion-id"]));
     const all = await gw.running.monitor.audit?.page({});
     const anon = all?.find((e) => e.source === null && e.action === "GetObject");
-    assert.deepEqual([anon?.result, anon?.errorCode, anon?.credential], ["refused", "AccessDenied", null]);
+    assert.deepEqual(
+      [anon?.result, anon?.errorCode, anon?.credential],
+      ["refused", "AccessDenied", null],
+    );
     const forged = all?.find((e) => e.errorCode === "SignatureDoesNotMatch");
     assert.equal(forged?.credential, c.accessKeyId);
   } finally {
@@ -46,7 +69,8 @@ test("audit verify finds an edited, a deleted, a reordered entry and a tail trun
   const gw = await startTestGateway();
   try {
     const c = await gw.addSource("web-01");
-    for (let i = 0; i < 4; i++) await gw.signed(c, { method: "PUT", path: `/web-01/k/${i}`, body: `body ${i}` });
+    for (let i = 0; i < 4; i++)
+      await gw.signed(c, { method: "PUT", path: `/web-01/k/${i}`, body: `body ${i}` });
     await gw.running.monitor.housekeeping();
     const storage = gw.running.gateway.deps.objects.storage;
     const db = gw.running.metadata.db;
@@ -55,15 +79,37 @@ test("audit verify finds an edited, a deleted, a reordered entry and a tail trun
     assert.equal(clean.anchors, 1);
     assert.equal(clean.lastAnchor?.seq, clean.headSeq);
     const sql = new Database(join(gw.dataDir, "metadata.sqlite"));
-    const row = (seq: number) => sql.prepare("SELECT * FROM audit_log WHERE seq = ?").get(seq) as AuditRow;
+    const row = (seq: number) =>
+      sql.prepare("SELECT * FROM audit_log WHERE seq = ?").get(seq) as AuditRow;
     const put = (r: AuditRow, seq = Number(r.seq)) =>
-      sql.prepare("INSERT OR REPLACE INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").run(
-        seq, r.time, r.request_id, r.source, r.credential, r.client_ip, r.action, r.object_key, r.bytes, r.result, r.error_code, r.detail, r.prev_hash, r.hash);
-    const problems = async () => (await verifyAudit(db, storage)).problems.map((p) => [p.seq, p.message]);
+      sql
+        .prepare(
+          "INSERT OR REPLACE INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .run(
+          seq,
+          r.time,
+          r.request_id,
+          r.source,
+          r.credential,
+          r.client_ip,
+          r.action,
+          r.object_key,
+          r.bytes,
+          r.result,
+          r.error_code,
+          r.detail,
+          r.prev_hash,
+          r.hash,
+        );
+    const problems = async () =>
+      (await verifyAudit(db, storage)).problems.map((p) => [p.seq, p.message]);
     // 1. edit: change the bytes of entry 3
     const r3 = row(3);
     sql.prepare("UPDATE audit_log SET bytes = 1 WHERE seq = 3").run();
-    assert.deepEqual(await problems(), [[3, "entry 3 was modified or reordered (its content does not match its hash)"]]);
+    assert.deepEqual(await problems(), [
+      [3, "entry 3 was modified or reordered (its content does not match its hash)"],
+    ]);
     put(r3);
     // 2. delete entry 4
     const r4 = row(4);
@@ -75,14 +121,22 @@ test("audit verify finds an edited, a deleted, a reordered entry and a tail trun
     put(r6, 5);
     put(r5, 6);
     const swapped = await problems();
-    assert.deepEqual(swapped.map((p) => p[0]), [5, 5, 6, 6, 7]);
+    assert.deepEqual(
+      swapped.map((p) => p[0]),
+      [5, 5, 6, 6, 7],
+    );
     assert.match(String(swapped[0]?.[1]), /entry 5 does not link to entry 4/);
     put(r5);
     put(r6);
     assert.equal((await verifyAudit(db, storage)).ok, true);
     // 4. truncate the tail after the anchor
     sql.prepare("DELETE FROM audit_log WHERE seq > ?").run(clean.headSeq - 2);
-    assert.deepEqual(await problems(), [[clean.headSeq, `entries ${clean.headSeq - 1}..${clean.headSeq} are missing: anchor audit-anchors/${String(clean.headSeq).padStart(12, "0")}-${clean.lastAnchor.hash} records seq ${clean.headSeq} but the log ends at ${clean.headSeq - 2} (truncated)`]]);
+    assert.deepEqual(await problems(), [
+      [
+        clean.headSeq,
+        `entries ${clean.headSeq - 1}..${clean.headSeq} are missing: anchor audit-anchors/${String(clean.headSeq).padStart(12, "0")}-${clean.lastAnchor.hash} records seq ${clean.headSeq} but the log ends at ${clean.headSeq - 2} (truncated)`,
+      ],
+    ]);
     sql.close();
   } finally {
     await gw.close();
@@ -94,7 +148,9 @@ test("a PUT fails with 500 and stores nothing when its audit entry cannot be wri
   try {
     const c = await gw.addSource("web-01");
     const sql = new Database(join(gw.dataDir, "metadata.sqlite"));
-    sql.exec("CREATE TRIGGER audit_down BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit storage unavailable'); END");
+    sql.exec(
+      "CREATE TRIGGER audit_down BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit storage unavailable'); END",
+    );
     const r = await gw.signed(c, { method: "PUT", path: "/web-01/data/x", body: "payload" });
     assert.equal(r.status, 500);
     assert.match(r.body.toString(), /<Code>InternalError<\/Code>/);
@@ -112,7 +168,8 @@ test("audit retention shorter than a source's deletion delay is refused; pruning
   const gw = await startTestGateway({ audit: { retention: "30d" } });
   try {
     const c = await gw.addSource("web-01");
-    for (let i = 0; i < 3; i++) await gw.signed(c, { method: "PUT", path: `/web-01/p/${i}`, body: `b${i}` });
+    for (let i = 0; i < 3; i++)
+      await gw.signed(c, { method: "PUT", path: `/web-01/p/${i}`, body: `b${i}` });
     const audit = gw.running.monitor.audit;
     assert.ok(audit);
     const before = await audit.head();
@@ -121,10 +178,19 @@ test("audit retention shorter than a source's deletion delay is refused; pruning
     const rep = await verifyAudit(gw.running.metadata.db, undefined);
     assert.equal(rep.ok, true, JSON.stringify(rep.problems));
     assert.equal(rep.firstSeq, before.seq);
-    await gw.running.metadata.db.run("UPDATE sources SET deletion_delay_ms = ? WHERE name = 'web-01'", [60 * 86_400_000]);
+    await gw.running.metadata.db.run(
+      "UPDATE sources SET deletion_delay_ms = ? WHERE name = 'web-01'",
+      [60 * 86_400_000],
+    );
     const { startMonitor } = await import("./monitor.ts");
     await assert.rejects(
-      startMonitor({ cfg: gw.running.gateway.deps.config, metadata: gw.running.metadata, storage: gw.running.gateway.deps.objects.storage, gateway: gw.running.gateway, clock: { now: () => Date.now() } }),
+      startMonitor({
+        cfg: gw.running.gateway.deps.config,
+        metadata: gw.running.metadata,
+        storage: gw.running.gateway.deps.objects.storage,
+        gateway: gw.running.gateway,
+        clock: { now: () => Date.now() },
+      }),
       /audit.retention \(30d\) is shorter than the longest deletion delay \(60d\)/,
     );
   } finally {

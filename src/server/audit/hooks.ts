@@ -53,21 +53,35 @@ export function auditHooks(audit: AuditLog): RequestHooks {
         const n = res.headers["x-coffer-deletions-pending"];
         if (n !== undefined) detail.deletionsPending = Number(n);
       }
-      const entries: AuditInput[] = [{
-        ...common(log, req),
-        result: res.status < 400 ? "ok" : res.status < 500 ? "refused" : "failed",
-        errorCode: log.errorCode ?? null,
-        bytes: reading ? (res.status < 300 ? responseBytes(res) : null) : requestBytes(req),
-        detail,
-      }];
+      const entries: AuditInput[] = [
+        {
+          ...common(log, req),
+          result: res.status < 400 ? "ok" : res.status < 500 ? "refused" : "failed",
+          errorCode: log.errorCode ?? null,
+          bytes: reading ? (res.status < 300 ? responseBytes(res) : null) : requestBytes(req),
+          detail,
+        },
+      ];
       const many = requestedDeletions.get(res);
       if (many !== undefined) {
         // DeleteObjects: one entry per key, so each requested deletion is traceable on its own.
         for (const d of many) {
-          entries.push({ ...common(log, req), action: "deletion.requested", key: d.key, detail: { deletionId: d.id, executeAfter: new Date(d.executeAfter).toISOString() } });
+          entries.push({
+            ...common(log, req),
+            action: "deletion.requested",
+            key: d.key,
+            detail: { deletionId: d.id, executeAfter: new Date(d.executeAfter).toISOString() },
+          });
         }
       } else if (detail.deletion === "pending" && detail.deletionId !== undefined) {
-        entries.push({ ...common(log, req), action: "deletion.requested", detail: { deletionId: detail.deletionId, executeAfter: res.headers["x-coffer-deletion-execute-after"] ?? null } });
+        entries.push({
+          ...common(log, req),
+          action: "deletion.requested",
+          detail: {
+            deletionId: detail.deletionId,
+            executeAfter: res.headers["x-coffer-deletion-execute-after"] ?? null,
+          },
+        });
       }
       await audit.append(...entries);
     },

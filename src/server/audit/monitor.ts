@@ -22,7 +22,10 @@ export interface Monitor {
 
 /** The longest deletion delay in force: the server minimum or any source's own. */
 export async function longestDeletionDelay(cfg: ServerConfig, metadata: Metadata): Promise<number> {
-  return Math.max(cfg.minDeletionDelayMs, ...(await metadata.sources.list()).map((s) => s.deletionDelayMs));
+  return Math.max(
+    cfg.minDeletionDelayMs,
+    ...(await metadata.sources.list()).map((s) => s.deletionDelayMs),
+  );
 }
 
 /**
@@ -46,9 +49,23 @@ export async function startMonitor(o: {
     checkAuditRetention(cfg.audit.retentionMs, await longestDeletionDelay(cfg, metadata));
     audit = new AuditLog(metadata.db);
     o.gateway.hooks = auditHooks(audit);
-    await audit.append({ time: clock.now(), credential: "gateway", action: "server.start", result: "ok", detail: { pid: process.pid } });
+    await audit.append({
+      time: clock.now(),
+      credential: "gateway",
+      action: "server.start",
+      result: "ok",
+      detail: { pid: process.pid },
+    });
   }
-  const alerter = new Alerter({ db: metadata.db, metadata, storage, cfg: cfg.alerts, clock, channels: o.channels ?? channelsOf(cfg.alerts), ...(audit ? { audit } : {}) });
+  const alerter = new Alerter({
+    db: metadata.db,
+    metadata,
+    storage,
+    cfg: cfg.alerts,
+    clock,
+    channels: o.channels ?? channelsOf(cfg.alerts),
+    ...(audit ? { audit } : {}),
+  });
   let lastAnchored = 0;
   let anchoring: Promise<void> | undefined;
   if (audit !== undefined && cfg.audit.anchorEvery > 0) {
@@ -101,7 +118,12 @@ export async function startMonitor(o: {
       for (const t of timers) clearInterval(t);
       await alerter.idle();
       if (audit !== undefined) {
-        await audit.append({ time: clock.now(), credential: "gateway", action: "server.stop", result: "ok" });
+        await audit.append({
+          time: clock.now(),
+          credential: "gateway",
+          action: "server.stop",
+          result: "ok",
+        });
         audit.onCommitted = undefined;
         await anchoring;
         await writeAnchor(audit, storage, clock.now());

@@ -27,13 +27,19 @@ export interface AuditReport {
  * start without an `audit.prune` record), reordered ones (a seq/content swap breaks both the
  * hash and the link), and a truncated tail (an anchor beyond the head).
  */
-export async function verifyAudit(db: Queryable, storage: Storage | undefined): Promise<AuditReport> {
+export async function verifyAudit(
+  db: Queryable,
+  storage: Storage | undefined,
+): Promise<AuditReport> {
   const problems: AuditProblem[] = [];
   const prunes = new Map<number, string>();
-  for (const r of await db.all<{ detail: string | null }>("SELECT detail FROM audit_log WHERE action = 'audit.prune'")) {
+  for (const r of await db.all<{ detail: string | null }>(
+    "SELECT detail FROM audit_log WHERE action = 'audit.prune'",
+  )) {
     try {
       const d = JSON.parse(r.detail ?? "{}") as { firstKept?: number; prevHash?: string };
-      if (typeof d.firstKept === "number" && typeof d.prevHash === "string") prunes.set(d.firstKept, d.prevHash);
+      if (typeof d.firstKept === "number" && typeof d.prevHash === "string")
+        prunes.set(d.firstKept, d.prevHash);
     } catch {
       // an edited prune record shows up as a hash mismatch below
     }
@@ -45,7 +51,10 @@ export async function verifyAudit(db: Queryable, storage: Storage | undefined): 
   let prevHash = GENESIS_HASH;
   let after = -1;
   for (;;) {
-    const rows = await db.all<AuditRow>("SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT 5000", [after]);
+    const rows = await db.all<AuditRow>(
+      "SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT 5000",
+      [after],
+    );
     for (const r of rows) {
       const seq = Number(r.seq);
       entries++;
@@ -53,15 +62,27 @@ export async function verifyAudit(db: Queryable, storage: Storage | undefined): 
         firstSeq = seq;
         if (seq !== 1) {
           const p = prunes.get(seq);
-          if (p === undefined) problems.push({ seq, message: `entries 1..${seq - 1} are missing (deleted without an audit.prune record)` });
+          if (p === undefined)
+            problems.push({
+              seq,
+              message: `entries 1..${seq - 1} are missing (deleted without an audit.prune record)`,
+            });
           prevHash = p ?? r.prev_hash;
         }
       } else if (seq !== prevSeq + 1) {
         problems.push({ seq, message: `entries ${prevSeq + 1}..${seq - 1} are missing (deleted)` });
       }
-      if (r.prev_hash !== prevHash) problems.push({ seq, message: `entry ${seq} does not link to entry ${prevSeq} (deleted, inserted or reordered)` });
+      if (r.prev_hash !== prevHash)
+        problems.push({
+          seq,
+          message: `entry ${seq} does not link to entry ${prevSeq} (deleted, inserted or reordered)`,
+        });
       const h = chainHash(r.prev_hash, r);
-      if (h !== r.hash) problems.push({ seq, message: `entry ${seq} was modified or reordered (its content does not match its hash)` });
+      if (h !== r.hash)
+        problems.push({
+          seq,
+          message: `entry ${seq} was modified or reordered (its content does not match its hash)`,
+        });
       hashes.set(seq, r.hash);
       prevSeq = seq;
       prevHash = r.hash;
@@ -70,20 +91,34 @@ export async function verifyAudit(db: Queryable, storage: Storage | undefined): 
     if (last === undefined || rows.length < 5000) break;
     after = Number(last.seq);
   }
-  const report: AuditReport = { ok: false, entries, firstSeq, headSeq: prevSeq, anchors: 0, problems };
+  const report: AuditReport = {
+    ok: false,
+    entries,
+    firstSeq,
+    headSeq: prevSeq,
+    anchors: 0,
+    problems,
+  };
   if (storage !== undefined) {
     const { anchors, bad } = await listAnchors(storage);
     report.anchors = anchors.length;
     for (const b of bad) problems.push({ seq: 0, message: `anchor ${b.key}: ${b.message}` });
     for (const a of anchors) {
       if (a.seq > prevSeq) {
-        problems.push({ seq: a.seq, message: `entries ${prevSeq + 1}..${a.seq} are missing: anchor ${a.key} records seq ${a.seq} but the log ends at ${prevSeq} (truncated)` });
+        problems.push({
+          seq: a.seq,
+          message: `entries ${prevSeq + 1}..${a.seq} are missing: anchor ${a.key} records seq ${a.seq} but the log ends at ${prevSeq} (truncated)`,
+        });
         continue;
       }
       if (a.seq < firstSeq) continue; // pruned by retention
       const h = hashes.get(a.seq);
       if (h === undefined) continue; // reported as a gap
-      if (h !== a.hash) problems.push({ seq: a.seq, message: `entry ${a.seq} differs from anchor ${a.key} (the chain up to it was rewritten)` });
+      if (h !== a.hash)
+        problems.push({
+          seq: a.seq,
+          message: `entry ${a.seq} differs from anchor ${a.key} (the chain up to it was rewritten)`,
+        });
       else report.lastAnchor = a;
     }
   }

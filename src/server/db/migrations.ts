@@ -203,12 +203,21 @@ export async function migrate(db: Dialect, now: number): Promise<number> {
     if (m.version <= current) continue;
     await db.transaction(async (tx) => {
       // Another process may have migrated between our check and this transaction.
-      const done = await tx.get("SELECT 1 AS x FROM schema_migrations WHERE version = ?", [m.version]);
+      const done = await tx.get("SELECT 1 AS x FROM schema_migrations WHERE version = ?", [
+        m.version,
+      ]);
       if (done !== undefined) return;
-      for (const stmt of m.sql.split(/;\s*\n/).map((s) => s.trim()).filter((s) => s !== "")) {
+      for (const stmt of m.sql
+        .split(/;\s*\n/)
+        .map((s) => s.trim())
+        .filter((s) => s !== "")) {
         await tx.run(stmt);
       }
-      await tx.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [m.version, m.name, now]);
+      await tx.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [
+        m.version,
+        m.name,
+        now,
+      ]);
     });
   }
   return latest;

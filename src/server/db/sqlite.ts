@@ -5,10 +5,17 @@ import type { Dialect, Queryable, RunResult, SqlValue } from "./dialect.ts";
 function wrap(err: unknown, sql: string): CofferError {
   const code = (err as { code?: string }).code ?? "";
   if (code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY") {
-    return new CofferError("ALREADY_EXISTS", `Metadata conflict: ${(err as Error).message}`, { cause: err });
+    return new CofferError("ALREADY_EXISTS", `Metadata conflict: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
-  if (code === "SQLITE_FULL") return new CofferError("NO_SPACE", "Metadata database: disk full", { cause: err });
-  return new CofferError("IO", `Metadata query failed (${sql.trim().split(/\s+/).slice(0, 3).join(" ")}): ${(err as Error).message}`, { cause: err });
+  if (code === "SQLITE_FULL")
+    return new CofferError("NO_SPACE", "Metadata database: disk full", { cause: err });
+  return new CofferError(
+    "IO",
+    `Metadata query failed (${sql.trim().split(/\s+/).slice(0, 3).join(" ")}): ${(err as Error).message}`,
+    { cause: err },
+  );
 }
 
 /**
@@ -32,7 +39,11 @@ export class SqliteDialect implements Dialect {
       this.#db.pragma("synchronous = NORMAL");
       this.#db.pragma("foreign_keys = ON");
     } catch (err) {
-      throw new CofferError("IO", `Cannot open metadata database ${path}: ${(err as Error).message}`, { cause: err });
+      throw new CofferError(
+        "IO",
+        `Cannot open metadata database ${path}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
 
@@ -90,8 +101,10 @@ export class SqliteDialect implements Dialect {
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     const tx: Queryable = {
       run: (sql, p = []) => Promise.resolve(this.#runSync(sql, p)),
-      get: <U>(sql: string, p: readonly SqlValue[] = []) => Promise.resolve(this.#getSync<U>(sql, p)),
-      all: <U>(sql: string, p: readonly SqlValue[] = []) => Promise.resolve(this.#allSync<U>(sql, p)),
+      get: <U>(sql: string, p: readonly SqlValue[] = []) =>
+        Promise.resolve(this.#getSync<U>(sql, p)),
+      all: <U>(sql: string, p: readonly SqlValue[] = []) =>
+        Promise.resolve(this.#allSync<U>(sql, p)),
     };
     const result = this.#tail
       .catch(() => undefined)

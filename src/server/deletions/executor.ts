@@ -27,7 +27,12 @@ interface DueRow {
  * PENDING with `start` recorded, and the next pass repeats the idempotent steps, even if a
  * legal hold was set meanwhile (its object may already be gone).
  */
-export async function executeDue(md: Metadata, storage: Storage, now: number, by = "executor"): Promise<ExecutorReport> {
+export async function executeDue(
+  md: Metadata,
+  storage: Storage,
+  now: number,
+  by = "executor",
+): Promise<ExecutorReport> {
   const rows = await md.db.all<DueRow>(
     `SELECT d.id, d.bucket, d.key, d.execute_after, s.legal_hold FROM deletions d LEFT JOIN sources s ON s.bucket = d.bucket
      WHERE d.state = 'PENDING' AND d.execute_after <= ? ORDER BY d.execute_after, d.id`,
@@ -44,7 +49,9 @@ export async function executeDue(md: Metadata, storage: Storage, now: number, by
     if (!started) {
       // Claim it: a concurrent cancel is refused from here on.
       const claimed = await md.db.transaction(async (tx) => {
-        const still = await tx.get<{ state: string }>("SELECT state FROM deletions WHERE id = ?", [r.id]);
+        const still = await tx.get<{ state: string }>("SELECT state FROM deletions WHERE id = ?", [
+          r.id,
+        ]);
         if (still?.state !== "PENDING") return false;
         await recordStep(tx, r.id, "start", now, by);
         return true;
@@ -55,8 +62,12 @@ export async function executeDue(md: Metadata, storage: Storage, now: number, by
     await recordStep(md.db, r.id, "storage-deleted", now);
     await md.db.transaction(async (tx) => {
       await tx.run("DELETE FROM objects WHERE bucket = ? AND key = ?", [r.bucket, r.key]);
-      if (r.key.startsWith("manifests/")) await tx.run("DELETE FROM manifests WHERE bucket = ? AND key = ?", [r.bucket, r.key]);
-      await tx.run("UPDATE deletions SET state = 'EXECUTED', state_changed_at = ?, state_changed_by = ? WHERE id = ? AND state = 'PENDING'", [now, by, r.id]);
+      if (r.key.startsWith("manifests/"))
+        await tx.run("DELETE FROM manifests WHERE bucket = ? AND key = ?", [r.bucket, r.key]);
+      await tx.run(
+        "UPDATE deletions SET state = 'EXECUTED', state_changed_at = ?, state_changed_by = ? WHERE id = ? AND state = 'PENDING'",
+        [now, by, r.id],
+      );
       await recordStep(tx, r.id, "executed", now);
     });
     report.executed.push({ id: r.id, bucket: r.bucket, key: r.key });

@@ -7,14 +7,24 @@ import { runServerCli } from "../../cli/server/run.ts";
 import { runGc } from "../gc/run-gc.ts";
 import { PolicyStore } from "../retention/policy-store.ts";
 import { runRetention } from "../retention/run-retention.ts";
-import { startTestGateway, xmlField, type TestCreds, type TestGateway } from "../testing/harness.ts";
+import {
+  startTestGateway,
+  xmlField,
+  type TestCreds,
+  type TestGateway,
+} from "../testing/harness.ts";
 import { executeDue } from "./executor.ts";
 import { cancelDeletion, deletionSteps, listDeletions, setDeletionDelay } from "./workflow.ts";
 
 const DAY = 86_400_000;
 const sha = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
 
-async function put(gw: TestGateway, c: TestCreds, key: string, body: Buffer): Promise<{ status: number; body: string }> {
+async function put(
+  gw: TestGateway,
+  c: TestCreds,
+  key: string,
+  body: Buffer,
+): Promise<{ status: number; body: string }> {
   const r = await gw.signed(c, { method: "PUT", path: `/${c.bucket}/${key}`, body });
   return { status: r.status, body: r.body.toString() };
 }
@@ -24,11 +34,24 @@ async function pack(gw: TestGateway, c: TestCreds, label: string): Promise<strin
   assert.equal((await put(gw, c, `data/${id.slice(0, 2)}/${id}`, body)).status, 200);
   return id;
 }
-async function snapshot(gw: TestGateway, c: TestCreds, label: string, packs: string[]): Promise<{ id: string; manifest: string; status: number; body: string }> {
+async function snapshot(
+  gw: TestGateway,
+  c: TestCreds,
+  label: string,
+  packs: string[],
+): Promise<{ id: string; manifest: string; status: number; body: string }> {
   const body = Buffer.from(`snapshot ${label}`);
   const id = sha(body);
   assert.equal((await put(gw, c, `snapshots/${id}`, body)).status, 200);
-  const m = encodeManifest({ v: 1, snapshot: id, host: "web-01", tags: [], time: "2000-01-01T00:00:00Z", stats: emptyStats(), packs });
+  const m = encodeManifest({
+    v: 1,
+    snapshot: id,
+    host: "web-01",
+    tags: [],
+    time: "2000-01-01T00:00:00Z",
+    stats: emptyStats(),
+    packs,
+  });
   const r = await put(gw, c, `manifests/${m.id}`, Buffer.from(m.bytes));
   return { id, manifest: `manifests/${m.id}`, ...r };
 }
@@ -41,9 +64,13 @@ test("deletion workflow: delay, legal hold, cancel, idempotent executor with rec
     const md = gw.running.metadata;
     const storage = gw.running.gateway.deps.objects.storage;
     const now = (): number => Date.now() + gw.clockOffset;
-    const cli = (...a: string[]): Promise<number> => runServerCli([...a, "--data-dir", gw.dataDir], sink);
+    const cli = (...a: string[]): Promise<number> =>
+      runServerCli([...a, "--data-dir", gw.dataDir], sink);
     // A source may lengthen its delay, never shorten it below the minimum.
-    await assert.rejects(setDeletionDelay(md, "web-01", 3 * DAY, 14 * DAY), /server minimum is 14d/);
+    await assert.rejects(
+      setDeletionDelay(md, "web-01", 3 * DAY, 14 * DAY),
+      /server minimum is 14d/,
+    );
     assert.equal(await cli("source", "delay", "web-01", "7d"), 2);
     assert.equal(await cli("source", "delay", "web-01", "30d"), 0);
     await put(gw, c, "notes/a", Buffer.from("a"));
@@ -54,9 +81,18 @@ test("deletion workflow: delay, legal hold, cancel, idempotent executor with rec
     assert.ok(d !== undefined);
     assert.equal(d.executeAfter - d.requestedAt, 30 * DAY);
     // The client learns it from gateway/pending-deletions.json (read-only for clients).
-    const doc = await gw.signed(c, { method: "GET", path: `/${c.bucket}/gateway/pending-deletions.json` });
-    assert.equal((JSON.parse(doc.body.toString()) as { deletions: { key: string }[] }).deletions[0]?.key, "notes/a");
-    assert.equal((await put(gw, c, "gateway/pending-deletions.json", Buffer.from("{}"))).status, 403);
+    const doc = await gw.signed(c, {
+      method: "GET",
+      path: `/${c.bucket}/gateway/pending-deletions.json`,
+    });
+    assert.equal(
+      (JSON.parse(doc.body.toString()) as { deletions: { key: string }[] }).deletions[0]?.key,
+      "notes/a",
+    );
+    assert.equal(
+      (await put(gw, c, "gateway/pending-deletions.json", Buffer.from("{}"))).status,
+      403,
+    );
     // Not due: nothing happens.
     assert.equal((await executeDue(md, storage, now() + 29 * DAY)).executed.length, 0);
     // Legal hold freezes it even when due.
@@ -77,7 +113,10 @@ test("deletion workflow: delay, legal hold, cancel, idempotent executor with rec
     const r2 = await executeDue(md, storage, now() + 32 * DAY);
     assert.deepEqual([r1.executed.length, r2.executed.length], [1, 0]);
     // (the request itself is the row: requested_at/by and request_id)
-    assert.deepEqual((await deletionSteps(md.db, d.id)).map((s) => s.step), ["start", "storage-deleted", "executed"]);
+    assert.deepEqual(
+      (await deletionSteps(md.db, d.id)).map((s) => s.step),
+      ["start", "storage-deleted", "executed"],
+    );
     assert.equal((await gw.signed(c, { method: "GET", path: `/${c.bucket}/notes/a` })).status, 404);
     assert.equal((await gw.signed(c, { method: "GET", path: `/${c.bucket}/notes/b` })).status, 200);
     await assert.rejects(cancelDeletion(md, d.id, "x", now()), /EXECUTED/);
@@ -102,25 +141,47 @@ test("GC from manifests: unreferenced packs pending, revived by a manifest, dest
     // Too young (margin) → nothing.
     assert.deepEqual((await runGc(md, src, { now: t0, minDelayMs: 14 * DAY })).filed, []);
     // An open multipart upload holds GC back until it is older than the margin.
-    const mp = await gw.signed(c, { method: "POST", path: `/${c.bucket}/data/aa/upload`, query: "uploads=" });
+    const mp = await gw.signed(c, {
+      method: "POST",
+      path: `/${c.bucket}/data/aa/upload`,
+      query: "uploads=",
+    });
     assert.equal(mp.status, 200);
     assert.deepEqual((await runGc(md, src, { now: t0 + 2 * DAY, minDelayMs: 14 * DAY })).filed, []);
-    await gw.signed(c, { method: "DELETE", path: `/${c.bucket}/data/aa/upload`, query: `uploadId=${xmlField(mp.body, "UploadId") ?? ""}` });
+    await gw.signed(c, {
+      method: "DELETE",
+      path: `/${c.bucket}/data/aa/upload`,
+      query: `uploadId=${xmlField(mp.body, "UploadId") ?? ""}`,
+    });
     const g = await runGc(md, src, { now: t0 + 2 * DAY, minDelayMs: 14 * DAY });
     assert.deepEqual(g.filed.sort(), [p2, p3].sort());
-    const un = JSON.parse((await gw.signed(c, { method: "GET", path: `/${c.bucket}/gateway/unavailable-packs.json` })).body.toString()) as { pending: string[]; gone: string[] };
+    const un = JSON.parse(
+      (
+        await gw.signed(c, { method: "GET", path: `/${c.bucket}/gateway/unavailable-packs.json` })
+      ).body.toString(),
+    ) as { pending: string[]; gone: string[] };
     assert.deepEqual([un.pending.sort(), un.gone], [[p2, p3].sort(), []]);
     // A new manifest referencing p2 revives it.
     assert.equal((await snapshot(gw, c, "2", [p1, p2])).status, 200);
-    assert.equal((await md.deletions.pending(c.bucket, `data/${p2.slice(0, 2)}/${p2}`)), undefined);
+    assert.equal(await md.deletions.pending(c.bucket, `data/${p2.slice(0, 2)}/${p2}`), undefined);
     // p3 is destroyed after the delay; a manifest referencing it is refused with a clear error.
     const ex = await executeDue(md, storage, t0 + 17 * DAY);
-    assert.deepEqual(ex.executed.map((x) => x.key), [`data/${p3.slice(0, 2)}/${p3}`]);
+    assert.deepEqual(
+      ex.executed.map((x) => x.key),
+      [`data/${p3.slice(0, 2)}/${p3}`],
+    );
     const bad = await snapshot(gw, c, "3", [p1, p3]);
     assert.equal(bad.status, 400);
     assert.equal(xmlField(bad.body, "Code"), "InvalidManifest");
-    assert.match(xmlField(bad.body, "Message") ?? "", /references pack [0-9a-f]{8}, which garbage collection destroyed; back up again/);
-    const un2 = JSON.parse((await gw.signed(c, { method: "GET", path: `/${c.bucket}/gateway/unavailable-packs.json` })).body.toString()) as { pending: string[]; gone: string[] };
+    assert.match(
+      xmlField(bad.body, "Message") ?? "",
+      /references pack [0-9a-f]{8}, which garbage collection destroyed; back up again/,
+    );
+    const un2 = JSON.parse(
+      (
+        await gw.signed(c, { method: "GET", path: `/${c.bucket}/gateway/unavailable-packs.json` })
+      ).body.toString(),
+    ) as { pending: string[]; gone: string[] };
     assert.deepEqual(un2.gone, [p3]);
     // Re-uploading the pack (the client rewrites the data) makes the manifest acceptable again.
     await pack(gw, c, "3");
@@ -147,15 +208,29 @@ test("server retention: flood of new snapshots cannot push older kept ones out o
     gw.clockOffset = base + 9 * DAY + 60_000 - Date.now();
     for (let i = 0; i < 100; i++) await snapshot(gw, c, `flood ${i}`, []);
     gw.clockOffset = 0;
-    const r = await runRetention(md, src, { now: base + 9 * DAY + 3_600_000, minDelayMs: 14 * DAY });
+    const r = await runRetention(md, src, {
+      now: base + 9 * DAY + 3_600_000,
+      minDelayMs: 14 * DAY,
+    });
     assert.ok(r !== undefined);
     // The window is anchored at the newest commit (≈ day 9): days 3..9 stay, only 0..2 go.
     const forgotten = new Set(r.filed);
-    assert.deepEqual(daily.map((id) => forgotten.has(id)), [true, true, true, false, false, false, false, false, false, false]);
+    assert.deepEqual(
+      daily.map((id) => forgotten.has(id)),
+      [true, true, true, false, false, false, false, false, false, false],
+    );
     assert.equal(r.filed.length, 3);
     // Idempotent: a second pass files nothing new.
-    assert.equal((await runRetention(md, src, { now: base + 9 * DAY + 3_600_000, minDelayMs: 14 * DAY }))?.filed.length, 0);
-    assert.equal((await listDeletions(md.db, { state: "PENDING" })).filter((d) => d.reason === "retention").length, 6); // snapshot + manifest each
+    assert.equal(
+      (await runRetention(md, src, { now: base + 9 * DAY + 3_600_000, minDelayMs: 14 * DAY }))
+        ?.filed.length,
+      0,
+    );
+    assert.equal(
+      (await listDeletions(md.db, { state: "PENDING" })).filter((d) => d.reason === "retention")
+        .length,
+      6,
+    ); // snapshot + manifest each
   } finally {
     gw.clockOffset = 0;
     await gw.close();

@@ -20,12 +20,26 @@ export function deletionDelay(source: Pick<Source, "deletionDelayMs">, minDelayM
 }
 
 /** Appends one audit step of a deletion's life (`requested`, `cancelled`, `start`, `storage-deleted`, `executed`). */
-export async function recordStep(db: Queryable, deletionId: number, step: string, at: number, detail?: string): Promise<void> {
-  await db.run("INSERT INTO deletion_steps (deletion_id, step, at, detail) VALUES (?, ?, ?, ?)", [deletionId, step, at, detail ?? null]);
+export async function recordStep(
+  db: Queryable,
+  deletionId: number,
+  step: string,
+  at: number,
+  detail?: string,
+): Promise<void> {
+  await db.run("INSERT INTO deletion_steps (deletion_id, step, at, detail) VALUES (?, ?, ?, ?)", [
+    deletionId,
+    step,
+    at,
+    detail ?? null,
+  ]);
 }
 
 /** Every recorded step of a deletion, oldest first. */
-export async function deletionSteps(db: Queryable, deletionId: number): Promise<{ step: string; at: number; detail: string | null }[]> {
+export async function deletionSteps(
+  db: Queryable,
+  deletionId: number,
+): Promise<{ step: string; at: number; detail: string | null }[]> {
   const rows = await db.all<{ step: string; at: DbInt; detail: string | null }>(
     "SELECT step, at, detail FROM deletion_steps WHERE deletion_id = ? ORDER BY id",
     [deletionId],
@@ -40,7 +54,15 @@ export async function deletionSteps(db: Queryable, deletionId: number): Promise<
  */
 export async function requestDeletion(
   md: Metadata,
-  o: { source: Source; key: string; reason: DeletionReason; requestedBy: string; now: number; minDelayMs: number; requestId?: string },
+  o: {
+    source: Source;
+    key: string;
+    reason: DeletionReason;
+    requestedBy: string;
+    now: number;
+    minDelayMs: number;
+    requestId?: string;
+  },
 ): Promise<{ deletion: Deletion; created: boolean }> {
   const r = await md.deletions.request({
     bucket: o.source.bucket,
@@ -51,29 +73,49 @@ export async function requestDeletion(
     executeAfter: o.now + deletionDelay(o.source, o.minDelayMs),
     requestId: o.requestId ?? `${o.reason}-${o.now}`,
   });
-  if (r.created) await recordStep(md.db, r.deletion.id, "requested", o.now, `${o.reason} by ${o.requestedBy}`);
+  if (r.created)
+    await recordStep(md.db, r.deletion.id, "requested", o.now, `${o.reason} by ${o.requestedBy}`);
   return r;
 }
 
 /** True once the executor started destroying this deletion's object (it can no longer be cancelled). */
 export async function executionStarted(db: Queryable, deletionId: number): Promise<boolean> {
-  return (await db.get("SELECT 1 AS x FROM deletion_steps WHERE deletion_id = ? AND step = 'start'", [deletionId])) !== undefined;
+  return (
+    (await db.get("SELECT 1 AS x FROM deletion_steps WHERE deletion_id = ? AND step = 'start'", [
+      deletionId,
+    ])) !== undefined
+  );
 }
 
 /**
  * Cancels a PENDING deletion. Refused (`BAD_INPUT`) when it is not pending or its
  * execution already started.
  */
-export async function cancelDeletion(md: Metadata, id: number, by: string, now: number): Promise<Deletion> {
+export async function cancelDeletion(
+  md: Metadata,
+  id: number,
+  by: string,
+  now: number,
+): Promise<Deletion> {
   return md.db.transaction(async (tx) => {
-    const row = await tx.get<{ state: DeletionState }>("SELECT state FROM deletions WHERE id = ?", [id]);
+    const row = await tx.get<{ state: DeletionState }>("SELECT state FROM deletions WHERE id = ?", [
+      id,
+    ]);
     if (row === undefined) throw new CofferError("NOT_FOUND", `Unknown deletion ${id}`);
-    if (row.state !== "PENDING") throw new CofferError("BAD_INPUT", `Cannot cancel deletion ${id}: it is ${row.state}`);
-    if (await executionStarted(tx, id)) throw new CofferError("BAD_INPUT", `Cannot cancel deletion ${id}: its execution has started`);
-    await tx.run("UPDATE deletions SET state = 'CANCELLED', state_changed_at = ?, state_changed_by = ? WHERE id = ? AND state = 'PENDING'", [now, by, id]);
+    if (row.state !== "PENDING")
+      throw new CofferError("BAD_INPUT", `Cannot cancel deletion ${id}: it is ${row.state}`);
+    if (await executionStarted(tx, id))
+      throw new CofferError("BAD_INPUT", `Cannot cancel deletion ${id}: its execution has started`);
+    await tx.run(
+      "UPDATE deletions SET state = 'CANCELLED', state_changed_at = ?, state_changed_by = ? WHERE id = ? AND state = 'PENDING'",
+      [now, by, id],
+    );
     await recordStep(tx, id, "cancelled", now, by);
     // A snapshot kept must keep its manifests too (GC reads only manifests).
-    const row2 = await tx.get<{ bucket: string; key: string }>("SELECT bucket, key FROM deletions WHERE id = ?", [id]);
+    const row2 = await tx.get<{ bucket: string; key: string }>(
+      "SELECT bucket, key FROM deletions WHERE id = ?",
+      [id],
+    );
     if (row2?.key.startsWith("snapshots/") === true) {
       const linked = await tx.all<{ id: number }>(
         `SELECT d.id FROM deletions d JOIN manifests m ON m.bucket = d.bucket AND m.key = d.key
@@ -82,7 +124,10 @@ export async function cancelDeletion(md: Metadata, id: number, by: string, now: 
       );
       for (const l of linked) {
         if (await executionStarted(tx, l.id)) continue;
-        await tx.run("UPDATE deletions SET state = 'CANCELLED', state_changed_at = ?, state_changed_by = ? WHERE id = ? AND state = 'PENDING'", [now, by, l.id]);
+        await tx.run(
+          "UPDATE deletions SET state = 'CANCELLED', state_changed_at = ?, state_changed_by = ? WHERE id = ? AND state = 'PENDING'",
+          [now, by, l.id],
+        );
         await recordStep(tx, l.id, "cancelled", now, `${by} (with ${row2.key})`);
       }
     }
@@ -93,7 +138,12 @@ export async function cancelDeletion(md: Metadata, id: number, by: string, now: 
 }
 
 /** Cancels every cancellable PENDING deletion of a source; returns those cancelled. */
-export async function cancelSourceDeletions(md: Metadata, source: Source, by: string, now: number): Promise<Deletion[]> {
+export async function cancelSourceDeletions(
+  md: Metadata,
+  source: Source,
+  by: string,
+  now: number,
+): Promise<Deletion[]> {
   const out: Deletion[] = [];
   for (const d of await md.deletions.list({ bucket: source.bucket, state: "PENDING" })) {
     if (await executionStarted(md.db, d.id)) continue;
@@ -119,7 +169,10 @@ interface ViewRow {
 }
 
 /** Deletions with their source name, optionally for one source and/or state, by id. */
-export async function listDeletions(db: Queryable, f: { source?: Source; state?: DeletionState; id?: number } = {}): Promise<DeletionView[]> {
+export async function listDeletions(
+  db: Queryable,
+  f: { source?: Source; state?: DeletionState; id?: number } = {},
+): Promise<DeletionView[]> {
   const where: string[] = [];
   const params: (string | number)[] = [];
   if (f.id !== undefined) {
@@ -167,7 +220,12 @@ export async function setLegalHold(md: Metadata, name: string, on: boolean): Pro
  * Sets a source's deletion delay. Never below the server minimum (`BAD_INPUT`); pending
  * deletions keep the execution date they were given.
  */
-export async function setDeletionDelay(md: Metadata, name: string, delayMs: number, minDelayMs: number): Promise<Source> {
+export async function setDeletionDelay(
+  md: Metadata,
+  name: string,
+  delayMs: number,
+  minDelayMs: number,
+): Promise<Source> {
   const s = await md.sources.require(name);
   if (!Number.isSafeInteger(delayMs) || delayMs < minDelayMs) {
     throw new CofferError(
@@ -182,5 +240,9 @@ export async function setDeletionDelay(md: Metadata, name: string, delayMs: numb
 /** `14d`, `1.5d`, or hours for short delays. */
 export function formatDays(ms: number): string {
   const d = ms / 86_400_000;
-  return Number.isInteger(d) ? `${d}d` : d >= 1 ? `${d.toFixed(2)}d` : `${(ms / 3_600_000).toFixed(1)}h`;
+  return Number.isInteger(d)
+    ? `${d}d`
+    : d >= 1
+      ? `${d.toFixed(2)}d`
+      : `${(ms / 3_600_000).toFixed(1)}h`;
 }

@@ -12,7 +12,11 @@ export const PENDING_DELETIONS_KEY = "gateway/pending-deletions.json";
 export const UNAVAILABLE_PACKS_KEY = "gateway/unavailable-packs.json";
 
 /** `gateway/pending-deletions.json`: every PENDING deletion of the bucket. */
-export async function pendingDeletionsDocument(md: Metadata, bucket: string, now: number): Promise<Record<string, unknown>> {
+export async function pendingDeletionsDocument(
+  md: Metadata,
+  bucket: string,
+  now: number,
+): Promise<Record<string, unknown>> {
   const src = await md.sources.byBucket(bucket);
   const list = await md.deletions.list({ bucket, state: "PENDING" });
   return {
@@ -34,16 +38,28 @@ export async function pendingDeletionsDocument(md: Metadata, bucket: string, now
  * readable, but a new snapshot must not reference them); `gone` = packs destroyed and not
  * uploaded again.
  */
-export async function unavailablePacksDocument(md: Metadata, bucket: string, now: number): Promise<{ v: 1; generatedAt: string; pending: string[]; gone: string[] }> {
-  const pending = (await md.db.all<{ key: string }>(
-    "SELECT key FROM deletions WHERE bucket = ? AND state = 'PENDING' AND substr(key, 1, 5) = 'data/' ORDER BY key",
-    [bucket],
-  )).map((r) => packIdOf(r.key)).filter((x): x is string => x !== undefined);
-  const gone = (await md.db.all<{ key: string }>(
-    `SELECT DISTINCT d.key FROM deletions d WHERE d.bucket = ? AND d.state = 'EXECUTED' AND substr(d.key, 1, 5) = 'data/'
+export async function unavailablePacksDocument(
+  md: Metadata,
+  bucket: string,
+  now: number,
+): Promise<{ v: 1; generatedAt: string; pending: string[]; gone: string[] }> {
+  const pending = (
+    await md.db.all<{ key: string }>(
+      "SELECT key FROM deletions WHERE bucket = ? AND state = 'PENDING' AND substr(key, 1, 5) = 'data/' ORDER BY key",
+      [bucket],
+    )
+  )
+    .map((r) => packIdOf(r.key))
+    .filter((x): x is string => x !== undefined);
+  const gone = (
+    await md.db.all<{ key: string }>(
+      `SELECT DISTINCT d.key FROM deletions d WHERE d.bucket = ? AND d.state = 'EXECUTED' AND substr(d.key, 1, 5) = 'data/'
        AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.bucket = d.bucket AND o.key = d.key) ORDER BY d.key`,
-    [bucket],
-  )).map((r) => packIdOf(r.key)).filter((x): x is string => x !== undefined);
+      [bucket],
+    )
+  )
+    .map((r) => packIdOf(r.key))
+    .filter((x): x is string => x !== undefined);
   return { v: 1, generatedAt: new Date(now).toISOString(), pending, gone };
 }
 
@@ -55,11 +71,16 @@ export async function gatewayObject(ctx: ObjectContext): Promise<GatewayResponse
   const { key, bucket } = ctx.target;
   if (!key.startsWith(GATEWAY_PREFIX)) return undefined;
   if (ctx.op !== "GetObject" && ctx.op !== "HeadObject") {
-    throw new S3Error("AccessDenied", `Access Denied: ${GATEWAY_PREFIX} objects are written by the gateway only (${ctx.op} refused)`);
+    throw new S3Error(
+      "AccessDenied",
+      `Access Denied: ${GATEWAY_PREFIX} objects are written by the gateway only (${ctx.op} refused)`,
+    );
   }
   let doc: unknown;
-  if (key === PENDING_DELETIONS_KEY) doc = await pendingDeletionsDocument(ctx.deps.metadata, bucket, ctx.now);
-  else if (key === UNAVAILABLE_PACKS_KEY) doc = await unavailablePacksDocument(ctx.deps.metadata, bucket, ctx.now);
+  if (key === PENDING_DELETIONS_KEY)
+    doc = await pendingDeletionsDocument(ctx.deps.metadata, bucket, ctx.now);
+  else if (key === UNAVAILABLE_PACKS_KEY)
+    doc = await unavailablePacksDocument(ctx.deps.metadata, bucket, ctx.now);
   else throw new S3Error("NoSuchKey", "The specified key does not exist.", { Key: key });
   const body = Buffer.from(JSON.stringify(doc) + "\n");
   const headers: Record<string, string> = {

@@ -35,6 +35,12 @@ export async function admitManifest(ctx: RequestContext, m: ManifestFacts): Prom
       }
       continue;
     }
-    if (pend?.reason === "gc") await cancelDeletion(md, pend.id, `revived by manifest of snapshot ${shortId(m.snapshot)}`, ctx.now);
+    if (pend?.reason === "gc")
+      await cancelDeletion(
+        md,
+        pend.id,
+        `revived by manifest of snapshot ${shortId(m.snapshot)}`,
+        ctx.now,
+      );
   }
 }

@@ -56,15 +56,26 @@ export async function runGc(
 ): Promise<GcReport> {
   const margin = o.marginMs ?? DEFAULT_GC_MARGIN_MS;
   const referenced = await referencedPacks(md, source.bucket);
-  const open = await md.db.get<{ t: DbInt | null }>("SELECT MIN(initiated_at) AS t FROM multipart_uploads WHERE bucket = ?", [source.bucket]);
-  const cutoff = Math.min(o.now, open?.t === null || open?.t === undefined ? Infinity : Number(open.t)) - margin;
+  const open = await md.db.get<{ t: DbInt | null }>(
+    "SELECT MIN(initiated_at) AS t FROM multipart_uploads WHERE bucket = ?",
+    [source.bucket],
+  );
+  const cutoff =
+    Math.min(o.now, open?.t === null || open?.t === undefined ? Infinity : Number(open.t)) - margin;
   const packs = await md.db.all<{ key: string; created_at: DbInt }>(
     "SELECT key, created_at FROM objects WHERE bucket = ? AND substr(key, 1, 5) = 'data/'",
     [source.bucket],
   );
   const pending = new Map<string, { id: number; reason: string }>();
-  for (const d of await md.deletions.list({ bucket: source.bucket, state: "PENDING" })) pending.set(d.key, { id: d.id, reason: d.reason });
-  const report: GcReport = { source: source.name, packs: packs.length, referenced: referenced.size, filed: [], revived: [] };
+  for (const d of await md.deletions.list({ bucket: source.bucket, state: "PENDING" }))
+    pending.set(d.key, { id: d.id, reason: d.reason });
+  const report: GcReport = {
+    source: source.name,
+    packs: packs.length,
+    referenced: referenced.size,
+    filed: [],
+    revived: [],
+  };
   for (const p of packs) {
     const id = packIdOf(p.key);
     if (id === undefined) continue;
@@ -78,7 +89,15 @@ export async function runGc(
     }
     if (pend !== undefined || Number(p.created_at) >= cutoff) continue;
     report.filed.push(id);
-    if (o.dryRun !== true) await requestDeletion(md, { source, key: p.key, reason: "gc", requestedBy: "gc", now: o.now, minDelayMs: o.minDelayMs });
+    if (o.dryRun !== true)
+      await requestDeletion(md, {
+        source,
+        key: p.key,
+        reason: "gc",
+        requestedBy: "gc",
+        now: o.now,
+        minDelayMs: o.minDelayMs,
+      });
   }
   return report;
 }

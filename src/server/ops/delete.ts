@@ -10,9 +10,7 @@ import { receive } from "./put-object.ts";
 
 /** What happened to one key a client asked to delete. */
 export type DeleteOutcome =
-  | { kind: "destroyed" }
-  | { kind: "absent" }
-  | { kind: "pending"; deletion: Deletion };
+  { kind: "destroyed" } | { kind: "absent" } | { kind: "pending"; deletion: Deletion };
 
 /**
  * A client DELETE never destroys: it records a PENDING deletion (reason `user`) that runs
@@ -65,8 +63,19 @@ export const requestedDeletions = new WeakMap<GatewayResponse, Deletion[]>();
 /** DeleteObjects (POST ?delete): per key as DeleteObject; pending keys are marked in the result. */
 export async function deleteObjects(ctx: RequestContext): Promise<GatewayResponse> {
   const h = ctx.req.headers;
-  if (h["content-md5"] === undefined && !Object.keys(h).some((n) => n.startsWith("x-amz-checksum-") || n === "x-amz-sdk-checksum-algorithm" || n === "x-amz-trailer")) {
-    throw new S3Error("InvalidRequest", "Missing required header for this request: Content-MD5 or x-amz-checksum-*");
+  if (
+    h["content-md5"] === undefined &&
+    !Object.keys(h).some(
+      (n) =>
+        n.startsWith("x-amz-checksum-") ||
+        n === "x-amz-sdk-checksum-algorithm" ||
+        n === "x-amz-trailer",
+    )
+  ) {
+    throw new S3Error(
+      "InvalidRequest",
+      "Missing required header for this request: Content-MD5 or x-amz-checksum-*",
+    );
   }
   const body = await receive(ctx, 2 * 1024 * 1024);
   let xml: string;
@@ -75,7 +84,11 @@ export async function deleteObjects(ctx: RequestContext): Promise<GatewayRespons
   } finally {
     await body.dispose();
   }
-  if (!/<Delete[\s>]/.test(xml)) throw new S3Error("MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.");
+  if (!/<Delete[\s>]/.test(xml))
+    throw new S3Error(
+      "MalformedXML",
+      "The XML you provided was not well-formed or did not validate against our published schema.",
+    );
   const quiet = xmlText(xml, "Quiet") === "true";
   const keys = xmlBlocks(xml, "Object").map((o) => xmlText(o, "Key"));
   if (keys.length === 0 || keys.length > 1000 || keys.some((k) => k === undefined)) {
@@ -89,7 +102,12 @@ export async function deleteObjects(ctx: RequestContext): Promise<GatewayRespons
       const r = await requestDelete(ctx, key);
       if (r.kind === "pending") {
         pendingList.push(r.deletion);
-        deleted.push({ Key: key, CofferDeletion: "pending", CofferDeletionId: r.deletion.id, CofferExecuteAfter: new Date(r.deletion.executeAfter).toISOString() });
+        deleted.push({
+          Key: key,
+          CofferDeletion: "pending",
+          CofferDeletionId: r.deletion.id,
+          CofferExecuteAfter: new Date(r.deletion.executeAfter).toISOString(),
+        });
       } else if (!quiet) deleted.push({ Key: key, CofferDeletion: r.kind });
     } catch (err) {
       if (!(err instanceof S3Error)) throw err;
@@ -97,7 +115,10 @@ export async function deleteObjects(ctx: RequestContext): Promise<GatewayRespons
     }
   }
   const pending = pendingList.length;
-  const headers: Record<string, string> = pending > 0 ? { "x-coffer-deletion": "pending", "x-coffer-deletions-pending": String(pending) } : {};
+  const headers: Record<string, string> =
+    pending > 0
+      ? { "x-coffer-deletion": "pending", "x-coffer-deletions-pending": String(pending) }
+      : {};
   const res = xmlResponse("DeleteResult", { Deleted: deleted, Error: errors }, 200, headers);
   if (pending > 0) requestedDeletions.set(res, pendingList);
   return res;

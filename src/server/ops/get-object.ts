@@ -5,7 +5,10 @@ import { httpDate, quoteEtag } from "./common.ts";
 import { CONDITIONAL_WRITES_HEADER } from "./put-object.ts";
 
 /** A parsed `Range: bytes=...` header: `[start, end]` inclusive, or `undefined` to ignore it. */
-export function parseRange(header: string | undefined, size: number): { start: number; end: number } | undefined {
+export function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | undefined {
   if (header === undefined) return undefined;
   const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/.exec(header);
   if (!m || (m[1] === "" && m[2] === "")) return undefined; // multi-range or garbage: whole object, as S3
@@ -47,14 +50,33 @@ export async function getObject(ctx: ObjectContext, head: boolean): Promise<Gate
     headers["x-coffer-deletion-execute-after"] = new Date(pending.executeAfter).toISOString();
   }
   const inm = ctx.req.headers["if-none-match"];
-  if (inm !== undefined && (inm.trim() === "*" || inm.split(",").map((s) => s.trim()).includes(quoteEtag(rec.etag)))) {
+  if (
+    inm !== undefined &&
+    (inm.trim() === "*" ||
+      inm
+        .split(",")
+        .map((s) => s.trim())
+        .includes(quoteEtag(rec.etag)))
+  ) {
     return { status: 304, headers };
   }
   const im = ctx.req.headers["if-match"];
-  if (im !== undefined && im.trim() !== "*" && !im.split(",").map((s) => s.trim()).includes(quoteEtag(rec.etag))) {
-    throw new S3Error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold", { Condition: "If-Match" });
+  if (
+    im !== undefined &&
+    im.trim() !== "*" &&
+    !im
+      .split(",")
+      .map((s) => s.trim())
+      .includes(quoteEtag(rec.etag))
+  ) {
+    throw new S3Error(
+      "PreconditionFailed",
+      "At least one of the pre-conditions you specified did not hold",
+      { Condition: "If-Match" },
+    );
   }
-  const range = ctx.req.headers.range === undefined ? undefined : parseRange(ctx.req.headers.range, rec.size);
+  const range =
+    ctx.req.headers.range === undefined ? undefined : parseRange(ctx.req.headers.range, rec.size);
   if (range === undefined) {
     headers["content-length"] = String(rec.size);
     if (head) return { status: 200, headers };

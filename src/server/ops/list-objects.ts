@@ -10,7 +10,10 @@ const MAX_CHAR = "\u{10FFFF}";
 
 function maxKeysOf(v: string | undefined): number {
   if (v === undefined) return 1000;
-  if (!/^\d+$/.test(v)) throw new S3Error("InvalidArgument", "max-keys must be a non-negative integer", { ArgumentName: "max-keys" });
+  if (!/^\d+$/.test(v))
+    throw new S3Error("InvalidArgument", "max-keys must be a non-negative integer", {
+      ArgumentName: "max-keys",
+    });
   return Math.min(Number(v), 1000);
 }
 
@@ -25,7 +28,13 @@ interface Page {
 }
 
 /** Walks the ledger in key order, folding keys into common prefixes at `delimiter`. */
-async function walk(ctx: RequestContext, prefix: string, delimiter: string, after: string, maxKeys: number): Promise<Page> {
+async function walk(
+  ctx: RequestContext,
+  prefix: string,
+  delimiter: string,
+  after: string,
+  maxKeys: number,
+): Promise<Page> {
   const { bucket } = ctx.target;
   const ledger = ctx.deps.metadata.objects;
   const page: Page = { contents: [], prefixes: [], truncated: false, next: after, last: "" };
@@ -51,13 +60,18 @@ async function walk(ctx: RequestContext, prefix: string, delimiter: string, afte
       page.last = row.key;
       cursor = row.key;
     }
-    if (!restarted && rows.length < batch && page.contents.length + page.prefixes.length < maxKeys) {
+    if (
+      !restarted &&
+      rows.length < batch &&
+      page.contents.length + page.prefixes.length < maxKeys
+    ) {
       page.next = cursor;
       return page;
     }
   }
   page.next = cursor;
-  page.truncated = maxKeys === 0 ? false : (await ledger.page(bucket, prefix, cursor, 1)).length > 0;
+  page.truncated =
+    maxKeys === 0 ? false : (await ledger.page(bucket, prefix, cursor, 1)).length > 0;
   return page;
 }
 
@@ -68,7 +82,9 @@ export async function listObjects(ctx: RequestContext, v2: boolean): Promise<Gat
   const delimiter = q.get("delimiter") ?? "";
   const encoding = q.get("encoding-type");
   if (encoding !== undefined && encoding !== "url") {
-    throw new S3Error("InvalidArgument", "Invalid Encoding Method specified in Request", { ArgumentName: "encoding-type" });
+    throw new S3Error("InvalidArgument", "Invalid Encoding Method specified in Request", {
+      ArgumentName: "encoding-type",
+    });
   }
   const enc = (s: string): string => (encoding === "url" ? urlEncodeKey(s) : s);
   const maxKeys = maxKeysOf(q.get("max-keys"));
@@ -78,13 +94,19 @@ export async function listObjects(ctx: RequestContext, v2: boolean): Promise<Gat
   const marker = q.get("marker");
   if (v2 && token !== undefined) {
     const decoded = Buffer.from(token, "base64url").toString("utf8");
-    if (!decoded.startsWith("c1:")) throw new S3Error("InvalidArgument", "The continuation token provided is incorrect", { ArgumentName: "continuation-token" });
+    if (!decoded.startsWith("c1:"))
+      throw new S3Error("InvalidArgument", "The continuation token provided is incorrect", {
+        ArgumentName: "continuation-token",
+      });
     after = decoded.slice(3);
   } else if (v2 && startAfter !== undefined) {
     after = startAfter;
   } else if (!v2 && marker !== undefined) {
     // A marker that is a common prefix resumes after everything under it.
-    after = delimiter !== "" && marker.endsWith(delimiter) && marker.startsWith(prefix) ? marker + MAX_CHAR : marker;
+    after =
+      delimiter !== "" && marker.endsWith(delimiter) && marker.startsWith(prefix)
+        ? marker + MAX_CHAR
+        : marker;
   }
   const page = await walk(ctx, prefix, delimiter, after, maxKeys);
   const contents: XmlNode[] = page.contents.map((o) => ({
@@ -108,7 +130,8 @@ export async function listObjects(ctx: RequestContext, v2: boolean): Promise<Gat
   if (delimiter !== "") body.Delimiter = enc(delimiter);
   if (encoding !== undefined) body.EncodingType = encoding;
   body.IsTruncated = page.truncated;
-  if (v2 && page.truncated) body.NextContinuationToken = Buffer.from("c1:" + page.next, "utf8").toString("base64url");
+  if (v2 && page.truncated)
+    body.NextContinuationToken = Buffer.from("c1:" + page.next, "utf8").toString("base64url");
   body.Contents = contents;
   body.CommonPrefixes = prefixes;
   return xmlResponse("ListBucketResult", body);

@@ -23,7 +23,9 @@ async function requireUpload(ctx: ObjectContext): Promise<UploadRecord> {
   const id = ctx.target.query.get("uploadId") ?? "";
   const u = /^[0-9a-f]{32}$/.test(id) ? await ctx.deps.metadata.uploads.get(id) : undefined;
   if (u === undefined || u.bucket !== ctx.target.bucket || u.key !== ctx.target.key) {
-    throw new S3Error("NoSuchUpload", "The specified multipart upload does not exist.", { UploadId: id });
+    throw new S3Error("NoSuchUpload", "The specified multipart upload does not exist.", {
+      UploadId: id,
+    });
   }
   return u;
 }
@@ -34,15 +36,29 @@ export async function createUpload(ctx: ObjectContext): Promise<GatewayResponse>
   checkObjectKey(key);
   const uploadId = randomBytes(16).toString("hex");
   await mkdir(partDir(ctx, uploadId), { recursive: true });
-  await ctx.deps.metadata.uploads.create({ uploadId, bucket, key, initiatedAt: ctx.now, initiatedBy: ctx.caller.accessKeyId });
-  return xmlResponse("InitiateMultipartUploadResult", { Bucket: bucket, Key: key, UploadId: uploadId });
+  await ctx.deps.metadata.uploads.create({
+    uploadId,
+    bucket,
+    key,
+    initiatedAt: ctx.now,
+    initiatedBy: ctx.caller.accessKeyId,
+  });
+  return xmlResponse("InitiateMultipartUploadResult", {
+    Bucket: bucket,
+    Key: key,
+    UploadId: uploadId,
+  });
 }
 
 /** UploadPart: verified like a PutObject, kept in staging until completion. */
 export async function uploadPart(ctx: ObjectContext): Promise<GatewayResponse> {
   const pn = ctx.target.query.get("partNumber") ?? "";
   if (!/^\d{1,5}$/.test(pn) || Number(pn) < 1 || Number(pn) > 10000) {
-    throw new S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive", { ArgumentName: "partNumber" });
+    throw new S3Error(
+      "InvalidArgument",
+      "Part number must be an integer between 1 and 10000, inclusive",
+      { ArgumentName: "partNumber" },
+    );
   }
   const u = await requireUpload(ctx);
   const body = await receive(ctx, MAX_PART_BYTES);
@@ -50,7 +66,8 @@ export async function uploadPart(ctx: ObjectContext): Promise<GatewayResponse> {
     await rename(body.path, join(partDir(ctx, u.uploadId), pn));
   } catch (err) {
     await body.dispose();
-    if ((err as { code?: string }).code === "ENOENT") throw new S3Error("NoSuchUpload", "The multipart upload was aborted meanwhile.");
+    if ((err as { code?: string }).code === "ENOENT")
+      throw new S3Error("NoSuchUpload", "The multipart upload was aborted meanwhile.");
     throw err;
   }
   await ctx.deps.metadata.uploads.putPart(u.uploadId, {
@@ -81,21 +98,37 @@ export async function completeUpload(ctx: ObjectContext): Promise<GatewayRespons
     partNumber: Number(xmlText(p, "PartNumber")),
     etag: (xmlText(p, "ETag") ?? "").replace(/^"|"$/g, ""),
   }));
-  if (!xml.includes("CompleteMultipartUpload") || wanted.length === 0 || wanted.some((w) => !Number.isInteger(w.partNumber))) {
-    throw new S3Error("MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.");
+  if (
+    !xml.includes("CompleteMultipartUpload") ||
+    wanted.length === 0 ||
+    wanted.some((w) => !Number.isInteger(w.partNumber))
+  ) {
+    throw new S3Error(
+      "MalformedXML",
+      "The XML you provided was not well-formed or did not validate against our published schema.",
+    );
   }
-  const stored = new Map((await ctx.deps.metadata.uploads.parts(u.uploadId)).map((p) => [p.partNumber, p]));
+  const stored = new Map(
+    (await ctx.deps.metadata.uploads.parts(u.uploadId)).map((p) => [p.partNumber, p]),
+  );
   let prev = 0;
   const md5s: Buffer[] = [];
   for (const [i, w] of wanted.entries()) {
-    if (w.partNumber <= prev) throw new S3Error("InvalidPartOrder", "The list of parts was not in ascending order.");
+    if (w.partNumber <= prev)
+      throw new S3Error("InvalidPartOrder", "The list of parts was not in ascending order.");
     prev = w.partNumber;
     const p = stored.get(w.partNumber);
     if (p === undefined || p.etag !== w.etag) {
-      throw new S3Error("InvalidPart", `Part ${w.partNumber} could not be found or its ETag does not match.`);
+      throw new S3Error(
+        "InvalidPart",
+        `Part ${w.partNumber} could not be found or its ETag does not match.`,
+      );
     }
     if (i < wanted.length - 1 && p.size < MIN_PART_BYTES) {
-      throw new S3Error("EntityTooSmall", `Part ${w.partNumber} is smaller than the minimum allowed size (5 MiB).`);
+      throw new S3Error(
+        "EntityTooSmall",
+        `Part ${w.partNumber} is smaller than the minimum allowed size (5 MiB).`,
+      );
     }
     md5s.push(Buffer.from(p.etag, "hex"));
   }
@@ -106,11 +139,18 @@ export async function completeUpload(ctx: ObjectContext): Promise<GatewayRespons
   const out = await open(tmp, "wx", 0o600);
   try {
     for (const w of wanted) {
-      for await (const chunk of createReadStream(join(partDir(ctx, u.uploadId), String(w.partNumber)), { highWaterMark: 1 << 20 })) {
+      for await (const chunk of createReadStream(
+        join(partDir(ctx, u.uploadId), String(w.partNumber)),
+        { highWaterMark: 1 << 20 },
+      )) {
         const b = chunk as Buffer;
         sha.update(b);
         size += b.length;
-        if (size > ctx.deps.config.maxObjectBytes) throw new S3Error("EntityTooLarge", "The assembled object exceeds the maximum allowed size.");
+        if (size > ctx.deps.config.maxObjectBytes)
+          throw new S3Error(
+            "EntityTooLarge",
+            "The assembled object exceeds the maximum allowed size.",
+          );
         let off = 0;
         while (off < b.length) off += (await out.write(b, off)).bytesWritten;
       }
@@ -160,7 +200,12 @@ export async function listParts(ctx: ObjectContext): Promise<GatewayResponse> {
     NextPartNumberMarker: shown[shown.length - 1]?.partNumber ?? marker,
     MaxParts: max,
     IsTruncated: truncated,
-    Part: shown.map((p) => ({ PartNumber: p.partNumber, LastModified: isoTime(p.uploadedAt), ETag: quoteEtag(p.etag), Size: p.size })),
+    Part: shown.map((p) => ({
+      PartNumber: p.partNumber,
+      LastModified: isoTime(p.uploadedAt),
+      ETag: quoteEtag(p.etag),
+      Size: p.size,
+    })),
     StorageClass: "STANDARD",
   });
 }
@@ -172,7 +217,13 @@ export async function listUploads(ctx: RequestContext): Promise<GatewayResponse>
   const keyMarker = q.get("key-marker") ?? "";
   const idMarker = q.get("upload-id-marker") ?? "";
   const max = Math.min(Number(q.get("max-uploads") ?? "1000") || 1000, 1000);
-  const rows = await ctx.deps.metadata.uploads.list(ctx.target.bucket, prefix, keyMarker, idMarker, max + 1);
+  const rows = await ctx.deps.metadata.uploads.list(
+    ctx.target.bucket,
+    prefix,
+    keyMarker,
+    idMarker,
+    max + 1,
+  );
   const shown = rows.slice(0, max);
   const last = shown[shown.length - 1];
   return xmlResponse("ListMultipartUploadsResult", {

@@ -32,7 +32,8 @@ export function receive(
 export function wantsIfNoneMatch(ctx: RequestContext): boolean {
   const v = ctx.req.headers["if-none-match"];
   if (v === undefined) return false;
-  if (v.trim() !== "*") throw new S3Error("NotImplemented", "Only If-None-Match: * is supported on writes");
+  if (v.trim() !== "*")
+    throw new S3Error("NotImplemented", "Only If-None-Match: * is supported on writes");
   return true;
 }
 
@@ -43,11 +44,26 @@ export function wantsIfNoneMatch(ctx: RequestContext): boolean {
 async function checkManifest(key: string, body: ReceivedBody): Promise<ManifestFacts | undefined> {
   if (!key.startsWith(MANIFEST_PREFIX)) return undefined;
   const id = key.slice(MANIFEST_PREFIX.length);
-  if (!/^[0-9a-f]{64}$/.test(id)) throw new S3Error("InvalidManifest", `Invalid manifest key ${key}: expected manifests/<64 hex digits>`);
-  if (id !== body.sha256) throw new S3Error("InvalidManifest", `Invalid manifest ${id.slice(0, 12)}: its name is not the SHA-256 of its bytes`);
+  if (!/^[0-9a-f]{64}$/.test(id))
+    throw new S3Error(
+      "InvalidManifest",
+      `Invalid manifest key ${key}: expected manifests/<64 hex digits>`,
+    );
+  if (id !== body.sha256)
+    throw new S3Error(
+      "InvalidManifest",
+      `Invalid manifest ${id.slice(0, 12)}: its name is not the SHA-256 of its bytes`,
+    );
   try {
     const m = parseManifest(await readFile(body.path));
-    return { snapshot: m.snapshot, host: m.host, tags: m.tags, time: m.time, stats: m.stats, packs: m.packs };
+    return {
+      snapshot: m.snapshot,
+      host: m.host,
+      tags: m.tags,
+      time: m.time,
+      stats: m.stats,
+      packs: m.packs,
+    };
   } catch (err) {
     if (isCofferError(err)) throw new S3Error("InvalidManifest", err.message, {}, { cause: err });
     throw err;
@@ -59,7 +75,8 @@ export async function putObject(ctx: ObjectContext): Promise<GatewayResponse> {
   const { bucket, key } = ctx.target;
   checkObjectKey(key);
   const ifNoneMatch = wantsIfNoneMatch(ctx);
-  if (ctx.req.headers["x-amz-copy-source"] !== undefined) throw new S3Error("NotImplemented", "CopyObject is not supported");
+  if (ctx.req.headers["x-amz-copy-source"] !== undefined)
+    throw new S3Error("NotImplemented", "CopyObject is not supported");
   // No fsync of the temp file: ObjectStore.commit makes the stored object durable before
   // it is linked into place, and the 200 below comes after that.
   const body = await receive(ctx, ctx.deps.config.maxObjectBytes, { sync: false });
@@ -70,8 +87,12 @@ export async function putObject(ctx: ObjectContext): Promise<GatewayResponse> {
       { bucket, key, path: body.path, size: body.size, sha256: body.sha256, etag: body.md5 },
       { ifNoneMatch, by: ctx.caller.accessKeyId, now: ctx.now },
     );
-    if (manifest !== undefined) await ctx.deps.metadata.manifests.record(bucket, key, manifest, ctx.now);
-    const headers: Record<string, string> = { etag: quoteEtag(r.record.etag), [CONDITIONAL_WRITES_HEADER]: "if-none-match" };
+    if (manifest !== undefined)
+      await ctx.deps.metadata.manifests.record(bucket, key, manifest, ctx.now);
+    const headers: Record<string, string> = {
+      etag: quoteEtag(r.record.etag),
+      [CONDITIONAL_WRITES_HEADER]: "if-none-match",
+    };
     if (!r.created) headers["x-coffer-write"] = "identical";
     for (const [name, value] of body.checksums) headers[name] = value;
     return { status: 200, headers };

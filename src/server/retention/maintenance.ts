@@ -28,13 +28,31 @@ export interface MaintenanceReport {
  * (ms, from the injected clock). Every step is idempotent, so a pass interrupted anywhere is
  * simply repeated by the next one.
  */
-export async function runMaintenance(md: Metadata, storage: Storage, now: number, o: MaintenanceOptions): Promise<MaintenanceReport> {
-  const report: MaintenanceReport = { now, retention: [], gc: [], executor: { executed: [], held: 0 } };
+export async function runMaintenance(
+  md: Metadata,
+  storage: Storage,
+  now: number,
+  o: MaintenanceOptions,
+): Promise<MaintenanceReport> {
+  const report: MaintenanceReport = {
+    now,
+    retention: [],
+    gc: [],
+    executor: { executed: [], held: 0 },
+  };
   const base = { now, minDelayMs: o.minDelayMs };
   for (const s of await md.sources.list()) {
-    const r = await runRetention(md, s, { ...base, ...(o.timeZone !== undefined ? { timeZone: o.timeZone } : {}) });
+    const r = await runRetention(md, s, {
+      ...base,
+      ...(o.timeZone !== undefined ? { timeZone: o.timeZone } : {}),
+    });
     if (r !== undefined) report.retention.push(r);
-    report.gc.push(await runGc(md, s, { ...base, ...(o.gcMarginMs !== undefined ? { marginMs: o.gcMarginMs } : {}) }));
+    report.gc.push(
+      await runGc(md, s, {
+        ...base,
+        ...(o.gcMarginMs !== undefined ? { marginMs: o.gcMarginMs } : {}),
+      }),
+    );
   }
   report.executor = await executeDue(md, storage, now);
   return report;
@@ -55,7 +73,11 @@ export function scheduleMaintenance(
   md: Metadata,
   storage: Storage,
   clock: Clock,
-  o: MaintenanceOptions & { intervalMs: number; onReport?: (r: MaintenanceReport) => void; onError?: (err: unknown) => void },
+  o: MaintenanceOptions & {
+    intervalMs: number;
+    onReport?: (r: MaintenanceReport) => void;
+    onError?: (err: unknown) => void;
+  },
 ): MaintenanceSchedule {
   let chain: Promise<unknown> = Promise.resolve();
   let stopped = false;

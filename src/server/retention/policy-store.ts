@@ -23,17 +23,30 @@ export class PolicyStore {
   constructor(private readonly db: Queryable) {}
 
   async get(bucket: string): Promise<StoredPolicy | undefined> {
-    const r = await this.db.get<{ bucket: string; policy: string; updated_at: DbInt; updated_by: string }>(
-      "SELECT * FROM retention_policies WHERE bucket = ?",
-      [bucket],
-    );
+    const r = await this.db.get<{
+      bucket: string;
+      policy: string;
+      updated_at: DbInt;
+      updated_by: string;
+    }>("SELECT * FROM retention_policies WHERE bucket = ?", [bucket]);
     if (r === undefined) return undefined;
     const document = JSON.parse(r.policy) as PolicyDocument;
-    return { bucket: r.bucket, document, policy: parsePolicy(document), updatedAt: Number(r.updated_at), updatedBy: r.updated_by };
+    return {
+      bucket: r.bucket,
+      document,
+      policy: parsePolicy(document),
+      updatedAt: Number(r.updated_at),
+      updatedBy: r.updated_by,
+    };
   }
 
   /** Validates and stores `document` (BAD_INPUT with a one-line reason when invalid). */
-  async set(bucket: string, document: PolicyDocument, by: string, now: number): Promise<StoredPolicy> {
+  async set(
+    bucket: string,
+    document: PolicyDocument,
+    by: string,
+    now: number,
+  ): Promise<StoredPolicy> {
     const policy = parsePolicy(document);
     await this.db.run(
       `INSERT INTO retention_policies (bucket, policy, updated_at, updated_by) VALUES (?, ?, ?, ?)
@@ -44,11 +57,15 @@ export class PolicyStore {
   }
 
   async remove(bucket: string): Promise<boolean> {
-    return (await this.db.run("DELETE FROM retention_policies WHERE bucket = ?", [bucket])).changes > 0;
+    return (
+      (await this.db.run("DELETE FROM retention_policies WHERE bucket = ?", [bucket])).changes > 0
+    );
   }
 
   async buckets(): Promise<string[]> {
-    return (await this.db.all<{ bucket: string }>("SELECT bucket FROM retention_policies ORDER BY bucket")).map((r) => r.bucket);
+    return (
+      await this.db.all<{ bucket: string }>("SELECT bucket FROM retention_policies ORDER BY bucket")
+    ).map((r) => r.bucket);
   }
 }
 
@@ -61,23 +78,35 @@ export function groupMatch(selector: string): Record<string, unknown> {
   if (selector.startsWith("tag:") && selector.length > 4) {
     const t = selector.slice(4);
     if (t.endsWith("*")) {
-      if (t.slice(0, -1).includes("*")) throw new CofferError("BAD_INPUT", `Invalid group ${selector}: only a trailing * is supported`);
+      if (t.slice(0, -1).includes("*"))
+        throw new CofferError(
+          "BAD_INPUT",
+          `Invalid group ${selector}: only a trailing * is supported`,
+        );
       return { tagPrefix: t.slice(0, -1) };
     }
     return { tags: [t] };
   }
-  throw new CofferError("BAD_INPUT", `Invalid group ${JSON.stringify(selector)}: use tag:PATTERN (e.g. 'tag:db:*'), tag:NAME or host:NAME`);
+  throw new CofferError(
+    "BAD_INPUT",
+    `Invalid group ${JSON.stringify(selector)}: use tag:PATTERN (e.g. 'tag:db:*'), tag:NAME or host:NAME`,
+  );
 }
 
 /**
  * Merges keep rules into a policy document: for the default rules, or (with `group`) for
  * the group of that selector, replacing any rules it had.
  */
-export function mergePolicy(base: PolicyDocument | undefined, rules: Record<string, unknown>, o: { group?: string; groupBy?: string }): PolicyDocument {
+export function mergePolicy(
+  base: PolicyDocument | undefined,
+  rules: Record<string, unknown>,
+  o: { group?: string; groupBy?: string },
+): PolicyDocument {
   const doc: PolicyDocument = { ...(base ?? {}) };
   if (o.groupBy !== undefined) doc.groupBy = o.groupBy;
   if (o.group === undefined) {
-    for (const k of Object.keys(doc)) if (k !== "groups" && k !== "groupBy") Reflect.deleteProperty(doc, k);
+    for (const k of Object.keys(doc))
+      if (k !== "groups" && k !== "groupBy") Reflect.deleteProperty(doc, k);
     Object.assign(doc, rules);
     return doc;
   }

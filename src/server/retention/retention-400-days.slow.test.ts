@@ -23,7 +23,8 @@ const DAYS = Number(process.env.DAYS ?? 400);
 
 function dayContent(d: number): Buffer {
   const out = Buffer.alloc(3000);
-  for (let i = 0; i < out.length; i += 32) createHash("sha256").update(`day ${d} block ${i}`).digest().copy(out, i);
+  for (let i = 0; i < out.length; i += 32)
+    createHash("sha256").update(`day ${d} block ${i}`).digest().copy(out, i);
   return out;
 }
 const STABLE = Buffer.alloc(50_000, 7);
@@ -40,7 +41,10 @@ function findFile(dir: string, name: string): string | undefined {
   return undefined;
 }
 
-const sink = { out: (): void => undefined, err: (l: string): void => void process.stderr.write(l + "\n") };
+const sink = {
+  out: (): void => undefined,
+  err: (l: string): void => void process.stderr.write(l + "\n"),
+};
 
 test("400 days of daily backups under degressive through the gateway (slow)", async () => {
   const gw = await startTestGateway({ minDeletionDelay: "14d" });
@@ -52,17 +56,31 @@ test("400 days of daily backups under degressive through the gateway (slow)", as
     };
     setSim(START);
     const creds = await gw.addSource("web-01");
-    const cli = (...args: string[]): Promise<number> => runServerCli([...args, "--data-dir", gw.dataDir], sink);
+    const cli = (...args: string[]): Promise<number> =>
+      runServerCli([...args, "--data-dir", gw.dataDir], sink);
     assert.equal(await cli("policy", "set", "web-01", "--preset", "degressive"), 0);
-    const storage = new S3Storage({ endpoint: gw.endpoint, bucket: creds.bucket, credentials: creds, forcePathStyle: true, region: "us-east-1", retry: { maxAttempts: 1 } });
+    const storage = new S3Storage({
+      endpoint: gw.endpoint,
+      bucket: creds.bucket,
+      credentials: creds,
+      forcePathStyle: true,
+      region: "us-east-1",
+      retry: { maxAttempts: 1 },
+    });
     const syncClock = (): void => {
       (storage.client.config as { systemClockOffset: number }).systemClockOffset = gw.clockOffset;
     };
     syncClock();
     const md = gw.running.metadata;
-    if (process.env.PROF) gw.running.gateway.onRequest = (l) => { process.stderr.write(`${l.method} ${l.key ?? ""} ${l.status} ${l.errorCode ?? ""} ${Date.now() - l.time - gw.clockOffset}\n`); };
+    if (process.env.PROF)
+      gw.running.gateway.onRequest = (l) => {
+        process.stderr.write(
+          `${l.method} ${l.key ?? ""} ${l.status} ${l.errorCode ?? ""} ${Date.now() - l.time - gw.clockOffset}\n`,
+        );
+      };
     const objStorage = gw.running.gateway.deps.objects.storage;
-    const maintain = (): Promise<unknown> => runMaintenance(md, objStorage, simNow(), { minDelayMs: 14 * DAY, gcMarginMs: DAY });
+    const maintain = (): Promise<unknown> =>
+      runMaintenance(md, objStorage, simNow(), { minDelayMs: 14 * DAY, gcMarginMs: DAY });
     await Repository.init(storage, "pw", { hostname: "web-01", username: "root", kdf: TEST_KDF });
     const repo = await Repository.open(storage, "pw");
     const dayOf = new Map<string, number>();
@@ -79,7 +97,14 @@ test("400 days of daily backups under degressive through the gateway (slow)", as
       await repo.loadIndex();
       if (process.env.PROF) process.stderr.write(`loadIndex ${Date.now() - t}ms\n`);
       t = Date.now();
-      const r = await writeFixture(repo, [{ type: "file", name: "stable.bin", data: STABLE }, { type: "file", name: "day.bin", data: dayContent(d) }], { host: "web-01", time: "2001-01-01T00:00:00Z", paths: ["/srv"] });
+      const r = await writeFixture(
+        repo,
+        [
+          { type: "file", name: "stable.bin", data: STABLE },
+          { type: "file", name: "day.bin", data: dayContent(d) },
+        ],
+        { host: "web-01", time: "2001-01-01T00:00:00Z", paths: ["/srv"] },
+      );
       if (process.env.PROF) process.stderr.write(`write ${Date.now() - t}ms\n`);
       dayOf.set(r.snapshotId, d);
       commitTime.set(r.snapshotId, simNow());
@@ -88,14 +113,19 @@ test("400 days of daily backups under degressive through the gateway (slow)", as
       await maintain();
       if (d === 380) {
         // A retention deletion cancelled by the operator: restorable right away.
-        const p = (await listDeletions(md.db, { state: "PENDING" })).find((x) => x.reason === "retention" && x.key.startsWith("snapshots/"));
+        const p = (await listDeletions(md.db, { state: "PENDING" })).find(
+          (x) => x.reason === "retention" && x.key.startsWith("snapshots/"),
+        );
         assert.ok(p !== undefined);
         retentionCancelled = p.key.slice(10);
         await cancelDeletion(md, p.id, "admin:test", simNow());
         const out = join(work, "cancelled");
         const repo2 = await Repository.open(storage, "pw");
         await restore(repo2, retentionCancelled, { target: out });
-        assert.deepEqual(readFileSync(findFile(out, "day.bin") ?? ""), dayContent(dayOf.get(retentionCancelled) ?? -1));
+        assert.deepEqual(
+          readFileSync(findFile(out, "day.bin") ?? ""),
+          dayContent(dayOf.get(retentionCancelled) ?? -1),
+        );
         rmSync(out, { recursive: true });
       }
       if (d === 390) {
@@ -104,10 +134,15 @@ test("400 days of daily backups under degressive through the gateway (slow)", as
         const target = [...dayOf].find(([, x]) => x === 306)?.[0] ?? ""; // Mon 2025-11-03: a monthly pick
         const [o] = await forgetSnapshots(repo2, [target]);
         assert.equal(o?.state, "pending");
-        assert.ok(Math.abs(Date.parse(o.executeAfter ?? "") - (simNow() + 14 * DAY)) < 5_000, o.executeAfter);
+        assert.ok(
+          Math.abs(Date.parse(o.executeAfter ?? "") - (simNow() + 14 * DAY)) < 5_000,
+          o.executeAfter,
+        );
         assert.equal((await pendingDeletions(storage))?.get(`snapshots/${target}`)?.reason, "user");
         userForgotten = target;
-        const id = (await listDeletions(md.db, { state: "PENDING" })).find((x) => x.key === `snapshots/${target}`)?.id;
+        const id = (await listDeletions(md.db, { state: "PENDING" })).find(
+          (x) => x.key === `snapshots/${target}`,
+        )?.id;
         assert.equal(await cli("deletions", "cancel", String(id)), 0);
       }
     }
@@ -120,11 +155,29 @@ test("400 days of daily backups under degressive through the gateway (slow)", as
     syncClock();
 
     // 1. Which snapshots remain: exactly the engine's keep set over the full history.
-    const remaining = (await md.db.all<{ key: string }>("SELECT key FROM objects WHERE bucket = ? AND substr(key, 1, 10) = 'snapshots/'", [creds.bucket])).map((r) => r.key.slice(10)).sort();
-    const history = [...commitTime].map(([id, t]) => ({ id, time: t, host: "web-01", tags: [], paths: [] }));
-    const decision = applyPolicy(history, parsePolicy({ preset: "degressive" }), { now: simNow(), anchor: "latest" });
+    const remaining = (
+      await md.db.all<{ key: string }>(
+        "SELECT key FROM objects WHERE bucket = ? AND substr(key, 1, 10) = 'snapshots/'",
+        [creds.bucket],
+      )
+    )
+      .map((r) => r.key.slice(10))
+      .sort();
+    const history = [...commitTime].map(([id, t]) => ({
+      id,
+      time: t,
+      host: "web-01",
+      tags: [],
+      paths: [],
+    }));
+    const decision = applyPolicy(history, parsePolicy({ preset: "degressive" }), {
+      now: simNow(),
+      anchor: "latest",
+    });
     const keep = decision.groups.flatMap((g) => g.keep.map((k) => k.id));
-    const byTier = (n: number): number => decision.groups[0]?.keep.filter((k) => k.reasons.some((r) => r.startsWith(`tier ${n}`))).length ?? 0;
+    const byTier = (n: number): number =>
+      decision.groups[0]?.keep.filter((k) => k.reasons.some((r) => r.startsWith(`tier ${n}`)))
+        .length ?? 0;
     // Last backup Wed 2026-02-04: tier 1 = 7 days, tier 2 = 21 days x 3/7, tier 3 = 8 Mondays,
     // tier 4 = the oldest weekly pick (first Monday) of each month Feb 2025 - Nov 2025.
     // Tier 1 keeps every commit in (anchor − 7d, anchor]: 7 daily commits, or 8 when the
@@ -133,28 +186,63 @@ test("400 days of daily backups under degressive through the gateway (slow)", as
     const tier1 = history.filter((h) => h.time > anchor - 7 * DAY).length;
     assert.ok(tier1 === 7 || tier1 === 8);
     assert.deepEqual([byTier(1), byTier(2), byTier(3)], [tier1, 9, 8]);
-    const tier4Days = decision.groups[0]?.keep.filter((k) => k.reasons.some((r) => r.startsWith("tier 4"))).map((k) => new Date(START + (dayOf.get(k.id) ?? 0) * DAY).toISOString().slice(0, 10)).sort();
+    const tier4Days = decision.groups[0]?.keep
+      .filter((k) => k.reasons.some((r) => r.startsWith("tier 4")))
+      .map((k) => new Date(START + (dayOf.get(k.id) ?? 0) * DAY).toISOString().slice(0, 10))
+      .sort();
     // The 12-month tier reaches back past 2025-01-01, whose oldest weekly pick is Wed Jan 1.
-    assert.deepEqual(tier4Days, ["2025-01-01", "2025-02-03", "2025-03-03", "2025-04-07", "2025-05-05", "2025-06-02", "2025-07-07", "2025-08-04", "2025-09-01", "2025-10-06", "2025-11-03"]);
+    assert.deepEqual(tier4Days, [
+      "2025-01-01",
+      "2025-02-03",
+      "2025-03-03",
+      "2025-04-07",
+      "2025-05-05",
+      "2025-06-02",
+      "2025-07-07",
+      "2025-08-04",
+      "2025-09-01",
+      "2025-10-06",
+      "2025-11-03",
+    ]);
     const expected = [...new Set([...keep, retentionCancelled])].sort();
-    assert.deepEqual(remaining, expected, `remaining ${remaining.length} vs expected ${expected.length}`);
+    assert.deepEqual(
+      remaining,
+      expected,
+      `remaining ${remaining.length} vs expected ${expected.length}`,
+    );
     assert.ok(remaining.includes(userForgotten));
-    process.stderr.write(`400 days: ${remaining.length} snapshots remain (tier1 ${tier1}, tier2 9, tier3 8, tier4 ${tier4Days.length}, + the cancelled one)\n`);
+    process.stderr.write(
+      `400 days: ${remaining.length} snapshots remain (tier1 ${tier1}, tier2 9, tier3 8, tier4 ${tier4Days.length}, + the cancelled one)\n`,
+    );
 
     // 2. No deletion executed earlier than 14 days after its request.
     const executed = await listDeletions(md.db, { state: "EXECUTED" });
     assert.ok(executed.length > 300, `executed ${executed.length}`);
-    for (const x of executed) assert.ok((x.stateChangedAt ?? 0) - x.requestedAt >= 14 * DAY, `deletion ${x.id} executed early`);
+    for (const x of executed)
+      assert.ok(
+        (x.stateChangedAt ?? 0) - x.requestedAt >= 14 * DAY,
+        `deletion ${x.id} executed early`,
+      );
     const minGap = Math.min(...executed.map((x) => (x.stateChangedAt ?? 0) - x.requestedAt)) / DAY;
-    process.stderr.write(`executed ${executed.length} deletions; shortest request→execution ${minGap.toFixed(2)} days\n`);
+    process.stderr.write(
+      `executed ${executed.length} deletions; shortest request→execution ${minGap.toFixed(2)} days\n`,
+    );
 
     // 3. Storage used ≈ the live snapshots' packs.
-    const packRows = await md.db.all<{ key: string; size: number }>("SELECT key, size FROM objects WHERE bucket = ? AND substr(key, 1, 5) = 'data/'", [creds.bucket]);
+    const packRows = await md.db.all<{ key: string; size: number }>(
+      "SELECT key, size FROM objects WHERE bucket = ? AND substr(key, 1, 5) = 'data/'",
+      [creds.bucket],
+    );
     const live = new Set<string>();
-    for (const m of await md.manifests.list(creds.bucket)) if (remaining.includes(m.snapshot)) for (const p of m.packs) live.add(p);
+    for (const m of await md.manifests.list(creds.bucket))
+      if (remaining.includes(m.snapshot)) for (const p of m.packs) live.add(p);
     const stored = packRows.reduce((n, r) => n + r.size, 0);
-    const liveBytes = packRows.filter((r) => live.has(r.key.slice(r.key.lastIndexOf("/") + 1))).reduce((n, r) => n + r.size, 0);
-    process.stderr.write(`packs stored ${stored} bytes, live ${liveBytes} bytes (${packRows.length} packs)\n`);
+    const liveBytes = packRows
+      .filter((r) => live.has(r.key.slice(r.key.lastIndexOf("/") + 1)))
+      .reduce((n, r) => n + r.size, 0);
+    process.stderr.write(
+      `packs stored ${stored} bytes, live ${liveBytes} bytes (${packRows.length} packs)\n`,
+    );
     assert.ok(stored <= liveBytes * 1.03, `stored ${stored} vs live ${liveBytes}`);
 
     // 4. Every remaining snapshot restores bit-exactly.
@@ -163,7 +251,10 @@ test("400 days of daily backups under degressive through the gateway (slow)", as
       const out = join(work, `r-${id.slice(0, 8)}`);
       const res = await restore(repo, id, { target: out });
       assert.equal(res.errors.length, 0);
-      assert.deepEqual(readFileSync(findFile(out, "day.bin") ?? ""), dayContent(dayOf.get(id) ?? -1));
+      assert.deepEqual(
+        readFileSync(findFile(out, "day.bin") ?? ""),
+        dayContent(dayOf.get(id) ?? -1),
+      );
       assert.deepEqual(readFileSync(findFile(out, "stable.bin") ?? ""), STABLE);
       rmSync(out, { recursive: true });
     }

@@ -1,4 +1,9 @@
-import { applyPolicy, planDeletions, type RetentionDecision, type RetentionSnapshot } from "../../retention/index.ts";
+import {
+  applyPolicy,
+  planDeletions,
+  type RetentionDecision,
+  type RetentionSnapshot,
+} from "../../retention/index.ts";
 import type { Metadata } from "../metadata.ts";
 import type { Source } from "../sources.ts";
 import { cancelDeletion, executionStarted, requestDeletion } from "../deletions/workflow.ts";
@@ -20,9 +25,17 @@ export interface RetentionReport {
  * still exists (live or pending deletion), at the **server's** commit time. Paths are not in
  * manifests, so grouping by paths sees one path set.
  */
-export async function retentionInput(md: Metadata, bucket: string): Promise<{ snapshots: RetentionSnapshot[]; manifestKeys: Map<string, string[]> }> {
+export async function retentionInput(
+  md: Metadata,
+  bucket: string,
+): Promise<{ snapshots: RetentionSnapshot[]; manifestKeys: Map<string, string[]> }> {
   const present = new Set(
-    (await md.db.all<{ key: string }>("SELECT key FROM objects WHERE bucket = ? AND substr(key, 1, 10) = 'snapshots/'", [bucket])).map((r) => r.key.slice(10)),
+    (
+      await md.db.all<{ key: string }>(
+        "SELECT key FROM objects WHERE bucket = ? AND substr(key, 1, 10) = 'snapshots/'",
+        [bucket],
+      )
+    ).map((r) => r.key.slice(10)),
   );
   const bySnapshot = new Map<string, RetentionSnapshot>();
   const manifestKeys = new Map<string, string[]>();
@@ -34,7 +47,13 @@ export async function retentionInput(md: Metadata, bucket: string): Promise<{ sn
     const prev = bySnapshot.get(m.snapshot);
     // Several manifests for one snapshot (a retried commit): the first commit time counts.
     if (prev === undefined || m.committedAt < prev.time) {
-      bySnapshot.set(m.snapshot, { id: m.snapshot, time: m.committedAt, host: m.host, tags: m.tags, paths: [] });
+      bySnapshot.set(m.snapshot, {
+        id: m.snapshot,
+        time: m.committedAt,
+        host: m.host,
+        tags: m.tags,
+        paths: [],
+      });
     }
   }
   return { snapshots: [...bySnapshot.values()], manifestKeys };
@@ -53,10 +72,15 @@ export async function runRetention(
   const stored = await new PolicyStore(md.db).get(source.bucket);
   if (stored === undefined) return undefined;
   const { snapshots, manifestKeys } = await retentionInput(md, source.bucket);
-  const decision = applyPolicy(snapshots, stored.policy, { now: o.now, anchor: "latest", timeZone: o.timeZone ?? "UTC" });
+  const decision = applyPolicy(snapshots, stored.policy, {
+    now: o.now,
+    anchor: "latest",
+    timeZone: o.timeZone ?? "UTC",
+  });
   const pending = new Map<string, { id: number; reason: string }>();
   for (const d of await md.deletions.list({ bucket: source.bucket, state: "PENDING" })) {
-    if (d.key.startsWith("snapshots/")) pending.set(d.key.slice(10), { id: d.id, reason: d.reason });
+    if (d.key.startsWith("snapshots/"))
+      pending.set(d.key.slice(10), { id: d.id, reason: d.reason });
   }
   // A retention deletion an operator cancelled sticks: retention never files that snapshot again.
   const spared = await md.db.all<{ key: string }>(
@@ -64,8 +88,17 @@ export async function runRetention(
        AND substr(key, 1, 10) = 'snapshots/' AND (state_changed_by IS NULL OR substr(state_changed_by, 1, 9) <> 'retention')`,
     [source.bucket],
   );
-  const filed = planDeletions(decision, new Set([...pending.keys(), ...spared.map((r) => r.key.slice(10))]));
-  const report: RetentionReport = { source: source.name, snapshots: snapshots.length, decision, filed, cancelled: [] };
+  const filed = planDeletions(
+    decision,
+    new Set([...pending.keys(), ...spared.map((r) => r.key.slice(10))]),
+  );
+  const report: RetentionReport = {
+    source: source.name,
+    snapshots: snapshots.length,
+    decision,
+    filed,
+    cancelled: [],
+  };
   if (o.dryRun === true) return report;
   const kept = new Set(decision.groups.flatMap((g) => g.keep.map((k) => k.id)));
   for (const [id, p] of pending) {
@@ -79,7 +112,14 @@ export async function runRetention(
   }
   for (const id of filed) {
     for (const key of [`snapshots/${id}`, ...(manifestKeys.get(id) ?? [])]) {
-      await requestDeletion(md, { source, key, reason: "retention", requestedBy: "retention", now: o.now, minDelayMs: o.minDelayMs });
+      await requestDeletion(md, {
+        source,
+        key,
+        reason: "retention",
+        requestedBy: "retention",
+        now: o.now,
+        minDelayMs: o.minDelayMs,
+      });
     }
   }
   return report;

@@ -87,8 +87,18 @@ export function toS3Error(err: unknown): S3Error {
       case "NO_SPACE":
         return new S3Error("ServiceUnavailable", err.message, {}, { cause: err });
       default:
-        return new S3Error("InternalError", "We encountered an internal error. Please try again.", {}, { cause: err });
+        return new S3Error(
+          "InternalError",
+          "We encountered an internal error. Please try again.",
+          {},
+          { cause: err },
+        );
     }
   }
-  return new S3Error("InternalError", "We encountered an internal error. Please try again.", {}, { cause: err });
+  return new S3Error(
+    "InternalError",
+    "We encountered an internal error. Please try again.",
+    {},
+    { cause: err },
+  );
 }

@@ -1,6 +1,9 @@
 /** Escapes text for XML element content and attribute values. */
 export function xmlEscape(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c] ?? c);
+  return s.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c] ?? c,
+  );
 }
 
 /** A tiny XML tree: element name → text, nested element, or list of repeated elements. */
@@ -13,7 +16,9 @@ function render(name: string, v: XmlValue): string {
   if (v === undefined) return "";
   if (Array.isArray(v)) return v.map((item) => render(name, item)).join("");
   if (typeof v === "object") {
-    return `<${name}>${Object.entries(v).map(([k, c]) => render(k, c)).join("")}</${name}>`;
+    return `<${name}>${Object.entries(v)
+      .map(([k, c]) => render(k, c))
+      .join("")}</${name}>`;
   }
   return `<${name}>${xmlEscape(String(v))}</${name}>`;
 }
@@ -22,7 +27,9 @@ const S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/";
 
 /** Renders an S3 response document with the S3 namespace on the root element. */
 export function s3Xml(root: string, body: XmlNode): string {
-  const inner = Object.entries(body).map(([k, v]) => render(k, v)).join("");
+  const inner = Object.entries(body)
+    .map(([k, v]) => render(k, v))
+    .join("");
   return `<?xml version="1.0" encoding="UTF-8"?>\n<${root} xmlns="${S3_NS}">${inner}</${root}>`;
 }
 
@@ -36,7 +43,9 @@ function decodeEntities(s: string): string {
     const lower = e.toLowerCase();
     if (lower.startsWith("#x")) return String.fromCodePoint(parseInt(lower.slice(2), 16));
     if (lower.startsWith("#")) return String.fromCodePoint(parseInt(lower.slice(1), 10));
-    return ({ amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" } as Record<string, string>)[lower] ?? "";
+    return (
+      ({ amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" } as Record<string, string>)[lower] ?? ""
+    );
   });
 }
 

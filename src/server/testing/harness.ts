@@ -47,7 +47,12 @@ export interface TestGateway {
   clockOffset: number;
   addSource(name: string): Promise<TestCreds>;
   sdk(c: TestCreds, o?: { virtualHost?: boolean }): S3Client;
-  raw(o: { method: string; path: string; headers?: Record<string, string | readonly string[]>; body?: Buffer | string }): Promise<RawResponse>;
+  raw(o: {
+    method: string;
+    path: string;
+    headers?: Record<string, string | readonly string[]>;
+    body?: Buffer | string;
+  }): Promise<RawResponse>;
   signed(c: TestCreds, o: SignedOpts): Promise<RawResponse>;
   close(): Promise<void>;
 }
@@ -55,21 +60,37 @@ export interface TestGateway {
 /** Starts a test gateway. `config` entries override the defaults (YAML field names). */
 export async function startTestGateway(config: Record<string, unknown> = {}): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), "coffer-gw-"));
-  const cfg: ServerConfig = applyConfigDocument({ dataDir, listen: "127.0.0.1:0", http: true, ...config }, "(test)");
+  const cfg: ServerConfig = applyConfigDocument(
+    { dataDir, listen: "127.0.0.1:0", http: true, ...config },
+    "(test)",
+  );
   const clock = { offset: 0, now: () => Date.now() + clock.offset };
   const running = await startServer(cfg, { clock });
   const port = running.port;
   const host = `127.0.0.1:${port}`;
   const raw: TestGateway["raw"] = (o) =>
     new Promise((resolve, reject) => {
-      const r = request({ host: "127.0.0.1", port, method: o.method, path: o.path, headers: o.headers as Record<string, string> }, (res) => {
-        const parts: Buffer[] = [];
-        res.on("data", (c: Buffer) => parts.push(c));
-        res.on("end", () => {
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) });
-        });
-        res.on("error", reject);
-      });
+      const r = request(
+        {
+          host: "127.0.0.1",
+          port,
+          method: o.method,
+          path: o.path,
+          headers: o.headers as Record<string, string>,
+        },
+        (res) => {
+          const parts: Buffer[] = [];
+          res.on("data", (c: Buffer) => parts.push(c));
+          res.on("end", () => {
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(parts),
+            });
+          });
+          res.on("error", reject);
+        },
+      );
       r.on("error", reject);
       r.end(o.body);
     });
@@ -87,7 +108,12 @@ export async function startTestGateway(config: Record<string, unknown> = {}): Pr
     },
     async addSource(name) {
       const s = await running.metadata.sources.add(
-        { name, region: cfg.region, scratchPrefixes: cfg.scratchPrefixes, deletionDelayMs: cfg.minDeletionDelayMs },
+        {
+          name,
+          region: cfg.region,
+          scratchPrefixes: cfg.scratchPrefixes,
+          deletionDelayMs: cfg.minDeletionDelayMs,
+        },
         clock.now(),
       );
       return { bucket: s.bucket, accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey };
@@ -105,13 +131,25 @@ export async function startTestGateway(config: Record<string, unknown> = {}): Pr
     signed(c, o) {
       const body = o.body === undefined ? Buffer.alloc(0) : Buffer.from(o.body);
       const headers: Record<string, string> = { host, ...(o.headers ?? {}) };
-      if (o.body !== undefined && headers["content-length"] === undefined) headers["content-length"] = String(body.length);
+      if (o.body !== undefined && headers["content-length"] === undefined)
+        headers["content-length"] = String(body.length);
       const s = signRequest(
-        { method: o.method, path: o.path, query: o.query ?? "", headers, payloadHash: o.payloadHash ?? sha256Hex(body) },
+        {
+          method: o.method,
+          path: o.path,
+          query: o.query ?? "",
+          headers,
+          payloadHash: o.payloadHash ?? sha256Hex(body),
+        },
         { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
         { region: "us-east-1", time: o.time ?? clock.now() },
       );
-      return raw({ method: o.method, path: o.query ? `${o.path}?${o.query}` : o.path, headers: s.headers, body });
+      return raw({
+        method: o.method,
+        path: o.query ? `${o.path}?${o.query}` : o.path,
+        headers: s.headers,
+        body,
+      });
     },
     async close() {
       await running.close();

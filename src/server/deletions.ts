@@ -18,7 +18,8 @@ export interface Deletion {
   requestId: string | null;
 }
 
-interface Row {
+/** A `deletions` table row as the database returns it. */
+export interface DeletionRow {
   id: number;
   bucket: string;
   key: string;
@@ -30,7 +31,8 @@ interface Row {
   request_id: string | null;
 }
 
-const fromRow = (r: Row): Deletion => ({
+/** Maps a `deletions` row to a {@link Deletion}. */
+export const deletionFromRow = (r: DeletionRow): Deletion => ({
   id: r.id,
   bucket: r.bucket,
   key: r.key,
@@ -64,21 +66,21 @@ export class DeletionStore {
        VALUES (?, ?, ?, ?, ?, ?, 'PENDING', ?) ON CONFLICT (bucket, key) WHERE state = 'PENDING' DO NOTHING`,
       [o.bucket, o.key, o.reason, o.requestedBy, o.requestedAt, o.executeAfter, o.requestId],
     );
-    const row = await this.db.get<Row>(
+    const row = await this.db.get<DeletionRow>(
       "SELECT * FROM deletions WHERE bucket = ? AND key = ? AND state = 'PENDING'",
       [o.bucket, o.key],
     );
     if (row === undefined)
       throw new Error(`pending deletion of ${o.bucket}/${o.key} not found after insert`);
-    return { deletion: fromRow(row), created: r.changes === 1 };
+    return { deletion: deletionFromRow(row), created: r.changes === 1 };
   }
 
   async pending(bucket: string, key: string): Promise<Deletion | undefined> {
-    const r = await this.db.get<Row>(
+    const r = await this.db.get<DeletionRow>(
       "SELECT * FROM deletions WHERE bucket = ? AND key = ? AND state = 'PENDING'",
       [bucket, key],
     );
-    return r === undefined ? undefined : fromRow(r);
+    return r === undefined ? undefined : deletionFromRow(r);
   }
 
   async list(filter: { bucket?: string; state?: DeletionState } = {}): Promise<Deletion[]> {
@@ -93,6 +95,6 @@ export class DeletionStore {
       params.push(filter.state);
     }
     const sql = `SELECT * FROM deletions ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY id`;
-    return (await this.db.all<Row>(sql, params)).map(fromRow);
+    return (await this.db.all<DeletionRow>(sql, params)).map(deletionFromRow);
   }
 }

@@ -1,5 +1,5 @@
 import type { DbInt } from "../db/dialect.ts";
-import type { Deletion, DeletionReason, DeletionState } from "../deletions.ts";
+import { deletionFromRow, type DeletionRow } from "../deletions.ts";
 import { storageKey } from "../object-store.ts";
 import type { Alerter } from "./alerter.ts";
 import { tagsMatch } from "./expectations.ts";
@@ -162,30 +162,11 @@ async function scanManifests(a: Alerter, now: number): Promise<void> {
   }
 }
 
-interface DelRow {
-  id: number;
-  bucket: string;
-  key: string;
-  reason: DeletionReason;
-  requested_by: string;
-  requested_at: DbInt;
-  execute_after: DbInt;
-  state: DeletionState;
+interface DelRow extends DeletionRow {
   state_changed_at: DbInt | null;
-  request_id: string | null;
 }
 
-const toDeletion = (r: DelRow): Deletion => ({
-  id: r.id,
-  bucket: r.bucket,
-  key: r.key,
-  reason: r.reason,
-  requestedBy: r.requested_by,
-  requestedAt: Number(r.requested_at),
-  executeAfter: Number(r.execute_after),
-  state: r.state,
-  requestId: r.request_id,
-});
+const toDeletion = deletionFromRow;
 
 function groupBy<T>(rows: T[], key: (r: T) => string): Map<string, T[]> {
   const m = new Map<string, T[]>();

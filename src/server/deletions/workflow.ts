@@ -1,6 +1,12 @@
 import { CofferError } from "../../core/errors.ts";
 import type { DbInt, Queryable } from "../db/dialect.ts";
-import type { Deletion, DeletionReason, DeletionState } from "../deletions.ts";
+import {
+  deletionFromRow,
+  type Deletion,
+  type DeletionReason,
+  type DeletionRow,
+  type DeletionState,
+} from "../deletions.ts";
 import type { Metadata } from "../metadata.ts";
 import type { Source } from "../sources.ts";
 
@@ -152,15 +158,7 @@ export async function cancelSourceDeletions(
   return out;
 }
 
-interface ViewRow {
-  id: number;
-  bucket: string;
-  key: string;
-  reason: DeletionReason;
-  requested_by: string;
-  requested_at: DbInt;
-  execute_after: DbInt;
-  state: DeletionState;
+interface ViewRow extends DeletionRow {
   state_changed_at: DbInt | null;
   state_changed_by: string | null;
   request_id: string | null;
@@ -193,15 +191,7 @@ export async function listDeletions(
     params,
   );
   return rows.map((r) => ({
-    id: r.id,
-    bucket: r.bucket,
-    key: r.key,
-    reason: r.reason,
-    requestedBy: r.requested_by,
-    requestedAt: Number(r.requested_at),
-    executeAfter: Number(r.execute_after),
-    state: r.state,
-    requestId: r.request_id,
+    ...deletionFromRow(r),
     source: r.source ?? r.bucket,
     legalHold: (r.legal_hold ?? 0) !== 0,
     stateChangedAt: r.state_changed_at === null ? null : Number(r.state_changed_at),

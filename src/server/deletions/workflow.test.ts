@@ -13,6 +13,7 @@ import {
   type TestCreds,
   type TestGateway,
 } from "../testing/harness.ts";
+import { verifyAudit } from "../audit/verify.ts";
 import { executeDue } from "./executor.ts";
 import { cancelDeletion, deletionSteps, listDeletions, setDeletionDelay } from "./workflow.ts";
 
@@ -120,6 +121,18 @@ test("deletion workflow: delay, legal hold, cancel, idempotent executor with rec
     assert.equal((await gw.signed(c, { method: "GET", path: `/${c.bucket}/notes/a` })).status, 404);
     assert.equal((await gw.signed(c, { method: "GET", path: `/${c.bucket}/notes/b` })).status, 200);
     await assert.rejects(cancelDeletion(md, d.id, "x", now()), /EXECUTED/);
+    // Every step is in the hash-chained audit log, and the chain still verifies.
+    const audited = await md.db.all<{ action: string; key: string | null }>(
+      "SELECT action, object_key AS key FROM audit_log WHERE action LIKE 'deletion.%' ORDER BY seq",
+    );
+    const has = (action: string, key: string): boolean =>
+      audited.some((e) => e.action === action && e.key === key);
+    assert.ok(has("deletion.requested", "notes/a"), JSON.stringify(audited));
+    assert.ok(has("deletion.cancelled", "notes/b"), JSON.stringify(audited));
+    assert.ok(has("deletion.start", "notes/a"));
+    assert.ok(has("deletion.executed", "notes/a"));
+    const report = await verifyAudit(md.db, undefined);
+    assert.deepEqual(report.problems, []);
   } finally {
     await gw.close();
   }

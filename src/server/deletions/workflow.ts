@@ -1,5 +1,6 @@
+import { appendTx } from "../audit/audit-log.ts";
 import { CofferError } from "../../core/errors.ts";
-import type { DbInt, Queryable } from "../db/dialect.ts";
+import type { DbInt, Dialect, Queryable } from "../db/dialect.ts";
 import {
   deletionFromRow,
   type Deletion,
@@ -25,20 +26,46 @@ export function deletionDelay(source: Pick<Source, "deletionDelayMs">, minDelayM
   return Math.max(source.deletionDelayMs, minDelayMs);
 }
 
-/** Appends one audit step of a deletion's life (`requested`, `cancelled`, `start`, `storage-deleted`, `executed`). */
+/**
+ * Appends one step of a deletion's life (`requested`, `cancelled`, `start`, `storage-deleted`,
+ * `executed`) to `deletion_steps` and, in the same transaction, to the hash-chained audit log
+ * as `deletion.<step>` (a user's request is already audited by the DELETE handler, so only
+ * retention and GC requests are audited here). Works inside a caller's transaction or opens one.
+ */
 export async function recordStep(
-  db: Queryable,
+  db: Queryable | Dialect,
   deletionId: number,
   step: string,
   at: number,
   detail?: string,
 ): Promise<void> {
-  await db.run("INSERT INTO deletion_steps (deletion_id, step, at, detail) VALUES (?, ?, ?, ?)", [
-    deletionId,
-    step,
-    at,
-    detail ?? null,
-  ]);
+  const write = async (tx: Queryable): Promise<void> => {
+    await tx.run("INSERT INTO deletion_steps (deletion_id, step, at, detail) VALUES (?, ?, ?, ?)", [
+      deletionId,
+      step,
+      at,
+      detail ?? null,
+    ]);
+    const d = await tx.get<{ key: string; reason: string; source: string | null; bucket: string }>(
+      "SELECT d.key, d.reason, d.bucket, s.name AS source FROM deletions d LEFT JOIN sources s ON s.bucket = d.bucket WHERE d.id = ?",
+      [deletionId],
+    );
+    if (d === undefined || (step === "requested" && d.reason === "user")) return;
+    await appendTx(tx, [
+      {
+        time: at,
+        credential: "gateway",
+        clientIp: "local",
+        source: d.source ?? d.bucket,
+        action: `deletion.${step}`,
+        key: d.key,
+        result: "ok",
+        detail: { deletionId, reason: d.reason, ...(detail !== undefined ? { detail } : {}) },
+      },
+    ]);
+  };
+  if ("transaction" in db) await db.transaction(write);
+  else await write(db);
 }
 
 /** Every recorded step of a deletion, oldest first. */

@@ -1,55 +1,18 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { encodeManifest } from "../../format/manifest.ts";
-import { signRequest } from "../../sigv4/sign-request.ts";
-import { sha256Hex } from "../../sigv4/signing.ts";
 import { applyConfigDocument } from "../config.ts";
 import { startServer, type RunningServer } from "../server.ts";
 import { ExpectationStore } from "./expectations.ts";
-import { startTestSmtp, startTestWebhook } from "./testing.ts";
+import { sendSigned, startTestSmtp, startTestWebhook } from "./testing.ts";
 
 const PARIS = (y: number, mo: number, d: number, h: number, mi = 0): number =>
   Date.UTC(y, mo - 1, d, h - 1, mi); // January: UTC+1
 
-interface Creds {
-  accessKeyId: string;
-  secretAccessKey: string;
-}
-
-function send(
-  port: number,
-  clock: { t: number },
-  c: Creds,
-  method: string,
-  path: string,
-  body: Buffer = Buffer.alloc(0),
-): Promise<{ status: number; headers: Record<string, unknown> }> {
-  const headers: Record<string, string> = {
-    host: `127.0.0.1:${port}`,
-    "content-length": String(body.length),
-  };
-  const s = signRequest({ method, path, query: "", headers, payloadHash: sha256Hex(body) }, c, {
-    region: "us-east-1",
-    time: clock.t,
-  });
-  return new Promise((resolve, reject) => {
-    const r = request(
-      { host: "127.0.0.1", port, method, path, headers: s.headers as Record<string, string> },
-      (res) => {
-        res.resume();
-        res.on("end", () => {
-          resolve({ status: res.statusCode ?? 0, headers: res.headers });
-        });
-      },
-    );
-    r.on("error", reject);
-    r.end(body);
-  });
-}
+const send = sendSigned;
 
 let snap = 0;
 function manifest(

@@ -217,7 +217,8 @@ export function parsePolicy(v: unknown): RetentionPolicy {
   };
 }
 
-const FLAG_KEYS: Record<string, string> = {
+/** CLI policy flag → policy-document key (`keep-daily` → `keepDaily`). */
+export const FLAG_KEYS: Readonly<Record<string, string>> = {
   preset: "preset",
   "group-by": "groupBy",
   "keep-last": "keepLast",

@@ -1,6 +1,7 @@
 import { CofferError } from "../../core/errors.ts";
 import { systemClock } from "../../core/system.ts";
 import { parsePolicyFlags } from "../../retention/index.ts";
+import { FLAG_KEYS } from "../../retention/parse-policy.ts";
 import type { ServerConfig } from "../../server/config.ts";
 import {
   mergePolicy,
@@ -30,30 +31,12 @@ export const POLICY_VALUED = [
 /** Repeatable policy flags. */
 export const POLICY_REPEATED = ["keep-tag", "tier"] as const;
 
-const DOC_KEYS: Record<string, string> = {
-  preset: "preset",
-  "keep-last": "keepLast",
-  "keep-hourly": "keepHourly",
-  "keep-daily": "keepDaily",
-  "keep-weekly": "keepWeekly",
-  "keep-monthly": "keepMonthly",
-  "keep-yearly": "keepYearly",
-  "keep-within": "keepWithin",
-  "keep-within-hourly": "keepWithinHourly",
-  "keep-within-daily": "keepWithinDaily",
-  "keep-within-weekly": "keepWithinWeekly",
-  "keep-within-monthly": "keepWithinMonthly",
-  "keep-within-yearly": "keepWithinYearly",
-  "keep-tag": "keepTags",
-  tier: "tiers",
-};
-
 /** Policy flags → (validated) policy-document rules. */
 export function rulesFromFlags(flags: Record<string, string | string[]>): Record<string, unknown> {
   parsePolicyFlags(flags); // validates with flag names in the messages
   const out: Record<string, unknown> = {};
   for (const [f, v] of Object.entries(flags)) {
-    const k = DOC_KEYS[f];
+    const k = f === "group-by" ? undefined : FLAG_KEYS[f];
     if (k !== undefined) out[k] = v;
   }
   return out;

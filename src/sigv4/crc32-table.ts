@@ -54,3 +54,27 @@ export function crc32Update(t: Int32Array, crc: number, data: Uint8Array): numbe
   while (i < n) c = (c >>> 8) ^ t[(c ^ data[i++]!) & 0xff]!;
   return c >>> 0;
 }
+
+/**
+ * An incremental reflected 32-bit CRC over a slicing-by-8 table; `Crc32` and `Crc32c` differ
+ * only in their table (polynomial).
+ */
+export class ReflectedCrc32 {
+  private c = 0xffffffff;
+  constructor(private readonly tables: Int32Array) {}
+  /** Feeds bytes. */
+  update(data: Uint8Array): this {
+    this.c = crc32Update(this.tables, this.c, data);
+    return this;
+  }
+  /** The CRC as an unsigned 32-bit number. */
+  value(): number {
+    return (this.c ^ 0xffffffff) >>> 0;
+  }
+  /** The CRC as 4 big-endian bytes (what S3 base64-encodes). */
+  digest(): Buffer {
+    const b = Buffer.allocUnsafe(4);
+    b.writeUInt32BE(this.value());
+    return b;
+  }
+}

@@ -6,6 +6,7 @@ import { decodeBlob } from "./blob.ts";
 import { Chunker, chunkLengths, gearTable } from "./chunker.ts";
 import { decodeConfig } from "./config.ts";
 import { decodeIndex } from "./index-file.ts";
+import { parseIndexPrefix } from "./index-pack-list.ts";
 import { importMasterKey, openKeyFile, readKeyFileInfo } from "./keys.ts";
 import { parseManifest } from "./manifest.ts";
 import { masterKeyFromBytes } from "./master-key.ts";
@@ -34,6 +35,8 @@ interface Vectors {
   dataPack: { id: string; hex: string };
   treePack: { id: string; hex: string };
   index: { id: string; hex: string };
+  /** Added with ADR 0011: the same index with its plaintext pack list in front. */
+  indexListed: { id: string; hex: string };
   snapshot: { id: string; hex: string; json: unknown };
   manifest: { id: string; text: string };
 }
@@ -128,4 +131,17 @@ test("golden v1: packs, blobs, tree, index, snapshot and manifest decode", () =>
   assert.equal(sha(Buffer.from(v.manifest.text)), v.manifest.id);
   assert.equal(m.snapshot, v.snapshot.id);
   assert.deepEqual(m.packs, [v.dataPack.id, v.treePack.id].sort());
+});
+
+test("golden v1: an index with a plaintext pack list decodes like the original layout", () => {
+  const bytes = h(v.indexListed.hex);
+  assert.equal(sha(bytes), v.indexListed.id);
+  const prefix = parseIndexPrefix(bytes, bytes.length);
+  assert.ok(prefix.layout === "listed");
+  assert.deepEqual(prefix.packs, [v.dataPack.id, v.treePack.id].sort());
+  assert.equal(parseIndexPrefix(h(v.index.hex), h(v.index.hex).length).layout, "sealed");
+  assert.deepEqual(
+    decodeIndex(master, bytes, v.indexListed.id),
+    decodeIndex(master, h(v.index.hex), v.index.id),
+  );
 });

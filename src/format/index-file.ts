@@ -3,6 +3,7 @@ import type { Random } from "../core/deps.ts";
 import { CofferError } from "../core/errors.ts";
 import type { BlobType } from "./blob.ts";
 import { objectId, shortId } from "./ids.ts";
+import { encodeIndexPrefix, parseIndexPrefix } from "./index-pack-list.ts";
 import type { MasterKey } from "./master-key.ts";
 import { seal, unseal } from "./seal.ts";
 import { Fields, isHexId, isObject, parseJsonObject } from "./validate.ts";
@@ -26,7 +27,10 @@ export interface IndexPack {
   blobs: IndexBlob[];
 }
 
-/** An index object (format v1): which blobs live where, and which older indexes it replaces. */
+/**
+ * An index object (format v1): which blobs live where, and which older indexes it replaces.
+ * Stored with a plaintext list of its pack IDs in front (docs/format.md §7, ADR 0011).
+ */
 export interface IndexFile {
   v: 1;
   packs: IndexPack[];
@@ -37,7 +41,11 @@ export interface IndexFile {
 /** Largest decompressed index accepted (bounds memory on a hostile object). */
 const MAX_INDEX_JSON = 1024 * 1024 * 1024;
 
-/** Encodes an index: `seal(encKey, "index", zstd(JSON))`; returns its object ID and bytes. */
+/**
+ * Encodes an index: `"CIDX" ‖ u32le(len(J)) ‖ J ‖ seal(encKey, "index", zstd(JSON))` where `J`
+ * is the plaintext list of the pack IDs it describes (derived from `index.packs`, see
+ * docs/format.md §7); returns its object ID and bytes.
+ */
 export function encodeIndex(
   master: MasterKey,
   index: IndexFile,
@@ -48,12 +56,13 @@ export function encodeIndex(
     packs: index.packs.map((p) => ({ id: p.id, type: p.type, size: p.size, blobs: p.blobs })),
     supersedes: index.supersedes,
   });
-  const bytes = seal(
+  const sealed = seal(
     master.encKey,
     "index",
     compress(Buffer.from(json, "utf8"), { compressionLevel: 3 }),
     random,
   );
+  const bytes = Buffer.concat([encodeIndexPrefix(index.packs.map((p) => p.id)), sealed]);
   return { id: objectId(bytes), bytes };
 }
 
@@ -74,11 +83,28 @@ export function decodeIndex(
       cause === undefined ? undefined : { cause },
     );
   };
-  let json: Buffer;
-  try {
-    json = unseal(master.encKey, "index", bytes);
-  } catch (err) {
-    return fail("authentication failed", err);
+  // The listed layout first; if its prefix or body does not hold, the whole object may be
+  // an original-layout sealed index that starts with the magic by chance (p = 2^-32).
+  const prefix = parseIndexPrefix(bytes, bytes.length);
+  let listed: string[] | undefined;
+  let json: Buffer | undefined;
+  if (prefix.layout === "listed") {
+    try {
+      json = unseal(master.encKey, "index", bytes.subarray(prefix.bodyOffset));
+      listed = prefix.packs;
+    } catch {
+      // fall back below
+    }
+  }
+  if (json === undefined) {
+    try {
+      json = unseal(master.encKey, "index", bytes);
+    } catch (err) {
+      if (prefix.layout === "invalid") return fail(`invalid plaintext pack list (${prefix.why})`);
+      if (prefix.layout === "too-large")
+        return fail(`plaintext pack list of ${prefix.length} bytes is too large`);
+      return fail("authentication failed", err);
+    }
   }
   try {
     json = decompress(json);
@@ -122,5 +148,10 @@ export function decodeIndex(
   const supersedes = f
     .array("supersedes")
     .map((s) => (typeof s === "string" && isHexId(s) ? s : fail("supersedes holds an invalid ID")));
+  if (listed !== undefined) {
+    const inBody = [...new Set(packs.map((p) => p.id))].sort();
+    if (inBody.length !== listed.length || inBody.some((id, i) => id !== listed[i]))
+      fail("plaintext pack list does not match its content");
+  }
   return { v: 1, packs, supersedes };
 }

@@ -1,11 +1,13 @@
 // Regenerates vectors.json (format v1 golden vectors). Run from the repo root:
 //   node --import tsx testdata/format/generate.ts
 // Only regenerate when adding vectors; existing vectors must keep decoding forever.
+// Later additions derive from the frozen vectors instead (add-index-listed.ts, ADR 0011).
 import { writeFileSync } from "node:fs";
 import { encodeBlob } from "../../src/format/blob.ts";
 import { Chunker, chunkLengths, gearTable } from "../../src/format/chunker.ts";
 import { createConfig, encodeConfig } from "../../src/format/config.ts";
-import { encodeIndex } from "../../src/format/index-file.ts";
+import { compress } from "zstd-napi";
+import { objectId } from "../../src/format/ids.ts";
 import { createKeyFile, exportMasterKey, exportMasterKeyPaper } from "../../src/format/keys.ts";
 import { encodeManifest } from "../../src/format/manifest.ts";
 import { masterKeyFromBytes } from "../../src/format/master-key.ts";
@@ -56,14 +58,17 @@ const treePackB = new PackBuilder("tree");
 treePackB.add(treeBlob);
 const treePack = treePackB.finish(master, random);
 
-const index = encodeIndex(master, {
-  v: 1,
+const indexFile = {
+  v: 1 as const,
   packs: [pack, treePack].map((p) => ({
     id: p.id, type: p.type, size: p.bytes.length,
     blobs: p.entries.map((e) => [hex(e.id), e.offset, e.length, e.rawLength, e.flags] as [string, number, number, number, number]),
   })),
   supersedes: [],
-}, random);
+};
+// The original index layout (no plaintext pack list, before ADR 0011): seal(encKey, "index", zstd(JSON)).
+const indexSealed = seal(master.encKey, "index", compress(Buffer.from(JSON.stringify(indexFile), "utf8"), { compressionLevel: 3 }), random);
+const index = { id: objectId(indexSealed), bytes: indexSealed };
 
 const snapshot = {
   v: 1 as const, time: "2024-01-01T00:00:00.000000000Z", host: "golden", paths: ["/golden"], tags: ["vector"], tree: hex(treeBlob.id),

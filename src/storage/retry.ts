@@ -28,12 +28,42 @@ const RETRYABLE_CODES = new Set([
   "ECONNABORTED",
 ]);
 
-/** True when an SDK error is worth retrying: 5xx (not 501), throttling, timeouts, connection resets. */
+/** Error names by which S3-compatible servers refuse a request signed at a skewed time. */
+const CLOCK_SKEW_NAMES = new Set([
+  "RequestTimeTooSkewed",
+  "RequestExpired",
+  "RequestInTheFuture",
+  "SignatureDoesNotMatch",
+  "InvalidSignatureException",
+]);
+/** 4xx error names that are hiccups, not answers. */
+const TRANSIENT_4XX_NAMES = new Set(["RequestTimeout", "RequestTimeoutException"]);
+
+/**
+ * True when an SDK error is worth retrying: 5xx (not 501), throttling, timeouts, connection
+ * resets, and a clock-skew refusal right after the SDK corrected its offset from the server's
+ * `Date`. Other 4xx answers are final. (The SDK marks *every* error `clockSkewCorrected`, so
+ * `TRANSIENT`, while the local clock is more than 4 minutes off the server's: trusting its
+ * error type retried each 404 of a `head()` six times.)
+ */
 export function isRetryable(info: RetryErrorInfo): boolean {
-  const err = info.error as { code?: unknown; $metadata?: { httpStatusCode?: number } } | undefined;
+  const err = info.error as
+    | {
+        code?: unknown;
+        name?: unknown;
+        $metadata?: { httpStatusCode?: number; clockSkewCorrected?: boolean };
+      }
+    | undefined;
   const status = err?.$metadata?.httpStatusCode;
   // 501 Not Implemented is an answer, not a hiccup (e.g. no conditional writes): never retried.
   if (status === 501) return false;
+  if (status !== undefined && status >= 400 && status < 500 && status !== 429) {
+    const name = typeof err?.name === "string" ? err.name : "";
+    if (TRANSIENT_4XX_NAMES.has(name)) return true;
+    if (err?.$metadata?.clockSkewCorrected !== true) return false;
+    // A HEAD answer has no body, so its error has no S3 code: a bare 403 may be the skew.
+    return CLOCK_SKEW_NAMES.has(name) || (status === 403 && /^(403|Forbidden|Unknown)/.test(name));
+  }
   if (info.errorType !== "CLIENT_ERROR") return true;
   if (status !== undefined && (status >= 500 || status === 429)) return true;
   return typeof err?.code === "string" && RETRYABLE_CODES.has(err.code);

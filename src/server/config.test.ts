@@ -28,6 +28,8 @@ test("loadConfig() applies embedded defaults and file values", () => {
   assert.equal(f.region, "eu-west-3");
   assert.equal(f.minDeletionDelayMs, 30 * 86_400_000);
   assert.equal(parseDuration("36h", "x"), 36 * 3_600_000);
+  assert.equal(d.maintenanceIntervalMs, 600_000);
+  assert.equal(loadConfig(yaml("maintenance:\n  interval: 2s\n")).maintenanceIntervalMs, 2000);
 });
 
 test("loadConfig() refuses bad YAML, unknown fields and plain HTTP off loopback with one-line CONFIG errors", () => {
@@ -35,6 +37,10 @@ test("loadConfig() refuses bad YAML, unknown fields and plain HTTP off loopback 
     ["listen: [oops\n", {}, /Invalid config/],
     ["colour: blue\n", {}, /unknown field "colour"/],
     ["minDeletionDelay: soon\n", {}, /minDeletionDelay must be a duration/],
+    ["maintenance:\n  interval: 500ms\n", {}, /maintenance\.interval must be at least 1s/],
+    ["maintenance:\n  interval: often\n", {}, /maintenance\.interval must be a duration/],
+    ["maintenance:\n  every: 1m\n", {}, /unknown field "maintenance\.every"/],
+    ["maintenance: 1m\n", {}, /maintenance must be a mapping/],
     ["listen: 0.0.0.0:80\nhttp: true\n", {}, /Refusing plain HTTP on 0\.0\.0\.0/],
   ] as const) {
     assert.throws(

@@ -48,7 +48,12 @@ export interface ServerConfig {
   audit: AuditConfig;
   /** Alerts: expectations are in the database, channels and thresholds here (src/server/alerts). */
   alerts: AlertsConfig;
+  /** How often `start` runs retention, GC and the deletion executor, in ms (default 10 min). */
+  maintenanceIntervalMs: number;
 }
+
+/** The shortest accepted `maintenance.interval` (each pass reads every source's manifests). */
+export const MIN_MAINTENANCE_INTERVAL_MS = 1000;
 
 /** Values given on the command line; they win over the file. */
 export interface ConfigOverrides {
@@ -74,6 +79,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   clockSkewMs: 15 * 60 * 1000,
   audit: DEFAULT_AUDIT,
   alerts: DEFAULT_ALERTS,
+  maintenanceIntervalMs: 10 * 60 * 1000,
 };
 
 function bad(file: string, what: string): CofferError {
@@ -130,6 +136,7 @@ const KNOWN = new Set([
   "clockSkew",
   "audit",
   "alerts",
+  "maintenance",
 ]);
 
 function str(file: string, v: unknown, what: string): string {
@@ -140,6 +147,20 @@ function str(file: string, v: unknown, what: string): string {
 function bool(file: string, v: unknown, what: string): boolean {
   if (typeof v !== "boolean") throw bad(file, `${what} must be true or false`);
   return v;
+}
+
+/** `maintenance: { interval: 10m }` → the interval in ms (at least 1s). */
+function parseMaintenance(v: unknown, file: string): number {
+  if (typeof v !== "object" || v === null || Array.isArray(v))
+    throw bad(file, "maintenance must be a mapping");
+  const m = v as Record<string, unknown>;
+  for (const k of Object.keys(m))
+    if (k !== "interval") throw bad(file, `unknown field "maintenance.${k}"`);
+  if (m.interval === undefined) return DEFAULT_CONFIG.maintenanceIntervalMs;
+  const ms = parseDuration(m.interval, "maintenance.interval", file);
+  if (ms < MIN_MAINTENANCE_INTERVAL_MS)
+    throw bad(file, `maintenance.interval must be at least 1s, got ${JSON.stringify(m.interval)}`);
+  return ms;
 }
 
 /** Applies a parsed YAML document onto the defaults, refusing unknown or mistyped fields. */
@@ -171,6 +192,8 @@ export function applyConfigDocument(
   }
   if (d.audit !== undefined) cfg.audit = parseAuditConfig(d.audit, file, parseDuration);
   if (d.alerts !== undefined) cfg.alerts = parseAlertsConfig(d.alerts, file, parseDuration);
+  if (d.maintenance !== undefined)
+    cfg.maintenanceIntervalMs = parseMaintenance(d.maintenance, file);
   if (d.clockSkew !== undefined) cfg.clockSkewMs = parseDuration(d.clockSkew, "clockSkew", file);
   if (d.maxObjectSize !== undefined) {
     if (

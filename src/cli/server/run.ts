@@ -12,11 +12,6 @@ import { scheduleMaintenance } from "../../server/retention/maintenance.ts";
 import { deletionsCommand, sourceDeletionCommand } from "./deletions-commands.ts";
 import { policyCommand, POLICY_REPEATED, POLICY_VALUED, takeRepeated } from "./policy-commands.ts";
 
-/** How often `start` runs retention, GC and the deletion executor (ms). */
-const MAINTENANCE_INTERVAL_MS = Number(
-  process.env.COFFER_SERVER_MAINTENANCE_INTERVAL_MS ?? 600_000,
-);
-
 /** Exit codes of `coffer-server` (docs/server.md). */
 export const EXIT = { OK: 0, ERROR: 1, USAGE: 2, CONFIG: 3 } as const;
 
@@ -75,10 +70,11 @@ export async function runServerCli(
           systemClock,
           {
             minDelayMs: cfg.minDeletionDelayMs,
-            intervalMs: MAINTENANCE_INTERVAL_MS,
+            intervalMs: cfg.maintenanceIntervalMs,
             onError: (err) => {
+              const why = (err instanceof Error ? err.message : String(err)).split("\n")[0] ?? "";
               io.err(
-                `coffer-server: maintenance (retention, GC, deletions) failed: ${err instanceof Error ? err.message : String(err)}`,
+                `coffer-server: maintenance (retention, GC, deletions) failed, retrying in ${String(cfg.maintenanceIntervalMs / 1000)}s: ${why}`,
               );
             },
           },

@@ -8,6 +8,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +16,8 @@ import { fileURLToPath } from "node:url";
 import { pseudoRandomBytes } from "../../../fsmeta/testing/make-tree.ts";
 
 const serverBin = fileURLToPath(new URL("../../../../bin/coffer-server.mjs", import.meta.url));
+const serverSrc = fileURLToPath(new URL("../../../cli/server/main.ts", import.meta.url));
+const tsx = import.meta.resolve("tsx");
 
 /** What `coffer-server source add NAME --json` prints. */
 export interface SourceCreds {
@@ -109,6 +112,10 @@ export interface GatewayProcess {
   caFile?: string;
   /** `coffer-server source add NAME --json`. */
   addSource(name: string): Promise<SourceCreds>;
+  /** Runs another `coffer-server` command on this data dir (and config), e.g. `deletions list`. */
+  admin(args: readonly string[]): Promise<ProcResult>;
+  /** True while the server process runs. */
+  alive(): boolean;
   /** Read-only query on the gateway's metadata DB. */
   query<T>(sql: string, ...params: unknown[]): T[];
   deletions(bucket: string, key?: string): DeletionRow[];
@@ -138,21 +145,39 @@ async function waitFor<T>(
   }
 }
 
+/** Options of {@link startGatewayProcess}. */
+export interface GatewayProcessOptions {
+  https?: boolean;
+  /** YAML config text, written to `<dataDir>/config.yaml` and passed as `--config`. */
+  config?: string;
+  /** Extra environment of the server process. */
+  env?: Record<string, string>;
+  /** Run `src/cli/server/main.ts` through tsx instead of `bin/coffer-server.mjs` (which prefers dist/). */
+  fromSource?: boolean;
+}
+
 /** Starts `bin/coffer-server.mjs start` as a real process, HTTP (loopback) or HTTPS (self-signed). */
-export async function startGatewayProcess(o: { https?: boolean } = {}): Promise<GatewayProcess> {
+export async function startGatewayProcess(o: GatewayProcessOptions = {}): Promise<GatewayProcess> {
   const https = o.https === true;
   const dataDir = mkdtempSync(join(tmpdir(), "coffer-gwproc-"));
+  const entry = o.fromSource === true ? ["--import", tsx, serverSrc] : [serverBin];
+  const configArgs: string[] = [];
+  if (o.config !== undefined) {
+    writeFileSync(join(dataDir, "config.yaml"), o.config);
+    configArgs.push("--config", join(dataDir, "config.yaml"));
+  }
   const args = [
-    serverBin,
+    ...entry,
     "start",
     "--data-dir",
     dataDir,
+    ...configArgs,
     "--listen",
     "127.0.0.1:0",
     ...(https ? [] : ["--http"]),
   ];
   const child = spawn(process.execPath, args, {
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dataDir },
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dataDir, ...o.env },
     stdio: ["ignore", "ignore", "pipe"],
   });
   let errText = "";
@@ -196,12 +221,22 @@ export async function startGatewayProcess(o: { https?: boolean } = {}): Promise<
     async addSource(name) {
       const r = await runOk(
         process.execPath,
-        [serverBin, "source", "add", name, "--data-dir", dataDir, "--json"],
+        [...entry, "source", "add", name, "--data-dir", dataDir, ...configArgs, "--json"],
         {},
         { home: dataDir },
       );
       return JSON.parse(r.stdout) as SourceCreds;
     },
+    admin: (a) =>
+      run(
+        process.execPath,
+        [...entry, ...a, "--data-dir", dataDir, ...configArgs],
+        {},
+        {
+          home: dataDir,
+        },
+      ),
+    alive: () => child.exitCode === null && child.signalCode === null,
     query,
     deletions: (bucket, key) =>
       key === undefined

@@ -5,7 +5,9 @@ import { packKey } from "../format/pack.ts";
 import { readManifests, type StoredManifest } from "./forget.ts";
 import { saveIndex } from "./index-store.ts";
 import { mapLimit } from "./parallel.ts";
-import { readPlans, writePlan, type PrunePlan } from "./prune-plan.ts";
+import { planPrune } from "./prune-phase1.ts";
+import { readPlans } from "./prune-plan.ts";
+import { DEFAULT_MAX_UNUSED, type UnusedLimit } from "./prune-select.ts";
 import type { Repository } from "./repository.ts";
 
 /** Default grace between a prune plan and its execution: longer than any backup. */
@@ -19,6 +21,12 @@ export interface PruneOptions {
   graceMs?: number;
   dryRun?: boolean;
   onEvent?: (message: string) => void;
+  /** Unused space tolerated after the prune (default 5 %; `unlimited` never repacks). */
+  maxUnused?: UnusedLimit;
+  /** Cap on the stored bytes of the packs repacked in one run. */
+  maxRepackBytes?: number;
+  /** Also repack packs below 80 % of the pack size (when there are two or more). */
+  repackSmall?: boolean;
 }
 
 /** What {@link prune} did. */
@@ -38,6 +46,15 @@ export interface PruneReport {
   waitingPlans: number;
   /** Manifests whose snapshot is gone, deleted. */
   orphanManifests: number;
+  /** Sealed bytes of used blobs, and of everything else, before (planned packs excluded). */
+  usedBytes: number;
+  unusedBytes: number;
+  /** Unused bytes left once this run's plan is executed. */
+  unusedAfterBytes: number;
+  /** Partly used (or small) packs whose used blobs were copied into `newPacks` new packs. */
+  repacked: { packs: number; blobs: number; bytes: number; newPacks: number };
+  /** Manifests recomputed because a pack they named is planned for deletion. */
+  manifestsRewritten: number;
 }
 
 /** Packs referenced by snapshots: manifests, else a walk of the snapshot's trees. */
@@ -82,7 +99,11 @@ async function referencedPacks(
 
 /**
  * Two-phase prune for client-managed repositories, safe while backups run (no lock):
- * 1. **Plan**: packs that no snapshot references are written as candidates in a new
+ * 1. **Plan** (`planPrune`): a walk of every snapshot's trees says which blobs are used;
+ *    wholly unused packs are planned for deletion, partly used (and, with `repackSmall`,
+ *    small) packs are repacked until at most `maxUnused` stays unused: their used blobs are
+ *    verified and copied into new packs with a new index, manifests naming a pack about to
+ *    go are recomputed, and only then are the old packs written as candidates in a new
  *    `prune/<time>-<rand>.json`. From then on every backup's index load excludes them
  *    from deduplication (index-store.ts), so only a backup already running can still
  *    reference one, and it commits within the grace period.
@@ -111,6 +132,11 @@ export async function prune(repo: Repository, o: PruneOptions = {}): Promise<Pru
     rewrittenIndexes: 0,
     waitingPlans: 0,
     orphanManifests: orphans.length,
+    usedBytes: 0,
+    unusedBytes: 0,
+    unusedAfterBytes: 0,
+    repacked: { packs: 0, blobs: 0, bytes: 0, newPacks: 0 },
+    manifestsRewritten: 0,
   };
   if (o.dryRun !== true) for (const k of orphans) await repo.storage.delete(k);
 
@@ -178,29 +204,24 @@ export async function prune(repo: Repository, o: PruneOptions = {}): Promise<Pru
   }
   if (o.dryRun !== true) for (const p of mature) await repo.storage.delete(p.key);
 
-  // Phase 1: a plan for packs unreferenced now and not yet planned.
-  const planned = new Set<string>();
+  // Phase 1: account usage, repack, rewrite manifests, plan what goes.
+  const planned = new Set<string>(toDelete.keys());
   for (const p of plans) if (!mature.includes(p)) for (const c of p.candidates) planned.add(c.id);
-  const candidates = stored.filter(
-    (p) => !referenced.has(p.id) && !planned.has(p.id) && !toDelete.has(p.id),
-  );
-  if (candidates.length > 0) {
-    const bytes = candidates.reduce((n, c) => n + c.size, 0);
-    let plan: Pick<PrunePlan, "key"> = { key: "(dry run)" };
-    if (o.dryRun !== true) {
-      plan = await writePlan(repo.storage, repo.random, {
-        createdAt: now,
-        graceMs: grace,
-        indexIds: await repo.listIndexIds(),
-        candidates,
-      });
-    }
-    report.plan = {
-      key: plan.key,
-      candidates: candidates.length,
-      bytes,
-      executableAfter: new Date(now + grace).toISOString(),
-    };
-  }
+  const p1 = await planPrune(repo, {
+    now,
+    graceMs: grace,
+    dryRun: o.dryRun === true,
+    maxUnused: o.maxUnused ?? DEFAULT_MAX_UNUSED,
+    repackSmall: o.repackSmall === true,
+    planned,
+    log,
+    ...(o.maxRepackBytes !== undefined ? { maxRepackBytes: o.maxRepackBytes } : {}),
+  });
+  report.usedBytes = p1.usedBytes;
+  report.unusedBytes = p1.unusedBytes;
+  report.unusedAfterBytes = p1.unusedAfterBytes;
+  report.repacked = p1.repacked;
+  report.manifestsRewritten = p1.manifestsRewritten;
+  if (p1.plan !== undefined) report.plan = p1.plan;
   return report;
 }

@@ -1,0 +1,127 @@
+import { CofferError, isCofferError } from "../core/errors.ts";
+import { type BlobType, decodeBlob } from "../format/blob.ts";
+import { shortId } from "../format/ids.ts";
+import type { IndexPack } from "../format/index-file.ts";
+import { PackBuilder, packKey } from "../format/pack.ts";
+import { saveIndex } from "./index-store.ts";
+import type { PackUsage } from "./prune-accounting.ts";
+import type { Repository } from "./repository.ts";
+
+/** What {@link repackPacks} wrote. */
+export interface RepackResult {
+  /** The new packs, as written to the new index. */
+  packs: IndexPack[];
+  /** The new index object naming them (undefined when nothing was repacked). */
+  indexId?: string;
+  blobs: number;
+  /** Sealed bytes copied. */
+  bytes: number;
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Copies the used blobs of `sources` into new packs of about `packSize` bytes (tree and data
+ * blobs separately), then writes one index naming the new packs. Every blob is decrypted,
+ * decompressed and checked against its ID before it is copied (its original sealed bytes
+ * are what is copied), so a corrupt blob is never propagated: it stops the repack with a
+ * one-line CORRUPT error naming pack and blob, and the packs written so far (which no index
+ * names yet, so nothing can reference them) are deleted again. The old packs are untouched;
+ * deleting them is the caller's business (a prune plan).
+ */
+export async function repackPacks(
+  repo: Repository,
+  sources: readonly PackUsage[],
+  o: { packSize: number; onEvent?: (m: string) => void },
+): Promise<RepackResult> {
+  const written: IndexPack[] = [];
+  const result: RepackResult = { packs: written, blobs: 0, bytes: 0 };
+  if (sources.length === 0) return result;
+  let indexing = false;
+  try {
+    for (const type of ["tree", "data"] as BlobType[]) {
+      const list = sources.filter((s) => s.type === type);
+      let builder = new PackBuilder(type);
+      const flush = async (): Promise<void> => {
+        if (builder.count === 0) return;
+        const pack = builder.finish(repo.master, repo.random);
+        builder = new PackBuilder(type);
+        await repo.storage.putIfAbsent(packKey(pack.id), pack.bytes);
+        written.push({
+          id: pack.id,
+          type,
+          size: pack.bytes.length,
+          blobs: pack.entries.map((e) => [
+            e.id.toString("hex"),
+            e.offset,
+            e.length,
+            e.rawLength,
+            e.flags,
+          ]),
+        });
+      };
+      // Fetch the next pack while the current one is verified.
+      const fetch = (i: number): Promise<Uint8Array> | undefined => {
+        const s = list[i];
+        if (s === undefined) return undefined;
+        const p = repo.storage.get(packKey(s.id));
+        p.catch(() => undefined);
+        return p;
+      };
+      let next = fetch(0);
+      for (let i = 0; i < list.length; i++) {
+        const src = list[i] as PackUsage;
+        let bytes: Uint8Array;
+        try {
+          bytes = await (next as Promise<Uint8Array>);
+        } catch (err) {
+          throw new CofferError(
+            isCofferError(err) ? err.code : "IO",
+            `Cannot repack pack ${shortId(src.id)}: ${message(err)}`,
+            { cause: err },
+          );
+        }
+        next = fetch(i + 1);
+        for (const [id, offset, length, rawLength, flags] of src.used) {
+          if (offset + length > bytes.length)
+            throw new CofferError(
+              "CORRUPT",
+              `Cannot repack pack ${shortId(src.id)}: blob ${shortId(id)} lies beyond the pack's end (run coffer check --read-data)`,
+            );
+          const sealed = bytes.subarray(offset, offset + length);
+          try {
+            decodeBlob(repo.master, type, sealed, flags, id, rawLength);
+          } catch (err) {
+            throw new CofferError(
+              "CORRUPT",
+              `Cannot repack pack ${shortId(src.id)}: ${type} blob ${shortId(id)} is corrupt (${message(err)}); nothing was pruned, run coffer check --read-data`,
+              { cause: err },
+            );
+          }
+          builder.add({ id: Buffer.from(id, "hex"), type, sealed, rawLength, flags });
+          result.blobs++;
+          result.bytes += length;
+          if (builder.size >= o.packSize) await flush();
+        }
+      }
+      await flush();
+    }
+    if (written.length > 0) {
+      indexing = true;
+      result.indexId = await saveIndex(repo.storage, repo.master, repo.random, written);
+      o.onEvent?.(
+        `repacked ${result.blobs} blob(s) from ${sources.length} pack(s) into ${written.length} new pack(s), index ${shortId(result.indexId)}`,
+      );
+    }
+    return result;
+  } catch (err) {
+    // No index names the new packs: nobody can reference them, so they go again. (If writing
+    // the index failed, it may exist all the same: then the packs stay, as duplicates that
+    // the next prune reclaims.)
+    if (!indexing)
+      for (const p of written) await repo.storage.delete(packKey(p.id)).catch(() => undefined);
+    throw err;
+  }
+}

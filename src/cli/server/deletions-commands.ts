@@ -159,6 +159,7 @@ export async function deletionsCommand(
         const summary = {
           retentionFiled: r.retention.reduce((n, x) => n + x.filed.length, 0),
           gcFiled: r.gc.reduce((n, x) => n + x.filed.length, 0),
+          gcIndexesFiled: r.gc.reduce((n, x) => n + (x.indexes?.filed.length ?? 0), 0),
           revived: r.gc.reduce((n, x) => n + x.revived.length, 0),
           executed: r.executor.executed.length,
           held: r.executor.held,
@@ -166,7 +167,7 @@ export async function deletionsCommand(
         io.out(
           o.json
             ? JSON.stringify(summary)
-            : `Retention filed ${summary.retentionFiled} snapshot(s), GC filed ${summary.gcFiled} pack(s) and revived ${summary.revived}, executed ${summary.executed} deletion(s), ${summary.held} frozen by legal hold.`,
+            : `Retention filed ${summary.retentionFiled} snapshot(s), GC filed ${summary.gcFiled} pack(s) and ${summary.gcIndexesFiled} index object(s) and revived ${summary.revived}, executed ${summary.executed} deletion(s), ${summary.held} frozen by legal hold.`,
         );
         return;
       }

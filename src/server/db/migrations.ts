@@ -180,6 +180,26 @@ CREATE INDEX deletion_steps_deletion ON deletion_steps (deletion_id, id);
 CREATE INDEX deletions_key ON deletions (bucket, key, state)
 `,
   },
+  {
+    version: 4,
+    name: "index objects and the packs their plaintext list names",
+    sql: `
+CREATE TABLE index_objects (
+  bucket TEXT NOT NULL,
+  key TEXT NOT NULL,
+  listed INTEGER NOT NULL,
+  recorded_at BIGINT NOT NULL,
+  PRIMARY KEY (bucket, key)
+);
+CREATE TABLE index_packs (
+  bucket TEXT NOT NULL,
+  index_key TEXT NOT NULL,
+  pack_id TEXT NOT NULL,
+  PRIMARY KEY (bucket, index_key, pack_id)
+);
+CREATE INDEX index_packs_pack ON index_packs (bucket, pack_id)
+`,
+  },
 ];
 
 /**

@@ -2,6 +2,8 @@ import type { DbInt } from "../db/dialect.ts";
 import type { Metadata } from "../metadata.ts";
 import type { Source } from "../sources.ts";
 import { cancelDeletion, executionStarted, requestDeletion } from "../deletions/workflow.ts";
+import type { Storage } from "../../storage/storage.ts";
+import { runIndexGc, type IndexGcReport } from "./index-gc.ts";
 
 /** Default GC margin: a pack younger than this (or than an open upload session + this) is never garbage. */
 export const DEFAULT_GC_MARGIN_MS = 24 * 3_600_000;
@@ -15,6 +17,8 @@ export interface GcReport {
   filed: string[];
   /** PENDING(gc) packs cancelled because a live manifest references them again. */
   revived: string[];
+  /** Index objects (when run with `storage`): see {@link runIndexGc}. */
+  indexes?: IndexGcReport;
 }
 
 /**
@@ -47,12 +51,13 @@ export function packKeyOf(id: string): string {
  * Garbage collection from manifests: a pack that no live or pending snapshot's manifest
  * references, created before `now − margin` and before every open multipart upload of the
  * bucket minus the margin, is filed as PENDING(gc). PENDING(gc) packs referenced again are
- * revived (cancelled). Idempotent.
+ * revived (cancelled). With `storage`, index objects whose packs are all destroyed are
+ * collected the same way ({@link runIndexGc}, same cutoff). Idempotent.
  */
 export async function runGc(
   md: Metadata,
   source: Source,
-  o: { now: number; minDelayMs: number; marginMs?: number; dryRun?: boolean },
+  o: { now: number; minDelayMs: number; marginMs?: number; dryRun?: boolean; storage?: Storage },
 ): Promise<GcReport> {
   const margin = o.marginMs ?? DEFAULT_GC_MARGIN_MS;
   const referenced = await referencedPacks(md, source.bucket);
@@ -99,5 +104,12 @@ export async function runGc(
         minDelayMs: o.minDelayMs,
       });
   }
+  if (o.storage !== undefined)
+    report.indexes = await runIndexGc(md, o.storage, source, {
+      now: o.now,
+      minDelayMs: o.minDelayMs,
+      cutoff,
+      ...(o.dryRun === true ? { dryRun: true } : {}),
+    });
   return report;
 }

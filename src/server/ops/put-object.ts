@@ -2,7 +2,9 @@ import { readFile } from "node:fs/promises";
 import { isCofferError } from "../../core/errors.ts";
 import { parseManifest } from "../../format/manifest.ts";
 import type { ReceivedBody } from "../body.ts";
+import { checkIndexUpload, recordIndex, reviveIndexesOf } from "../gc/index-lists.ts";
 import { admitManifest } from "../gc/manifest-refs.ts";
+import { packIdOf } from "../gc/run-gc.ts";
 import type { ObjectContext, RequestContext } from "../context.ts";
 import { checkObjectKey } from "../keys.ts";
 import type { ManifestFacts } from "../manifests.ts";
@@ -70,7 +72,10 @@ async function checkManifest(key: string, body: ReceivedBody): Promise<ManifestF
   }
 }
 
-/** PutObject: verified body → write-once commit; manifests are parsed and recorded. */
+/**
+ * PutObject: verified body → write-once commit; manifests and index pack lists are parsed
+ * and recorded; a pack uploaded again revives the index objects pending GC that name it.
+ */
 export async function putObject(ctx: ObjectContext): Promise<GatewayResponse> {
   const { bucket, key } = ctx.target;
   checkObjectKey(key);
@@ -83,12 +88,16 @@ export async function putObject(ctx: ObjectContext): Promise<GatewayResponse> {
   try {
     const manifest = await checkManifest(key, body);
     if (manifest !== undefined) await admitManifest(ctx, manifest); // GC: refuse destroyed packs, revive pending ones
+    const index = await checkIndexUpload(key, body); // its plaintext pack list, for index GC
     const r = await ctx.deps.objects.commit(
       { bucket, key, path: body.path, size: body.size, sha256: body.sha256, etag: body.md5 },
       { ifNoneMatch, by: ctx.caller.accessKeyId, now: ctx.now },
     );
     if (manifest !== undefined)
       await ctx.deps.metadata.manifests.record(bucket, key, manifest, ctx.now);
+    if (index !== undefined) await recordIndex(ctx.deps.metadata.db, bucket, key, index, ctx.now);
+    const pack = r.created ? packIdOf(key) : undefined;
+    if (pack !== undefined) await reviveIndexesOf(ctx.deps.metadata, bucket, pack, ctx.now);
     const headers: Record<string, string> = {
       etag: quoteEtag(r.record.etag),
       [CONDITIONAL_WRITES_HEADER]: "if-none-match",

@@ -15,7 +15,7 @@ export interface MaintenanceOptions {
   timeZone?: string;
 }
 
-/** One maintenance pass: retention → GC → executor, for every source. */
+/** One maintenance pass: retention → GC (packs, then index objects) → executor, for every source. */
 export interface MaintenanceReport {
   now: number;
   retention: RetentionReport[];
@@ -50,6 +50,7 @@ export async function runMaintenance(
     report.gc.push(
       await runGc(md, s, {
         ...base,
+        storage,
         ...(o.gcMarginMs !== undefined ? { marginMs: o.gcMarginMs } : {}),
       }),
     );

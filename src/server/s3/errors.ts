@@ -41,6 +41,7 @@ export const S3_ERRORS = {
   // Coffer-specific refusals, in S3 style.
   ObjectImmutable: 409,
   InvalidManifest: 400,
+  InvalidIndex: 400,
 } as const;
 
 /** One of {@link S3_ERRORS}' codes. */

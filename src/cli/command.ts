@@ -58,6 +58,12 @@ export const globalOptions: Record<string, OptionSpec> = {
     arg: "SHA256",
     help: "pin the server certificate's SHA-256 fingerprint",
   },
+  "cache-dir": {
+    type: "string",
+    arg: "DIR",
+    help: "cache directory for remote repositories (or COFFER_CACHE_DIR; default ~/.cache/coffer)",
+  },
+  "no-cache": { type: "boolean", help: "do not use the local cache of index objects" },
   json: { type: "boolean", help: "machine-readable JSON output" },
   quiet: { type: "boolean", short: "q", help: "no progress or informational output" },
   verbose: { type: "boolean", short: "v", help: "more output" },

@@ -1,5 +1,6 @@
 import { hostname, userInfo } from "node:os";
 import { CofferError } from "../core/errors.ts";
+import { IndexCache, defaultCacheDir } from "../engine/index-cache.ts";
 import { Repository } from "../engine/repository.ts";
 import { openStorage } from "../storage/open.ts";
 import type { Storage } from "../storage/storage.ts";
@@ -75,11 +76,20 @@ export class CliContext {
     );
   }
 
-  /** Opens the repository with the password (exit 10 when missing, 12 on a wrong password). */
+  /**
+   * Opens the repository with the password (exit 10 when missing, 12 on a wrong password).
+   * A remote repository gets the local index cache unless `--no-cache` (ADR 0012).
+   */
   async repository(): Promise<Repository> {
     const storage = await this.storage();
     const password = await this.password();
-    return Repository.open(storage, password);
+    const repo = await Repository.open(storage, password);
+    const base =
+      this.args.values["no-cache"] === true || storage.location.startsWith("local:")
+        ? undefined
+        : (str(this.args, "cache-dir") ?? defaultCacheDir(this.io.env));
+    if (base !== undefined) repo.indexCache = new IndexCache(base, repo.id);
+    return repo;
   }
 
   /** Releases the storage backend. */

@@ -5,6 +5,7 @@ import { type IndexFile, type IndexPack, decodeIndex, encodeIndex } from "../for
 import { shortId } from "../format/ids.ts";
 import type { MasterKey } from "../format/keys.ts";
 import type { Storage } from "../storage/storage.ts";
+import type { IndexCache } from "./index-cache.ts";
 import { collect, mapLimit } from "./parallel.ts";
 import type { PackInfo } from "./repository.ts";
 
@@ -77,17 +78,22 @@ export async function unavailablePacks(storage: Storage): Promise<Set<string>> {
  * `supersedes`, and builds a {@link BlobTable}. Indexes are applied in ID order and the first
  * location of a blob wins, so every process builds the same table from the same objects.
  * An index that vanished between list and get (deleted after being superseded) is skipped.
+ * With a `cache`, only index objects not cached yet are fetched (and then cached once they
+ * decoded), and cached ones no longer listed are dropped from it.
  */
 export async function loadIndexFiles(
   storage: Storage,
   master: MasterKey,
   concurrency: number,
+  cache?: IndexCache,
 ): Promise<LoadedIndex> {
   const ids = (await collect(storage.list("index/")))
     .map((o) => o.key.slice("index/".length))
     .sort();
   const unavailable = await unavailablePacks(storage);
   const files = await mapLimit(ids, concurrency, async (id): Promise<IndexFile | undefined> => {
+    const cached = await cache?.get(id);
+    if (cached !== undefined) return decodeIndex(master, cached, id);
     let bytes: Uint8Array;
     try {
       bytes = await storage.get(`index/${id}`);
@@ -95,8 +101,11 @@ export async function loadIndexFiles(
       if (isCofferError(err, "NOT_FOUND")) return undefined;
       throw err;
     }
-    return decodeIndex(master, bytes, id);
+    const file = decodeIndex(master, bytes, id);
+    await cache?.put(id, bytes);
+    return file;
   });
+  await cache?.retain(new Set(ids));
   const superseded = new Set<string>();
   for (const f of files) for (const s of f?.supersedes ?? []) superseded.add(s);
   let blobCount = 0;

@@ -17,6 +17,7 @@ import { packKey } from "../format/pack.ts";
 import { type Snapshot, decodeSnapshot, encodeSnapshot } from "../format/snapshot.ts";
 import { type TreeNode, decodeTree } from "../format/tree.ts";
 import type { Storage } from "../storage/storage.ts";
+import type { IndexCache } from "./index-cache.ts";
 import { loadIndexFiles } from "./index-store.ts";
 import { collect, mapLimit } from "./parallel.ts";
 
@@ -66,6 +67,8 @@ export class Repository {
   readonly packs = new Map<string, PackInfo>();
   /** IDs of index objects loaded (superseded ones excluded). */
   indexIds: string[] = [];
+  /** Local cache of index objects used by {@link loadIndex} (none: every index is fetched). */
+  indexCache: IndexCache | undefined;
   #indexLoaded = false;
 
   private constructor(
@@ -251,6 +254,7 @@ export class Repository {
       this.storage,
       this.master,
       READ_CONCURRENCY,
+      this.indexCache,
     );
     this.index = table;
     this.held = held;

@@ -95,6 +95,8 @@ export const forgetCommand: Command = {
   },
   async run(ctx, args) {
     const repo = await ctx.repository();
+    // Prune options are checked before anything is forgotten.
+    const pruneOpts = readPruneOptions(args, repo.clock.now());
     const flags: Record<string, string | string[]> = {};
     for (const k of ["preset", "group-by", ...KEEP_COUNTS, ...KEEP_WITHIN]) {
       const v = str(args, k);
@@ -107,7 +109,8 @@ export const forgetCommand: Command = {
       if (Object.keys(flags).length > 0)
         throw new CofferError("BAD_INPUT", "forget: give snapshot IDs or a policy, not both");
       const ids: string[] = [];
-      for (const ref of args.positionals) ids.push((await findSnapshot(repo, ref)).id);
+      const filter = readFilter(args, ctx.io.cwd); // `latest` is the newest after the filters
+      for (const ref of args.positionals) ids.push((await findSnapshot(repo, ref, filter)).id);
       outcomes = dryRun
         ? ids.map((id) => ({ id, state: "removed", manifests: [] }))
         : await forgetSnapshots(repo, [...new Set(ids)]);
@@ -150,7 +153,7 @@ export const forgetCommand: Command = {
         );
         return 0;
       }
-      printPruneReport(ctx, await prune(repo, readPruneOptions(args, repo.clock.now())));
+      printPruneReport(ctx, await prune(repo, pruneOpts));
     }
     return 0;
   },

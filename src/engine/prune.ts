@@ -31,6 +31,8 @@ export interface PruneOptions {
 
 /** What {@link prune} did. */
 export interface PruneReport {
+  /** Nothing was written (`dryRun`): the figures say what a real run would do. */
+  dryRun: boolean;
   referencedPacks: number;
   totalPacks: number;
   /** Phase 2: packs deleted, and bytes freed. */
@@ -124,6 +126,7 @@ export async function prune(repo: Repository, o: PruneOptions = {}): Promise<Pru
   const { packs: referenced, orphans } = await referencedPacks(repo, manifests);
   const stored = await repo.listPackObjects();
   const report: PruneReport = {
+    dryRun: o.dryRun === true,
     referencedPacks: referenced.size,
     totalPacks: stored.length,
     deletedPacks: [],

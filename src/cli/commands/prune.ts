@@ -1,5 +1,6 @@
 import { CofferError } from "../../core/errors.ts";
 import { prune, type PruneOptions, type PruneReport } from "../../engine/prune.ts";
+import { parseMaxUnused, parseSize } from "../../engine/prune-select.ts";
 import { flag, str, type Command, type OptionSpec, type ParsedArgs } from "../command.ts";
 import type { CliContext } from "../context.ts";
 
@@ -10,12 +11,31 @@ export const pruneOptions: Record<string, OptionSpec> = {
     arg: "DURATION",
     help: "delete planned packs only after this long (default 6h; longer than any backup; e.g. 6h, 30m, 90s)",
   },
+  "max-unused": {
+    type: "string",
+    arg: "LIMIT",
+    help: "tolerate this much unused space, repacking partly used packs beyond it: a percentage, a size (k/M/G/T) or unlimited (default 5%)",
+  },
+  "max-repack-size": {
+    type: "string",
+    arg: "SIZE",
+    help: "repack at most this many bytes of packs per run (k/M/G/T)",
+  },
+  "repack-small": {
+    type: "boolean",
+    help: "also repack packs smaller than 80% of the pack size",
+  },
 };
 
 /** Reads `--grace` into prune options. */
 export function readPruneOptions(args: ParsedArgs, now: number): PruneOptions {
   const g = str(args, "grace");
   const o: PruneOptions = { now };
+  const mu = str(args, "max-unused");
+  if (mu !== undefined) o.maxUnused = parseMaxUnused(mu);
+  const mr = str(args, "max-repack-size");
+  if (mr !== undefined) o.maxRepackBytes = parseSize(mr, "--max-repack-size");
+  if (flag(args, "repack-small")) o.repackSmall = true;
   if (g !== undefined) {
     const m = /^(\d+)(ms|s|m|h|d)$/.exec(g.trim());
     if (m === null)
@@ -32,6 +52,24 @@ export function readPruneOptions(args: ParsedArgs, now: number): PruneOptions {
   return o;
 }
 
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i] ?? "TiB"}`;
+}
+
+/** Unused as a share of all (used + unused) bytes. */
+function ratio(unused: number, used: number): string {
+  const total = unused + used;
+  return `${total === 0 ? "0.0" : ((100 * unused) / total).toFixed(1)}% of all`;
+}
+
 /** Prints a prune report (human or JSON). */
 export function printPruneReport(ctx: CliContext, r: PruneReport): void {
   if (ctx.out.json) {
@@ -39,16 +77,25 @@ export function printPruneReport(ctx: CliContext, r: PruneReport): void {
     return;
   }
   ctx.out.line(`${r.totalPacks} packs, ${r.referencedPacks} referenced by snapshots`);
+  ctx.out.line(
+    `used ${bytes(r.usedBytes)}, unused ${bytes(r.unusedBytes)} (${ratio(r.unusedBytes, r.usedBytes)}), unused after this prune ${bytes(r.unusedAfterBytes)} (${ratio(r.unusedAfterBytes, r.usedBytes)})`,
+  );
+  if (r.repacked.packs > 0)
+    ctx.out.line(
+      `${r.dryRun ? "would repack" : "repacked"} ${r.repacked.packs} pack(s): ${r.repacked.blobs} blob(s), ${bytes(r.repacked.bytes)} copied into ${r.repacked.newPacks} new pack(s)`,
+    );
+  if (r.manifestsRewritten > 0)
+    ctx.out.line(`${r.dryRun ? "would rewrite" : "rewrote"} ${r.manifestsRewritten} manifest(s)`);
   if (r.deletedPacks.length > 0 || r.rescued.length > 0) {
     ctx.out.line(
-      `deleted ${r.deletedPacks.length} packs (${r.freedBytes} bytes), rewrote ${r.rewrittenIndexes} index object(s), rescued ${r.rescued.length} pack(s) a new backup uses`,
+      `${r.dryRun ? "would delete" : "deleted"} ${r.deletedPacks.length} packs (${r.freedBytes} bytes), rewrote ${r.rewrittenIndexes} index object(s), rescued ${r.rescued.length} pack(s) a new backup uses`,
     );
   }
   if (r.orphanManifests > 0)
     ctx.out.line(`deleted ${r.orphanManifests} manifest(s) of forgotten snapshots`);
   if (r.plan !== undefined)
     ctx.out.line(
-      `planned ${r.plan.candidates} unreferenced pack(s) (${r.plan.bytes} bytes) for deletion by a prune after ${r.plan.executableAfter} (${r.plan.key})`,
+      `${r.dryRun ? "would plan" : "planned"} ${r.plan.candidates} unused or repacked pack(s) (${r.plan.bytes} bytes) for deletion by a prune after ${r.plan.executableAfter} (${r.plan.key})`,
     );
   if (r.waitingPlans > 0)
     ctx.out.line(`${r.waitingPlans} earlier plan(s) still within their grace period`);
@@ -60,8 +107,9 @@ export function printPruneReport(ctx: CliContext, r: PruneReport): void {
 export const pruneCommand: Command = {
   name: "prune",
   summary:
-    "remove data no snapshot references (two-phase: plan now, delete in a later run after --grace)",
-  usage: "prune [--grace 6h] [--dry-run]",
+    "remove data no snapshot references, repacking partly used packs (two-phase: plan now, delete in a later run after --grace)",
+  usage:
+    "prune [--max-unused 5%] [--max-repack-size SIZE] [--repack-small] [--grace 6h] [--dry-run]",
   options: {
     ...pruneOptions,
     "dry-run": { type: "boolean", help: "report only; change nothing" },

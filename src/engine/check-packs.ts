@@ -8,6 +8,7 @@ import type { MasterKey } from "../format/master-key.ts";
 import { PACK_TAIL_READ, packKey, readPackHeader, type PackEntry } from "../format/pack.ts";
 import type { Storage } from "../storage/storage.ts";
 import type { CheckProblem } from "./check-report.ts";
+import { gonePacks } from "./gone-packs.ts";
 import { collect, mapLimit } from "./parallel.ts";
 
 /** A blob as every index names it. */
@@ -42,6 +43,8 @@ export interface CheckState {
   damaged: Map<string, string>;
   /** Blob copies known to be unreadable, as `type:id@packId`. */
   badBlobs: Set<string>;
+  /** Indexed packs the gateway destroyed on purpose (GC): fine unless a snapshot needs them. */
+  gone?: Set<string>;
   stats: { indexes: number; packsRead: number; bytesRead: number };
 }
 
@@ -135,9 +138,20 @@ export async function checkPackList(s: CheckState): Promise<string[]> {
     }
     stored.set(id, o.size);
   }
+  const gone = await gonePacks(s.storage);
   for (const p of s.packs.values()) {
     const size = stored.get(p.id);
-    if (size === undefined) markDamaged(s, p.id, "pack is missing");
+    if (size === undefined && gone.has(p.id)) {
+      // Destroyed by the gateway's GC; an index still describes it until the gateway collects
+      // that index. Its blobs are unreadable: a snapshot needing one is an error (check.ts).
+      (s.gone ??= new Set()).add(p.id);
+      for (const [bid] of p.blobs) s.badBlobs.add(`${p.type}:${bid}@${p.id}`);
+      s.problems.push({
+        severity: "info",
+        object: `pack ${shortId(p.id)}`,
+        message: `pack ${shortId(p.id)} was destroyed by the gateway's garbage collection (still described by an index)`,
+      });
+    } else if (size === undefined) markDamaged(s, p.id, "pack is missing");
     else if (size !== p.size)
       markDamaged(s, p.id, `pack has ${size} bytes, the index says ${p.size}`);
   }

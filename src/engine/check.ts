@@ -69,7 +69,7 @@ export async function check(repo: CheckSource, o: CheckOptions = {}): Promise<Ch
   await checkIndexes(s);
   const unreferencedPacks = await checkPackList(s);
 
-  const all = [...s.packs.keys()].sort();
+  const all = [...s.packs.keys()].filter((id) => s.gone?.has(id) !== true).sort();
   let toRead: string[] = [];
   if (o.readData === true) toRead = all;
   else if (o.readDataSubset !== undefined) {
@@ -78,12 +78,24 @@ export async function check(repo: CheckSource, o: CheckOptions = {}): Promise<Ch
   }
   const reading = new Set(toRead);
   // Packs read in full get their header checked from the download instead.
-  await checkPackHeaders(s, reading);
+  await checkPackHeaders(s, new Set([...reading, ...(s.gone ?? [])]));
   await readPacks(s, toRead);
 
   const trees = await loadSnapshots(s);
   await loadTrees(s, trees);
   const { affected, packsOf } = analyseSnapshots(s, trees);
+  const needsGone = new Set<string>();
+  for (const a of affected)
+    for (const f of a.paths)
+      for (const p of f.packs) if (s.gone?.has(p) === true) needsGone.add(`${a.id} ${p}`);
+  for (const x of [...needsGone].sort()) {
+    const [snap = "", pack = ""] = x.split(" ");
+    s.problems.push({
+      severity: "error",
+      object: `snapshot ${snap.slice(0, 8)}`,
+      message: `snapshot ${snap.slice(0, 8)} needs pack ${pack.slice(0, 8)}, which the gateway's garbage collection destroyed`,
+    });
+  }
   await checkManifests(s, trees, packsOf);
 
   const damagedPacks: DamagedPack[] = [...s.damaged]

@@ -14,6 +14,7 @@ import { Repository } from "../../engine/repository.ts";
 import { restore } from "../../engine/restore.ts";
 import { TEST_KDF } from "../../engine/testing/fixtures.ts";
 import { S3Storage } from "../../storage/s3.ts";
+import type { DbInt } from "../db/dialect.ts";
 import { startTestGateway } from "../testing/harness.ts";
 import { DAY, filedIndexes, maintainAt } from "./testing.ts";
 
@@ -50,11 +51,11 @@ test("index GC end to end: daily backups under keep-last 2, useless indexes coll
       (storage.client.config as { systemClockOffset: number }).systemClockOffset = gw.clockOffset;
     };
     const indexStats = async (): Promise<{ count: number; bytes: number }> => {
-      const r = await md.db.get<{ n: number; b: number | null }>(
+      const r = await md.db.get<{ n: DbInt; b: DbInt | null }>(
         "SELECT COUNT(*) AS n, SUM(size) AS b FROM objects WHERE bucket = ? AND substr(key, 1, 6) = 'index/'",
         [creds.bucket],
       );
-      return { count: r?.n ?? 0, bytes: Number(r?.b ?? 0) };
+      return { count: Number(r?.n ?? 0), bytes: Number(r?.b ?? 0) };
     };
     at(START);
     await Repository.init(storage, "pw", { hostname: "web-01", username: "root", kdf: TEST_KDF });
@@ -65,7 +66,7 @@ test("index GC end to end: daily backups under keep-last 2, useless indexes coll
     const written = new Map<string, number>();
     const filed: string[] = [];
     const remember = async (): Promise<void> => {
-      for (const r of await md.db.all<{ key: string; size: number }>(
+      for (const r of await md.db.all<{ key: string; size: DbInt }>(
         "SELECT key, size FROM objects WHERE bucket = ? AND substr(key, 1, 6) = 'index/'",
         [creds.bucket],
       ))

@@ -10,6 +10,9 @@ import { ExitCode } from "../exit-codes.ts";
 import { formatBytes, formatDuration } from "../output.ts";
 import { Progress } from "../progress.ts";
 import { reportFailure } from "../report-status.ts";
+import { parseTime } from "./parse-time.ts";
+
+export { parseTime };
 
 /** `coffer backup`: backs up files, stdin, or a command's output. */
 export const backupCommandSpec: Command = {
@@ -205,24 +208,6 @@ async function runBackup(
     }
     return ExitCode.OK;
   }
-}
-
-/** Parses `--time`: "YYYY-MM-DD HH:MM:SS" (local time) or any ISO-8601 date-time. */
-export function parseTime(s: string): Date {
-  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?$/.exec(s);
-  const d = m
-    ? new Date(
-        Number(m[1]),
-        Number(m[2]) - 1,
-        Number(m[3]),
-        Number(m[4]),
-        Number(m[5]),
-        Number(m[6] ?? 0),
-      )
-    : new Date(s);
-  if (Number.isNaN(d.getTime()))
-    throw new CofferError("BAD_INPUT", `Cannot parse --time "${s}": use "YYYY-MM-DD HH:MM:SS"`);
-  return d;
 }
 
 /**

@@ -49,7 +49,10 @@ test("prune() refuses to repack a corrupt blob: a one-line error naming pack and
       const idx = decodeIndex(repo.master, await repo.storage.get(`index/${id}`), id);
       for (const p of idx.packs)
         if (p.id === victim)
-          for (const [, offset, length] of p.blobs) bytes[offset + (length >> 1)] ^= 0x55;
+          for (const [, offset, length] of p.blobs) {
+            const at = offset + (length >> 1);
+            bytes[at] = (bytes[at] ?? 0) ^ 0x55;
+          }
     }
     writeFileSync(file, bytes);
     const before = listing(fx.repoDir);

@@ -131,3 +131,100 @@ test("prune is safe while backups run concurrently (child processes), then every
     rmSync(work, { recursive: true, force: true });
   }
 });
+
+test("prune --max-unused 0 --repack-small is safe while backups run concurrently, then everything restores (slow)", async () => {
+  const work = mkdtempSync(join(tmpdir(), "coffer-repack-race-"));
+  try {
+    const repoDir = join(work, "repo");
+    const src = join(work, "src");
+    mkdirSync(src);
+    await Repository.init(new LocalStorage(repoDir), "pw", {
+      hostname: "h",
+      username: "u",
+      kdf: TEST_KDF,
+      packSize: 256 * 1024,
+      chunker: { min: 16 * 1024, avg: 32 * 1024, max: 128 * 1024 },
+    });
+    const expected = new Map<string, Map<string, string>>();
+    const GRACE = 4000;
+    const opts = {
+      graceMs: GRACE,
+      maxUnused: { kind: "percent", value: 0 },
+      repackSmall: true,
+    } as const;
+    let deleted = 0;
+    let repacked = 0;
+    let manifests = 0;
+    let next = 0;
+    for (let round = 0; round < 5; round++) {
+      // Files change in place (partly), appear and go: packs end up partly used.
+      for (let k = 0; k < 3; k++, next++)
+        writeFileSync(join(src, `f${next}.bin`), content(next, 150_000 + next * 1000));
+      for (const f of readdirSync(src))
+        if (Number(f.slice(1, -4)) < next - 6) unlinkSync(join(src, f));
+      const state = readTree(src);
+      const child = startBackupChild({
+        repo: repoDir,
+        password: "pw",
+        paths: [src],
+        host: "h",
+        workers: 1,
+      });
+      let running = true;
+      const exited = child.exited.then((r) => {
+        running = false;
+        return r;
+      });
+      while (running) {
+        const repo = await Repository.open(new LocalStorage(repoDir), "pw");
+        await forgetByPolicy(repo, parsePolicy({ keepLast: 2 }), { now: Date.now() });
+        const r = await prune(repo, opts);
+        deleted += r.deletedPacks.length;
+        repacked += r.repacked.packs;
+        manifests += r.manifestsRewritten;
+        await sleep(100);
+      }
+      const res = await exited;
+      assert.equal(res.code, 0, res.stderr);
+      for (const id of child.snapshots) expected.set(id, state);
+    }
+    await forgetByPolicy(
+      await Repository.open(new LocalStorage(repoDir), "pw"),
+      parsePolicy({ keepLast: 2 }),
+      { now: Date.now() },
+    );
+    // Let every plan mature and prune to completion (a repack's plan needs one more round).
+    for (let i = 0; i < 3; i++) {
+      const repo = await Repository.open(new LocalStorage(repoDir), "pw");
+      const r = await prune(repo, opts);
+      deleted += r.deletedPacks.length;
+      repacked += r.repacked.packs;
+      await sleep(GRACE + 200);
+    }
+    const last = await prune(await Repository.open(new LocalStorage(repoDir), "pw"), opts);
+    deleted += last.deletedPacks.length;
+    assert.ok(repacked > 0, "prune repacked nothing");
+    assert.ok(deleted > 0, "prune deleted nothing");
+    const repo = await Repository.open(new LocalStorage(repoDir), "pw");
+    const report = await check(repo, { readData: true });
+    assert.deepEqual(
+      report.problems.filter((p) => p.severity === "error"),
+      [],
+    );
+    const remaining = await repo.listSnapshotIds();
+    assert.equal(remaining.length, 2);
+    for (const id of remaining) {
+      const out = join(work, `restore-${id.slice(0, 8)}`);
+      const r = await restore(repo, id, { target: out });
+      assert.deepEqual(r.errors, []);
+      assert.deepEqual(readTree(join(out, src)), expected.get(id));
+    }
+    const final = await prune(repo, { ...opts, dryRun: true });
+    assert.equal(final.unusedBytes, 0, "nothing unused is left");
+    process.stderr.write(
+      `repack race: repacked ${repacked} packs, rewrote ${manifests} manifests, deleted ${deleted} packs, ${final.totalPacks} packs left\n`,
+    );
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});

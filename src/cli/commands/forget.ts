@@ -1,6 +1,11 @@
 import { CofferError } from "../../core/errors.ts";
 import { findSnapshot } from "../../engine/find-snapshot.ts";
-import { forgetByPolicy, forgetSnapshots, type ForgetOutcome } from "../../engine/forget.ts";
+import {
+  forgetByPolicy,
+  forgetSnapshots,
+  pendingDeletions,
+  type ForgetOutcome,
+} from "../../engine/forget.ts";
 import { prune } from "../../engine/prune.ts";
 import { parsePolicyFlags } from "../../retention/index.ts";
 import { flag, str, strs, type Command, type OptionSpec } from "../command.ts";
@@ -147,7 +152,11 @@ export const forgetCommand: Command = {
       }
     }
     if (flag(args, "prune") && !dryRun) {
-      if (outcomes.some((o) => o.state === "pending")) {
+      // Behind a coffer gateway (even when nothing was forgotten now) its GC reclaims space.
+      if (
+        outcomes.some((o) => o.state === "pending") ||
+        (await pendingDeletions(repo.storage)) !== undefined
+      ) {
         ctx.out.info(
           "forget: --prune skipped: the gateway reclaims space itself (GC after the deletion delay)",
         );

@@ -6,7 +6,8 @@
 //   npm run bench -- --record           also append the results to docs/benchmarks.md
 //
 // Steps, each run for both tools in turn on the same data: first backup, unchanged re-run,
-// re-run after --mutate, full restore, check --read-data. Peak RSS comes from
+// re-run after --mutate, full restore, check --read-data, then forget --keep-last 1 and
+// prune --max-unused 0 (coffer's two phases run back to back with --grace 0s). Peak RSS comes from
 // getrusage(RUSAGE_CHILDREN) via a tiny python wrapper, repository size from a walk.
 import { spawnSync, execSync } from "node:child_process";
 import {
@@ -119,6 +120,34 @@ const coffer = {
       "--read-data",
     ];
   },
+  forget() {
+    return [
+      process.execPath,
+      join(root, "bin/coffer.mjs"),
+      "forget",
+      "-r",
+      this.repo,
+      "--quiet",
+      "--keep-last",
+      "1",
+    ];
+  },
+  // Two-phase: the first run repacks and plans, the second (grace 0s) deletes.
+  prune() {
+    const argv = [
+      process.execPath,
+      join(root, "bin/coffer.mjs"),
+      "prune",
+      "-r",
+      this.repo,
+      "--quiet",
+      "--max-unused",
+      "0",
+      "--grace",
+      "0s",
+    ];
+    return [argv, argv];
+  },
 };
 const restic = {
   name: "restic",
@@ -135,6 +164,12 @@ const restic = {
   },
   check() {
     return ["restic", "-r", this.repo, "check", "--quiet", "--read-data"];
+  },
+  forget() {
+    return ["restic", "-r", this.repo, "forget", "--quiet", "--keep-last", "1"];
+  },
+  prune() {
+    return [["restic", "-r", this.repo, "prune", "--quiet", "--max-unused", "0"]];
   },
 };
 const tools = [coffer, restic];
@@ -174,6 +209,15 @@ step("full restore", (t) => {
 });
 step("check read-data", (t) => measure(t.check(), t.env));
 for (const t of tools) results[t.name].repoBytes = duBytes(t.repo);
+// Keep only the snapshot after --mutate, then reclaim everything else (--max-unused 0).
+step("forget + prune", (t) => {
+  const ms = [measure(t.forget(), t.env), ...t.prune().map((argv) => measure(argv, t.env))];
+  return {
+    seconds: ms.reduce((n, m) => n + m.seconds, 0),
+    rssMiB: Math.max(...ms.map((m) => m.rssMiB)),
+  };
+});
+for (const t of tools) results[t.name].prunedRepoBytes = duBytes(t.repo);
 
 const c = results.coffer;
 const r = results.restic;
@@ -213,6 +257,20 @@ const rows = [
     `${r["check read-data"].seconds.toFixed(2)} s`,
     `${ratio(c["check read-data"].seconds, r["check read-data"].seconds)}× restic's speed`,
     "",
+  ],
+  [
+    "forget + prune --max-unused 0",
+    `${c["forget + prune"].seconds.toFixed(2)} s`,
+    `${r["forget + prune"].seconds.toFixed(2)} s`,
+    `${(c["forget + prune"].seconds / r["forget + prune"].seconds).toFixed(2)}× restic's time`,
+    "",
+  ],
+  [
+    "repository size after prune",
+    `${(c.prunedRepoBytes / 2 ** 20).toFixed(0)} MiB`,
+    `${(r.prunedRepoBytes / 2 ** 20).toFixed(0)} MiB`,
+    `${(c.prunedRepoBytes / r.prunedRepoBytes).toFixed(3)}× restic's`,
+    "≤ 1×",
   ],
   [
     "peak RSS (max of steps)",

@@ -92,8 +92,11 @@ export async function pendingDeletions(
 /** What happened to one forgotten snapshot. */
 export interface ForgetOutcome {
   id: string;
-  /** `removed`: gone now (client-managed storage); `pending`: the gateway delays it. */
-  state: "removed" | "pending";
+  /**
+   * `removed`: gone now (client-managed storage); `pending`: the gateway delays it;
+   * `would-remove`: a dry run, nothing was changed.
+   */
+  state: "removed" | "pending" | "would-remove";
   /** With `pending`: when the gateway executes it (RFC 3339). */
   executeAfter?: string;
   deletionId?: number;
@@ -195,7 +198,7 @@ export async function forgetByPolicy(
     .sort();
   const forgotten =
     o.dryRun === true
-      ? ids.map((id): ForgetOutcome => ({ id, state: "removed", manifests: [] }))
+      ? ids.map((id): ForgetOutcome => ({ id, state: "would-remove", manifests: [] }))
       : await forgetSnapshots(repo, ids);
   return { decision, forgotten, dryRun: o.dryRun === true };
 }

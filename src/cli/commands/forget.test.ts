@@ -98,6 +98,34 @@ describe("coffer forget on a local repository (slow: real processes)", () => {
     assert.deepEqual(await listIds("h2"), ids("d1", "w1", "d2", "w2"), "other hosts untouched");
   });
 
+  test("forget counts days, weeks and months in the local time zone (TZ), or --time-zone", async () => {
+    // s8 is 2026-01-31 23:00 UTC: still January in UTC, already February in Paris.
+    const kept = async (extra: string[], tz: string): Promise<string[]> => {
+      const [doc] = await fx.json(
+        ["forget", "--host", "h1", "--keep-monthly", "2", "--dry-run", ...extra],
+        0,
+        { TZ: tz },
+      );
+      const d = doc as { groups: { keep: { id: string }[] }[]; forgotten: { state: string }[] };
+      assert.ok(d.forgotten.every((f) => f.state === "would-remove"));
+      return d.groups.flatMap((g) => g.keep.map((k) => k.id)).sort();
+    };
+    assert.deepEqual(await kept([], "UTC"), ids("s8"));
+    assert.deepEqual(await kept([], "Europe/Paris"), ids("s7", "s8"));
+    assert.deepEqual(await kept(["--time-zone", "Europe/Paris"], "UTC"), ids("s7", "s8"));
+    const bad = await forget([
+      "--host",
+      "h1",
+      "--keep-monthly",
+      "2",
+      "--time-zone",
+      "Mars/Olympus",
+    ]);
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stderr.trim().split("\n").length, 1);
+    assert.match(bad.stderr, /Invalid --time-zone "Mars\/Olympus"/);
+  });
+
   test("forget --group-by host,tags keeps per group; --keep-tag keeps every snapshot with the tag", async () => {
     const grouped = await forget([
       "--host",

@@ -13,6 +13,20 @@ import type { CliContext } from "../context.ts";
 import { filterOptions, readFilter } from "./snapshot-filter.ts";
 import { printPruneReport, pruneOptions, readPruneOptions } from "./prune.ts";
 
+/** `--time-zone`, else the process's local zone (`TZ`), as restic counts calendar units. */
+function readTimeZone(v: string | undefined): string {
+  const zone = v ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+  } catch {
+    throw new CofferError(
+      "BAD_INPUT",
+      `Invalid --time-zone ${JSON.stringify(zone)}: use an IANA zone such as Europe/Paris`,
+    );
+  }
+  return zone;
+}
+
 const KEEP_COUNTS = [
   "keep-last",
   "keep-hourly",
@@ -96,6 +110,11 @@ export const forgetCommand: Command = {
     ...filterOptions,
     "dry-run": { type: "boolean", help: "show what would be forgotten; change nothing" },
     prune: { type: "boolean", help: "run prune afterwards (client-managed repositories)" },
+    "time-zone": {
+      type: "string",
+      arg: "ZONE",
+      help: "IANA zone whose days, weeks and months the rules count in (default: the local zone, as restic)",
+    },
     ...pruneOptions,
   },
   async run(ctx, args) {
@@ -117,7 +136,7 @@ export const forgetCommand: Command = {
       const filter = readFilter(args, ctx.io.cwd); // `latest` is the newest after the filters
       for (const ref of args.positionals) ids.push((await findSnapshot(repo, ref, filter)).id);
       outcomes = dryRun
-        ? ids.map((id) => ({ id, state: "removed", manifests: [] }))
+        ? ids.map((id): ForgetOutcome => ({ id, state: "would-remove", manifests: [] }))
         : await forgetSnapshots(repo, [...new Set(ids)]);
       if (ctx.out.json) ctx.out.data({ dryRun, snapshots: outcomes });
       else if (dryRun)
@@ -134,6 +153,7 @@ export const forgetCommand: Command = {
       const r = await forgetByPolicy(repo, policy, {
         now: repo.clock.now(),
         dryRun,
+        timeZone: readTimeZone(str(args, "time-zone")),
         filter: readFilter(args, ctx.io.cwd),
       });
       outcomes = r.forgotten;

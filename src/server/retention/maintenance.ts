@@ -94,14 +94,20 @@ export function scheduleMaintenance(
     );
     return p;
   };
-  const timer = setInterval(() => {
+  const tick = (): void => {
     if (!stopped) void pass().catch(() => undefined);
-  }, o.intervalMs);
+  };
+  // The first pass runs soon after start, so a server restarted more often than the
+  // interval still runs retention, GC and due deletions.
+  const first = setTimeout(tick, Math.min(o.intervalMs, 1000));
+  first.unref();
+  const timer = setInterval(tick, o.intervalMs);
   timer.unref();
   return {
     runNow: pass,
     async stop() {
       stopped = true;
+      clearTimeout(first);
       clearInterval(timer);
       await chain;
     },

@@ -1,14 +1,18 @@
 #!/usr/bin/env node
-// Side-by-side benchmark: coffer vs restic (Debian package) on ../shared/bench/make-corpus.mjs.
+// Side-by-side benchmark: coffer vs restic and borg (Debian packages) on
+// ../shared/bench/make-corpus.mjs, in one run on the same corpus.
 //
 //   npm run bench                       full corpus (scale 1, ~1.6 GiB)
 //   npm run bench -- --scale 0.25       smaller corpus
 //   npm run bench -- --record           also append the results to docs/benchmarks.md
 //
-// Steps, each run for both tools in turn on the same data: first backup, unchanged re-run,
+//   npm run bench -- --dir /some/dir    work directory (default .bench/)
+//
+// Steps, each run for every tool in turn on the same data: first backup, unchanged re-run,
 // re-run after --mutate, full restore, check --read-data, then forget --keep-last 1 and
-// prune --max-unused 0 (coffer's two phases run back to back with --grace 0s). Peak RSS comes from
-// getrusage(RUSAGE_CHILDREN) via a tiny python wrapper, repository size from a walk.
+// prune --max-unused 0 (coffer's two phases run back to back with --grace 0s; borg's are
+// prune --keep-last 1 and compact --threshold 0, see scripts/bench-borg.mjs). Peak RSS comes
+// from getrusage(RUSAGE_CHILDREN) via a tiny python wrapper, repository size from a walk.
 import { spawnSync, execSync } from "node:child_process";
 import {
   existsSync,
@@ -21,6 +25,8 @@ import {
 } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { borgTool, borgVersion, ensureBorg } from "./bench-borg.mjs";
+import { benchMarkdown } from "./bench-table.mjs";
 
 const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const args = process.argv.slice(2);
@@ -42,10 +48,12 @@ if (spawnSync("restic", ["version"]).status !== 0) {
   console.log("installing restic from Debian's packages…");
   sh("DEBIAN_FRONTEND=noninteractive apt-get install -y -q restic");
 }
+ensureBorg(sh);
 // Always measure the current sources: rebuild dist/ (the CLI runs from it).
 execSync("npm run build", { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
 
-// Runs argv, returns { seconds, maxRssMiB } using getrusage of the children.
+// Runs argv (in cwd, when given), returns { seconds, rssMiB } using getrusage of the
+// children. Exit codes outside okCodes throw; a non-zero one inside prints the tool's message.
 const WRAP = `
 import resource, subprocess, sys, time, os
 t = time.monotonic()
@@ -55,16 +63,18 @@ ru = resource.getrusage(resource.RUSAGE_CHILDREN)
 sys.stderr.buffer.write(p.stderr[-2000:])
 print(f"{dt} {ru.ru_maxrss / 1024} {p.returncode}")
 `;
-function measure(argv, env) {
+function measure(argv, env, { okCodes = [0, 3], cwd } = {}) {
   const r = spawnSync("python3", ["-c", WRAP, ...argv], {
+    cwd,
     env: { ...process.env, ...env },
     encoding: "utf8",
     maxBuffer: 1 << 26,
   });
   const [secs, rss, code] = r.stdout.trim().split(" ").map(Number);
-  if (code !== 0 && code !== 3) {
+  if (!okCodes.includes(code)) {
     throw new Error(`${argv.join(" ")} failed with ${code}: ${r.stderr.slice(-1500)}`);
   }
+  if (code !== 0) console.log(`${argv.join(" ")} exited ${code}: ${r.stderr.slice(-500)}`);
   return { seconds: secs, rssMiB: rss };
 }
 function duBytes(p) {
@@ -172,7 +182,10 @@ const restic = {
     return [["restic", "-r", this.repo, "prune", "--quiet", "--max-unused", "0"]];
   },
 };
-const tools = [coffer, restic];
+const borg = borgTool({ work, corpus, password });
+const tools = [coffer, restic, borg];
+// Runs one of a tool's argvs with its environment and accepted exit codes.
+const run = (t, argv, cwd) => measure(argv, t.env, { okCodes: t.okCodes, cwd });
 
 mkdirSync(work, { recursive: true });
 if (existsSync(corpus)) rmSync(corpus, { recursive: true });
@@ -184,7 +197,8 @@ const results = {};
 for (const t of tools) {
   rmSync(t.repo, { recursive: true, force: true });
   rmSync(join(work, "restic-cache"), { recursive: true, force: true });
-  measure(t.init(), t.env);
+  for (const d of t.scratch ?? []) rmSync(d, { recursive: true, force: true });
+  run(t, t.init());
   results[t.name] = {};
 }
 function step(label, fn) {
@@ -196,22 +210,23 @@ function step(label, fn) {
     );
   }
 }
-step("first backup", (t) => measure(t.backup(), t.env));
-step("unchanged rerun", (t) => measure(t.backup(), t.env));
+step("first backup", (t) => run(t, t.backup()));
+step("unchanged rerun", (t) => run(t, t.backup()));
 sh(`node ${makeCorpus} ${corpus} --scale ${scale} --mutate --round 1`);
-step("after mutate", (t) => measure(t.backup(), t.env));
+step("after mutate", (t) => run(t, t.backup()));
 step("full restore", (t) => {
   const target = join(work, `${t.name}-restore`);
   rmSync(target, { recursive: true, force: true });
-  const m = measure(t.restore(target), t.env);
+  mkdirSync(target); // borg extract restores into its working directory
+  const m = run(t, t.restore(target), target);
   rmSync(target, { recursive: true, force: true });
   return m;
 });
-step("check read-data", (t) => measure(t.check(), t.env));
+step("check read-data", (t) => run(t, t.check()));
 for (const t of tools) results[t.name].repoBytes = duBytes(t.repo);
 // Keep only the snapshot after --mutate, then reclaim everything else (--max-unused 0).
 step("forget + prune", (t) => {
-  const ms = [measure(t.forget(), t.env), ...t.prune().map((argv) => measure(argv, t.env))];
+  const ms = [run(t, t.forget()), ...t.prune().map((argv) => run(t, argv))];
   return {
     seconds: ms.reduce((n, m) => n + m.seconds, 0),
     rssMiB: Math.max(...ms.map((m) => m.rssMiB)),
@@ -219,114 +234,17 @@ step("forget + prune", (t) => {
 });
 for (const t of tools) results[t.name].prunedRepoBytes = duBytes(t.repo);
 
-const c = results.coffer;
-const r = results.restic;
-const ratio = (a, b) => (b / a).toFixed(2);
-const rows = [
-  [
-    "first backup",
-    `${c["first backup"].seconds.toFixed(2)} s`,
-    `${r["first backup"].seconds.toFixed(2)} s`,
-    `${ratio(c["first backup"].seconds, r["first backup"].seconds)}× restic's speed`,
-    "≥ 2.5×",
-  ],
-  [
-    "unchanged rerun",
-    `${c["unchanged rerun"].seconds.toFixed(2)} s`,
-    `${r["unchanged rerun"].seconds.toFixed(2)} s`,
-    `${(c["unchanged rerun"].seconds / r["unchanged rerun"].seconds).toFixed(2)}× restic's time`,
-    "≤ 0.5×",
-  ],
-  [
-    "after --mutate",
-    `${c["after mutate"].seconds.toFixed(2)} s`,
-    `${r["after mutate"].seconds.toFixed(2)} s`,
-    `${ratio(c["after mutate"].seconds, r["after mutate"].seconds)}× restic's speed`,
-    "",
-  ],
-  [
-    "full restore",
-    `${c["full restore"].seconds.toFixed(2)} s`,
-    `${r["full restore"].seconds.toFixed(2)} s`,
-    `${ratio(c["full restore"].seconds, r["full restore"].seconds)}× restic's speed`,
-    "≥ 2×",
-  ],
-  [
-    "check --read-data",
-    `${c["check read-data"].seconds.toFixed(2)} s`,
-    `${r["check read-data"].seconds.toFixed(2)} s`,
-    `${ratio(c["check read-data"].seconds, r["check read-data"].seconds)}× restic's speed`,
-    "",
-  ],
-  [
-    "forget + prune --max-unused 0",
-    `${c["forget + prune"].seconds.toFixed(2)} s`,
-    `${r["forget + prune"].seconds.toFixed(2)} s`,
-    `${(c["forget + prune"].seconds / r["forget + prune"].seconds).toFixed(2)}× restic's time`,
-    "",
-  ],
-  [
-    "repository size after prune",
-    `${(c.prunedRepoBytes / 2 ** 20).toFixed(0)} MiB`,
-    `${(r.prunedRepoBytes / 2 ** 20).toFixed(0)} MiB`,
-    `${(c.prunedRepoBytes / r.prunedRepoBytes).toFixed(3)}× restic's`,
-    "≤ 1×",
-  ],
-  [
-    "peak RSS (max of steps)",
-    `${Math.max(
-      ...Object.values(c)
-        .filter((v) => v.rssMiB)
-        .map((v) => v.rssMiB),
-    ).toFixed(0)} MiB`,
-    `${Math.max(
-      ...Object.values(r)
-        .filter((v) => v.rssMiB)
-        .map((v) => v.rssMiB),
-    ).toFixed(0)} MiB`,
-    `${(
-      Math.max(
-        ...Object.values(c)
-          .filter((v) => v.rssMiB)
-          .map((v) => v.rssMiB),
-      ) /
-      Math.max(
-        ...Object.values(r)
-          .filter((v) => v.rssMiB)
-          .map((v) => v.rssMiB),
-      )
-    ).toFixed(2)}× restic's`,
-    "≤ 1×",
-  ],
-  [
-    "peak RSS, first backup",
-    `${c["first backup"].rssMiB.toFixed(0)} MiB`,
-    `${r["first backup"].rssMiB.toFixed(0)} MiB`,
-    `${(c["first backup"].rssMiB / r["first backup"].rssMiB).toFixed(2)}× restic's`,
-    "≤ 1×",
-  ],
-  [
-    "repository size",
-    `${(c.repoBytes / 2 ** 20).toFixed(0)} MiB`,
-    `${(r.repoBytes / 2 ** 20).toFixed(0)} MiB`,
-    `${(c.repoBytes / r.repoBytes).toFixed(3)}× restic's`,
-    "≤ 1×",
-  ],
-];
 const commit = spawnSync("git", ["rev-parse", "--short", "HEAD"], {
   cwd: root,
   encoding: "utf8",
 }).stdout.trim();
 const resticVersion = spawnSync("restic", ["version"], { encoding: "utf8" }).stdout.trim();
 const date = new Date().toISOString().slice(0, 10);
-const md = [
-  `### ${date}, commit ${commit}, corpus scale ${scale} (${(size / 2 ** 20).toFixed(0)} MiB), ${resticVersion.split(" compiled")[0]}`,
-  "",
-  "| step | coffer | restic | ratio | target |",
-  "|---|---|---|---|---|",
-  ...rows.map((row) => `| ${row.join(" | ")} |`),
-  "",
-].join("\n");
+const md = benchMarkdown({
+  header: `### ${date}, commit ${commit}, corpus scale ${scale} (${(size / 2 ** 20).toFixed(0)} MiB), ${resticVersion.split(" compiled")[0]}, ${borgVersion()}`,
+  results,
+  steps: Object.keys(results.coffer).filter((k) => results.coffer[k].rssMiB !== undefined),
+});
 console.log(`\n${md}`);
 writeFileSync(
   join(work, "results.json"),

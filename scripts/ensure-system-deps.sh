@@ -6,6 +6,8 @@ set -euo pipefail
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
 have restic || need+=(restic)
+# borg (Debian's borgbackup): npm run bench measures it side by side with restic.
+have borg || need+=(borgbackup)
 have rclone || need+=(rclone)
 # Debian's awscli v2 at /usr/bin/aws (a pip/pyenv v1 `aws` earlier on PATH does not count).
 [ -x /usr/bin/aws ] || need+=(awscli)

@@ -15,6 +15,8 @@ export const ExitCode = {
   PARTIAL: 3,
   /** The repository does not exist. */
   NO_REPOSITORY: 10,
+  /** The repository is locked: another prune holds it (`coffer unlock` removes stale locks). */
+  LOCKED: 11,
   /** Wrong password (no key file opens with it). */
   WRONG_PASSWORD: 12,
   /** Interrupted (SIGINT/SIGTERM); nothing was committed. */
@@ -35,6 +37,8 @@ export function exitCodeFor(code: ErrorCode | undefined): ExitCodeValue {
       return ExitCode.INTERRUPTED;
     case "PARTIAL":
       return ExitCode.PARTIAL;
+    case "LOCKED":
+      return ExitCode.LOCKED;
     case "BAD_INPUT":
       return ExitCode.USAGE;
     default:

@@ -12,7 +12,7 @@ function usage(): string {
   for (const c of commands) lines.push(`  ${c.name.padEnd(12)} ${c.summary}`);
   lines.push("", "Run `coffer COMMAND --help` for a command's options.");
   lines.push(
-    "Exit codes: 0 ok, 1 error, 2 usage, 3 backup incomplete, 10 no repository, 12 wrong password, 130 interrupted.",
+    "Exit codes: 0 ok, 1 error, 2 usage, 3 backup incomplete, 10 no repository, 11 locked, 12 wrong password, 130 interrupted.",
   );
   return lines.join("\n");
 }

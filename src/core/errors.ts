@@ -24,6 +24,7 @@ export type ErrorCode =
   | "BAD_INPUT"
   | "COMMAND_FAILED"
   | "INTERRUPTED"
+  | "LOCKED"
   | "PARTIAL"
   // gateway / s3
   | "AUTH"

@@ -1,3 +1,4 @@
+import { CofferError } from "../core/errors.ts";
 import { shortId } from "../format/ids.ts";
 import type { IndexPack } from "../format/index-file.ts";
 import { decodeIndex } from "../format/index-file.ts";
@@ -8,7 +9,10 @@ import { mapLimit } from "./parallel.ts";
 import { planPrune } from "./prune-phase1.ts";
 import { readPlans } from "./prune-plan.ts";
 import { DEFAULT_MAX_UNUSED, type UnusedLimit } from "./prune-select.ts";
-import type { Repository } from "./repository.ts";
+import { withPruneLock, type LockOwner } from "./prune-lock.ts";
+import type { HolderAlive } from "./prune-lock-decision.ts";
+import { Repository } from "./repository.ts";
+import { stoppableStorage } from "./stoppable-storage.ts";
 
 /** Default grace between a prune plan and its execution: longer than any backup. */
 export const DEFAULT_PRUNE_GRACE_MS = 6 * 3_600_000;
@@ -27,6 +31,17 @@ export interface PruneOptions {
   maxRepackBytes?: number;
   /** Also repack packs below 80 % of the pack size (when there are two or more). */
   repackSmall?: boolean;
+  /** SIGINT/SIGTERM: the prune stops at its next storage step (crash-safe), releasing its lock. */
+  signal?: AbortSignal;
+  /** Prune lock settings (docs/format.md "Locks"); the defaults are this process and restic's times. */
+  lock?: {
+    owner?: LockOwner;
+    alive?: HolderAlive;
+    refreshMs?: number;
+    staleMs?: number;
+    pollMs?: number;
+    maxWaitMs?: number;
+  };
 }
 
 /** What {@link prune} did. */
@@ -113,8 +128,61 @@ async function referencedPacks(
  *    references now and no index written after the plan names is deleted; index objects
  *    naming deleted packs are rewritten (a new index with `supersedes`, then the old ones
  *    deleted); the plan is deleted last. Interrupted anywhere, the next run completes it.
+ *
+ * Two prunes never run at once: a prune first takes the repository's prune lock
+ * (`locks/prune-*.json`, prune-lock.ts; LOCKED naming the holder when another prune has it),
+ * refreshes it while it runs and releases it in a `finally`. Backups never see it. A dry run
+ * takes no lock. `signal` (and a lost lock) stop the prune at its next storage step.
  */
 export async function prune(repo: Repository, o: PruneOptions = {}): Promise<PruneReport> {
+  // A dry run writes nothing, so it takes no lock (and works on read-only storage).
+  if (o.dryRun === true) return pruneLocked(repo, o);
+  const log = o.onEvent ?? (() => undefined);
+  const stop = new AbortController();
+  const interrupt = (): void => {
+    stop.abort(
+      new CofferError(
+        "INTERRUPTED",
+        "Prune interrupted: the repository is whole, the next prune completes the work",
+      ),
+    );
+  };
+  if (o.signal?.aborted === true) interrupt();
+  o.signal?.addEventListener("abort", interrupt, { once: true });
+  try {
+    const lockOptions = {
+      clock: repo.clock,
+      random: repo.random,
+      onEvent: log,
+      signal: stop.signal,
+      ...o.lock,
+    };
+    return await withPruneLock(repo.storage, lockOptions, async (lock) => {
+      const lost = (): void => {
+        stop.abort(lock.signal.reason);
+      };
+      lock.signal.addEventListener("abort", lost, { once: true });
+      try {
+        // Every storage step after an interrupt or a lost lock fails, as a crash would there.
+        const work = await Repository.openWithMasterKey(
+          stoppableStorage(repo.storage, stop.signal),
+          repo.master,
+          repo.id,
+          { clock: repo.clock, random: repo.random },
+        );
+        work.indexCache = repo.indexCache;
+        return await pruneLocked(work, o);
+      } finally {
+        lock.signal.removeEventListener("abort", lost);
+      }
+    });
+  } finally {
+    o.signal?.removeEventListener("abort", interrupt);
+  }
+}
+
+/** {@link prune} once the lock is held (or for a dry run). */
+async function pruneLocked(repo: Repository, o: PruneOptions): Promise<PruneReport> {
   const now = o.now ?? repo.clock.now();
   const grace = o.graceMs ?? DEFAULT_PRUNE_GRACE_MS;
   const log = o.onEvent ?? (() => undefined);

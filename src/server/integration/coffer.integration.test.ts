@@ -31,6 +31,7 @@ for (const https of [false, true]) {
       COFFER_PASSWORD: "correct horse battery staple",
       AWS_ACCESS_KEY_ID: c.accessKeyId,
       AWS_SECRET_ACCESS_KEY: c.secretAccessKey,
+      COFFER_CACHE_DIR: join(dir, "cache"),
     });
     const tls = (): string[] =>
       gw.tlsFingerprint === undefined ? [] : ["--tls-fingerprint", gw.tlsFingerprint];

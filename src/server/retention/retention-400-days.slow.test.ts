@@ -280,8 +280,12 @@ test("400 days of daily backups under degressive through the gateway (slow)", as
     const liveBytes = packRows
       .filter((r) => live.has(r.key.slice(r.key.lastIndexOf("/") + 1)))
       .reduce((n, r) => n + r.size, 0);
+    const indexObjects = await md.db.get<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM objects WHERE bucket = ? AND substr(key, 1, 6) = 'index/'",
+      [creds.bucket],
+    );
     process.stderr.write(
-      `packs stored ${stored} bytes, live ${liveBytes} bytes (${packRows.length} packs)\n`,
+      `packs stored ${stored} bytes, live ${liveBytes} bytes (${packRows.length} packs, ${indexObjects?.n ?? 0} index objects)\n`,
     );
     assert.ok(stored <= liveBytes * 1.03, `stored ${stored} vs live ${liveBytes}`);
 

@@ -1,4 +1,6 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const entry = fileURLToPath(new URL("../entry.ts", import.meta.url));
@@ -39,7 +41,13 @@ export function spawnCoffer(
 ): CofferChild {
   const argv = [...(opts.prefix ?? []), process.execPath, ...cofferArgv(args)];
   const child = spawn(argv[0] ?? process.execPath, argv.slice(1), {
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", ...env },
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: process.env.HOME ?? "/root",
+      // The index cache of s3: repositories goes to a temp dir, never the user's ~/.cache.
+      COFFER_CACHE_DIR: join(tmpdir(), "coffer-test-cache"),
+      ...env,
+    },
     stdio: ["pipe", "pipe", "pipe"],
     ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
   });

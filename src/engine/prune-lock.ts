@@ -56,26 +56,42 @@ export function localLiveness(host = hostname()): HolderAlive {
   };
 }
 
-/** Every prune lock under `locks/`, and the keys of unreadable ones. */
-export async function listLocks(
-  storage: Storage,
-): Promise<{ locks: LockEntry[]; unreadable: { key: string; why: string }[] }> {
-  const keys = (await collect(storage.list(LOCK_PREFIX)))
+async function lockKeys(storage: Storage): Promise<string[]> {
+  return (await collect(storage.list(LOCK_PREFIX)))
     .map((o) => o.key)
     .filter((k) => /^locks\/prune-[^/]*\.json$/.test(k))
     .sort();
-  const locks: LockEntry[] = [];
-  const unreadable: { key: string; why: string }[] = [];
-  for (const key of keys) {
-    try {
-      locks.push({ key, info: decodeLock(key, await storage.get(key)) });
-    } catch (err) {
-      if (isCofferError(err, "NOT_FOUND")) continue; // removed meanwhile
-      if (!isCofferError(err, "CORRUPT")) throw err;
-      unreadable.push({ key, why: err.message });
+}
+
+/**
+ * Every prune lock under `locks/`, and the keys of unreadable ones: a stable view. A listing
+ * that runs while a lock is replaced (refresh, `acquiring` → `held`: the new object is written
+ * before the old one is deleted) may hold the old key only, and its object may be gone when
+ * read; so the listing is repeated until two in a row agree and every listed lock was read.
+ */
+export async function listLocks(
+  storage: Storage,
+): Promise<{ locks: LockEntry[]; unreadable: { key: string; why: string }[] }> {
+  for (let attempt = 0; ; attempt++) {
+    const keys = await lockKeys(storage);
+    const locks: LockEntry[] = [];
+    const unreadable: { key: string; why: string }[] = [];
+    let vanished = false;
+    for (const key of keys) {
+      try {
+        locks.push({ key, info: decodeLock(key, await storage.get(key)) });
+      } catch (err) {
+        if (isCofferError(err, "NOT_FOUND")) vanished = true;
+        else if (isCofferError(err, "CORRUPT")) unreadable.push({ key, why: err.message });
+        else throw err;
+      }
     }
+    const again = await lockKeys(storage);
+    if (!vanished && again.length === keys.length && again.every((k, i) => k === keys[i]))
+      return { locks, unreadable };
+    if (attempt >= 50)
+      throw new CofferError("IO", `Cannot read ${LOCK_PREFIX}: it keeps changing, try again`);
   }
-  return { locks, unreadable };
 }
 
 /** Options of {@link acquirePruneLock}. */
@@ -156,7 +172,6 @@ export class PruneLock {
     this.#timer = setInterval(() => {
       void this.refresh();
     }, o.refreshMs ?? LOCK_REFRESH_MS);
-    this.#timer.unref();
   }
 
   /** The current lock object. */

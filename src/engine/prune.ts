@@ -172,6 +172,10 @@ export async function prune(repo: Repository, o: PruneOptions = {}): Promise<Pru
         );
         work.indexCache = repo.indexCache;
         return await pruneLocked(work, o);
+      } catch (err) {
+        // Stopped: the one-line reason, not whatever step happened to fail on it.
+        if (stop.signal.aborted) throw stop.signal.reason;
+        throw err;
       } finally {
         lock.signal.removeEventListener("abort", lost);
       }

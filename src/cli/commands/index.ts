@@ -67,6 +67,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import("./prune.ts")).pruneCommand,
   },
   {
+    name: "unlock",
+    summary: "remove stale prune locks (--remove-all: live ones too)",
+    load: async () => (await import("./unlock.ts")).unlockCommand,
+  },
+  {
     name: "key",
     summary: "manage key files (list, add, remove, passwd) and export the master key",
     load: async () => (await import("./key.ts")).keyCommand,

@@ -103,7 +103,11 @@ export function printPruneReport(ctx: CliContext, r: PruneReport): void {
     ctx.out.line("nothing to prune");
 }
 
-/** `coffer prune`: two-phase, lock-free removal of unreferenced packs (client-managed repositories). */
+/**
+ * `coffer prune`: two-phase removal of unreferenced packs (client-managed repositories). It
+ * never blocks backups; it holds the repository's prune lock, so two prunes never run at
+ * once (the second refuses with exit 11, naming the holder).
+ */
 export const pruneCommand: Command = {
   name: "prune",
   summary:
@@ -130,6 +134,8 @@ export const pruneCommand: Command = {
     o.onEvent = (m) => {
       ctx.out.info(`prune: ${m}`);
     };
+    // SIGINT/SIGTERM: the prune stops at its next storage step and releases its lock (exit 130).
+    o.signal = ctx.io.signal;
     printPruneReport(ctx, await prune(repo, o));
     return 0;
   },

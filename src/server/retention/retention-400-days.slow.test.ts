@@ -182,8 +182,11 @@ test("400 days of daily backups under degressive through the gateway (slow)", as
       return w.length === 0 ? "-" : (w.reduce((a, b) => a + b, 0) / w.length).toFixed(0);
     };
     const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+    const blocks: string[] = [];
+    for (let b = 0; b < backupMs.length; b += 100)
+      blocks.push((sum(backupMs.slice(b, b + 100)) / backupMs.slice(b, b + 100).length).toFixed(0));
     process.stderr.write(
-      `backup() ms around day 10/100/400: ${at(backupMs, 10)}/${at(backupMs, 100)}/${at(backupMs, 400)} (total ${sum(backupMs)} ms); ` +
+      `backup() ms around day 10/100/400: ${at(backupMs, 10)}/${at(backupMs, 100)}/${at(backupMs, 400)} (total ${sum(backupMs)} ms; mean per 100 days ${blocks.join("/")}); ` +
         `maintenance ms: ${at(maintenanceMs, 10)}/${at(maintenanceMs, 100)}/${at(maintenanceMs, 400)} (total ${sum(maintenanceMs)} ms)\n`,
     );
     const lastBackup = START + (DAYS - 1) * DAY;

@@ -182,6 +182,7 @@ export const forgetCommand: Command = {
         );
         return 0;
       }
+      pruneOpts.signal = ctx.io.signal; // SIGINT/SIGTERM stop the prune and release its lock
       printPruneReport(ctx, await prune(repo, pruneOpts));
     }
     return 0;

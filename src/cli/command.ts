@@ -63,7 +63,10 @@ export const globalOptions: Record<string, OptionSpec> = {
     arg: "DIR",
     help: "cache directory for remote repositories (or COFFER_CACHE_DIR; default ~/.cache/coffer)",
   },
-  "no-cache": { type: "boolean", help: "do not use the local cache of index objects" },
+  "no-cache": {
+    type: "boolean",
+    help: "do not use the local cache (index objects, snapshots, tree packs)",
+  },
   json: { type: "boolean", help: "machine-readable JSON output" },
   quiet: { type: "boolean", short: "q", help: "no progress or informational output" },
   verbose: { type: "boolean", short: "v", help: "more output" },

@@ -1,6 +1,7 @@
 import { hostname, userInfo } from "node:os";
 import { CofferError } from "../core/errors.ts";
-import { IndexCache, defaultCacheDir } from "../engine/index-cache.ts";
+import { defaultCacheDir } from "../engine/cache-dir.ts";
+import { RepoCache } from "../engine/repo-cache.ts";
 import { Repository } from "../engine/repository.ts";
 import { openStorage } from "../storage/open.ts";
 import type { Storage } from "../storage/storage.ts";
@@ -78,7 +79,8 @@ export class CliContext {
 
   /**
    * Opens the repository with the password (exit 10 when missing, 12 on a wrong password).
-   * A remote repository gets the local index cache unless `--no-cache` (ADR 0012).
+   * A remote repository gets the local cache (index objects, snapshots, tree packs) unless
+   * `--no-cache` (ADR 0012).
    */
   async repository(): Promise<Repository> {
     const storage = await this.storage();
@@ -88,7 +90,10 @@ export class CliContext {
       this.args.values["no-cache"] === true || storage.location.startsWith("local:")
         ? undefined
         : (str(this.args, "cache-dir") ?? defaultCacheDir(this.io.env));
-    if (base !== undefined) repo.indexCache = new IndexCache(base, repo.id);
+    if (base !== undefined) {
+      repo.cache = new RepoCache(base, repo.id);
+      await repo.cache.touch();
+    }
     return repo;
   }
 

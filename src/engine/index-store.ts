@@ -5,7 +5,7 @@ import { type IndexFile, type IndexPack, decodeIndex, encodeIndex } from "../for
 import { shortId } from "../format/ids.ts";
 import type { MasterKey } from "../format/keys.ts";
 import type { Storage } from "../storage/storage.ts";
-import type { IndexCache } from "./index-cache.ts";
+import type { ObjectCache } from "./object-cache.ts";
 import { collect, mapLimit } from "./parallel.ts";
 import type { PackInfo } from "./repository.ts";
 
@@ -85,7 +85,7 @@ export async function loadIndexFiles(
   storage: Storage,
   master: MasterKey,
   concurrency: number,
-  cache?: IndexCache,
+  cache?: ObjectCache,
 ): Promise<LoadedIndex> {
   const ids = (await collect(storage.list("index/")))
     .map((o) => o.key.slice("index/".length))

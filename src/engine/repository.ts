@@ -17,9 +17,10 @@ import { packKey } from "../format/pack.ts";
 import { type Snapshot, decodeSnapshot, encodeSnapshot } from "../format/snapshot.ts";
 import { type TreeNode, decodeTree } from "../format/tree.ts";
 import type { Storage } from "../storage/storage.ts";
-import type { IndexCache } from "./index-cache.ts";
 import { loadIndexFiles } from "./index-store.ts";
+import type { ObjectCache } from "./object-cache.ts";
 import { collect, mapLimit } from "./parallel.ts";
+import type { RepoCache } from "./repo-cache.ts";
 
 export type { RepoConfig } from "../format/config.ts";
 
@@ -67,8 +68,12 @@ export class Repository {
   readonly packs = new Map<string, PackInfo>();
   /** IDs of index objects loaded (superseded ones excluded). */
   indexIds: string[] = [];
-  /** Local cache of index objects used by {@link loadIndex} (none: every index is fetched). */
-  indexCache: IndexCache | undefined;
+  /**
+   * Local cache of index objects, snapshots and tree packs (ADR 0012); none (the default):
+   * everything is read from storage.
+   */
+  cache: RepoCache | undefined;
+  #indexCache: ObjectCache | undefined;
   #indexLoaded = false;
 
   private constructor(
@@ -84,6 +89,14 @@ export class Repository {
   /** Repository ID (from config). */
   get id(): string {
     return this.config.id;
+  }
+
+  /** Cache of index objects used by {@link loadIndex}: set alone, or that of {@link cache}. */
+  get indexCache(): ObjectCache | undefined {
+    return this.#indexCache ?? this.cache?.index;
+  }
+  set indexCache(c: ObjectCache | undefined) {
+    this.#indexCache = c;
   }
 
   /** True once {@link loadIndex} has run. */
@@ -247,7 +260,8 @@ export class Repository {
 
   /**
    * Loads every index object (in parallel), drops those superseded by another, and builds the
-   * blob table. Replaces any previously loaded table.
+   * blob table. Replaces any previously loaded table. Cached tree packs the index no longer
+   * names leave the cache.
    */
   async loadIndex(): Promise<void> {
     const { table, packs, indexIds, held } = await loadIndexFiles(
@@ -262,6 +276,9 @@ export class Repository {
     for (const p of packs) this.packs.set(p.id, p);
     this.indexIds = indexIds;
     this.#indexLoaded = true;
+    await this.cache?.packs.retain(
+      new Set(packs.filter((p) => p.type === "tree").map((p) => p.id)),
+    );
   }
 
   /** Loads the index unless already loaded. */
@@ -276,6 +293,9 @@ export class Repository {
 
   /**
    * Reads one blob (a range GET in its pack), decrypts, decompresses and verifies its ID.
+   * With a {@link cache}, a tree blob is read from the cached tree pack, which is fetched
+   * whole and cached the first time; a cached pack whose blob fails its checks is dropped
+   * and fetched again.
    * @throws CofferError CORRUPT (not indexed, authentication, ID mismatch), NOT_FOUND (pack
    *   missing).
    */
@@ -284,31 +304,65 @@ export class Repository {
     const loc = this.locate(type, id);
     if (loc === undefined)
       throw new CofferError("CORRUPT", `Cannot load ${type} blob ${shortId(id)}: not in any index`);
-    let sealed: Uint8Array;
+    const decode = (sealed: Uint8Array): Uint8Array =>
+      decodeBlob(this.master, type, sealed, loc.flags, id, loc.rawLength);
+    const packs = type === "tree" ? this.cache?.packs : undefined;
+    if (packs !== undefined) {
+      const cached = await packs.read(loc.packId, loc.offset, loc.length);
+      if (cached !== undefined) {
+        try {
+          return decode(cached);
+        } catch {
+          await packs.drop(loc.packId);
+        }
+      }
+      const size = this.packs.get(loc.packId)?.size;
+      if (size !== undefined && size <= packs.maxBytes && (await packs.usable())) {
+        const whole = await this.readTreePack(loc.packId, `${type} blob ${shortId(id)}`);
+        if (loc.offset + loc.length > whole.length) throw truncated(type, id, loc.packId);
+        return decode(whole.subarray(loc.offset, loc.offset + loc.length));
+      }
+    }
+    const sealed = await this.#getPack(loc.packId, `${type} blob ${shortId(id)}`, {
+      offset: loc.offset,
+      length: loc.length,
+    });
+    if (sealed.length !== loc.length) throw truncated(type, id, loc.packId);
+    return decode(sealed);
+  }
+
+  /**
+   * The whole tree pack `packId`: from the {@link cache} when there, else fetched (and
+   * cached when it hashes to its ID). Cached bytes are not hashed: callers decode blobs,
+   * which authenticates them. `what` names the reader in errors.
+   * @throws CofferError NOT_FOUND (pack missing), storage errors.
+   */
+  async readTreePack(packId: string, what = `tree pack ${shortId(packId)}`): Promise<Uint8Array> {
+    const packs = this.cache?.packs;
+    const cached = await packs?.readAll(packId);
+    if (cached !== undefined) return cached;
+    const get = (): Promise<Uint8Array> => this.#getPack(packId, what);
+    return packs === undefined ? get() : packs.fetch(packId, get);
+  }
+
+  /** GETs (a range of) pack `packId`; a missing pack is NOT_FOUND naming `what` needed it. */
+  async #getPack(
+    packId: string,
+    what: string,
+    range?: { offset: number; length: number },
+  ): Promise<Uint8Array> {
     try {
-      sealed = await this.storage.get(packKey(loc.packId), {
-        offset: loc.offset,
-        length: loc.length,
-      });
+      return await this.storage.get(packKey(packId), range);
     } catch (err) {
       if (isCofferError(err, "NOT_FOUND")) {
         throw new CofferError(
           "NOT_FOUND",
-          `Cannot load ${type} blob ${shortId(id)}: pack ${shortId(loc.packId)} is missing`,
-          {
-            cause: err,
-          },
+          `Cannot load ${what}: pack ${shortId(packId)} is missing`,
+          { cause: err },
         );
       }
       throw err;
     }
-    if (sealed.length !== loc.length) {
-      throw new CofferError(
-        "CORRUPT",
-        `Cannot load ${type} blob ${shortId(id)}: pack ${shortId(loc.packId)} is truncated`,
-      );
-    }
-    return decodeBlob(this.master, type, sealed, loc.flags, id, loc.rawLength);
   }
 
   /** Loads and decodes a tree blob. */
@@ -316,8 +370,14 @@ export class Repository {
     return decodeTree(await this.loadBlob("tree", id), id);
   }
 
-  /** Loads, authenticates and decodes a snapshot. SNAPSHOT_NOT_FOUND when missing. */
+  /**
+   * Loads, authenticates and decodes a snapshot (from the {@link cache} when there; a
+   * fetched snapshot is cached once it decoded). SNAPSHOT_NOT_FOUND when missing.
+   */
   async loadSnapshot(id: string): Promise<Snapshot> {
+    const cache = this.cache?.snapshots;
+    const cached = await cache?.get(id);
+    if (cached !== undefined) return decodeSnapshot(this.master, cached, id);
     let bytes: Uint8Array;
     try {
       bytes = await this.storage.get(`snapshots/${id}`);
@@ -331,21 +391,29 @@ export class Repository {
       }
       throw err;
     }
-    return decodeSnapshot(this.master, bytes, id);
+    const snapshot = decodeSnapshot(this.master, bytes, id);
+    await cache?.put(id, bytes);
+    return snapshot;
   }
 
-  /** Seals and stores a snapshot; returns its ID (the object ID). */
+  /** Seals and stores a snapshot (and caches it); returns its ID (the object ID). */
   async saveSnapshot(snapshot: Snapshot): Promise<string> {
     const { id, bytes } = encodeSnapshot(this.master, snapshot, this.random);
     await this.storage.putIfAbsent(`snapshots/${id}`, bytes);
+    await this.cache?.snapshots.put(id, bytes);
     return id;
   }
 
-  /** IDs of every snapshot object, sorted. */
+  /**
+   * IDs of every snapshot object, sorted. Cached snapshots no longer listed (forgotten) leave
+   * the cache.
+   */
   async listSnapshotIds(): Promise<string[]> {
-    return (await collect(this.storage.list("snapshots/")))
+    const ids = (await collect(this.storage.list("snapshots/")))
       .map((o) => o.key.slice("snapshots/".length))
       .sort();
+    await this.cache?.snapshots.retain(new Set(ids));
+    return ids;
   }
 
   /** Every snapshot with its ID (loaded in parallel); unreadable ones go to `onError` or throw. */
@@ -379,4 +447,11 @@ export class Repository {
       size: o.size,
     }));
   }
+}
+
+function truncated(type: BlobType, id: string, packId: string): CofferError {
+  return new CofferError(
+    "CORRUPT",
+    `Cannot load ${type} blob ${shortId(id)}: pack ${shortId(packId)} is truncated`,
+  );
 }

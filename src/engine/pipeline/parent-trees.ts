@@ -1,5 +1,4 @@
 import { decodeBlob } from "../../format/blob.ts";
-import { packKey } from "../../format/pack.ts";
 import { type TreeNode, decodeTree } from "../../format/tree.ts";
 import type { Repository } from "../repository.ts";
 
@@ -58,21 +57,27 @@ export class ParentTrees {
       return this.repo.loadTree(id);
     const pack = await this.#pack(loc.packId);
     if (pack === undefined || loc.offset + loc.length > pack.length) return this.repo.loadTree(id);
-    const raw = decodeBlob(
-      this.repo.master,
-      "tree",
-      pack.subarray(loc.offset, loc.offset + loc.length),
-      loc.flags,
-      id,
-      loc.rawLength,
-    );
+    let raw: Uint8Array;
+    try {
+      raw = decodeBlob(
+        this.repo.master,
+        "tree",
+        pack.subarray(loc.offset, loc.offset + loc.length),
+        loc.flags,
+        id,
+        loc.rawLength,
+      );
+    } catch {
+      // A damaged cached pack: loadTree drops it and reads the blob again.
+      return this.repo.loadTree(id);
+    }
     return decodeTree(raw, id);
   }
 
   #pack(packId: string): Promise<Uint8Array | undefined> {
     let p = this.#packs.get(packId);
     if (p === undefined) {
-      p = this.repo.storage.get(packKey(packId)).catch(() => undefined);
+      p = this.repo.readTreePack(packId).catch(() => undefined);
       this.#packs.set(packId, p);
       for (const k of this.#packs.keys()) {
         if (this.#packs.size <= PACKS_KEPT) break;

@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { backup } from "../../engine/backup.ts";
-import { IndexCache } from "../../engine/index-cache.ts";
+import { RepoCache } from "../../engine/repo-cache.ts";
 import { forgetSnapshots, pendingDeletions } from "../../engine/forget.ts";
 import { Repository } from "../../engine/repository.ts";
 import { restore } from "../../engine/restore.ts";
@@ -128,7 +128,7 @@ test("400 days of daily backups under degressive through the gateway (slow)", as
       writeDay(src, d);
       const t = Date.now();
       const today = await Repository.open(storage, "pw");
-      if (process.env.NO_CACHE === undefined) today.indexCache = new IndexCache(cacheDir, today.id);
+      if (process.env.NO_CACHE === undefined) today.cache = new RepoCache(cacheDir, today.id);
       const r = await backup(today, { paths: [src], host: "web-01", time: simNow() });
       const ms = Date.now() - t;
       backupMs.push(ms);

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, test } from "node:test";
 import { MemoryStorage } from "../storage/memory.ts";
 import type { ByteRange } from "../storage/storage.ts";
 import { writeFixture } from "./check-fixture.ts";
-import { IndexCache, defaultCacheDir } from "./index-cache.ts";
+import { ObjectCache } from "./object-cache.ts";
 import { loadIndexFiles } from "./index-store.ts";
 import type { Repository } from "./repository.ts";
 import { testRepository } from "./testing/fixtures.ts";
@@ -35,14 +35,14 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const load = (cache?: IndexCache) => loadIndexFiles(storage, repo.master, 4, cache);
+const load = (cache?: ObjectCache) => loadIndexFiles(storage, repo.master, 4, cache);
 
-test("loadIndexFiles() with an IndexCache fetches each index object once", async () => {
-  const cache = new IndexCache(dir, repo.id);
+test("loadIndexFiles() with an index ObjectCache fetches each index object once", async () => {
+  const cache = new ObjectCache(dir, repo.id, "index");
   const first = await load(cache);
   assert.equal(storage.indexGets, 3);
   assert.deepEqual(readdirSync(cache.dir).sort(), first.indexIds);
-  const again = await load(new IndexCache(dir, repo.id));
+  const again = await load(new ObjectCache(dir, repo.id, "index"));
   assert.equal(storage.indexGets, 3, "the second load reads only the cache");
   assert.deepEqual(again.indexIds, first.indexIds);
   assert.deepEqual(
@@ -53,21 +53,21 @@ test("loadIndexFiles() with an IndexCache fetches each index object once", async
   // A new index object is fetched (and cached); the others still come from the cache.
   await writeFixture(repo, [{ type: "file", name: "new", data: Buffer.alloc(100, 9) }]);
   storage.indexGets = 3;
-  const c3 = new IndexCache(dir, repo.id);
+  const c3 = new ObjectCache(dir, repo.id, "index");
   await load(c3);
   assert.equal(storage.indexGets, 4);
   assert.deepEqual([c3.stats.hits, c3.stats.misses, c3.stats.writes], [3, 1, 1]);
 });
 
-test("IndexCache.get() drops an entry whose bytes do not hash to its name; it is fetched again", async () => {
-  const cache = new IndexCache(dir, repo.id);
+test("ObjectCache.get() drops an entry whose bytes do not hash to its name; it is fetched again", async () => {
+  const cache = new ObjectCache(dir, repo.id, "index");
   const { indexIds } = await load(cache);
   const victim = join(cache.dir, indexIds[0] ?? "");
   const good = readFileSync(victim);
   const bad = Buffer.from(good);
   bad[bad.length - 1] = (bad[bad.length - 1] ?? 0) ^ 1;
   writeFileSync(victim, bad);
-  const c2 = new IndexCache(dir, repo.id);
+  const c2 = new ObjectCache(dir, repo.id, "index");
   const again = await load(c2);
   assert.deepEqual(again.indexIds, indexIds);
   assert.equal(storage.indexGets, 4, "only the damaged entry is fetched again");
@@ -75,8 +75,8 @@ test("IndexCache.get() drops an entry whose bytes do not hash to its name; it is
   assert.deepEqual(readFileSync(victim), good, "the entry is rewritten with the real bytes");
 });
 
-test("IndexCache.retain() drops cached index objects the repository no longer lists", async () => {
-  const cache = new IndexCache(dir, repo.id);
+test("ObjectCache.retain() drops cached index objects the repository no longer lists", async () => {
+  const cache = new ObjectCache(dir, repo.id, "index");
   const { indexIds } = await load(cache);
   const gone = indexIds[1] ?? "";
   await storage.delete(`index/${gone}`);
@@ -88,10 +88,10 @@ test("IndexCache.retain() drops cached index objects the repository no longer li
   assert.equal(left.length, 3);
 });
 
-test("IndexCache in an unwritable place is bypassed: the index still loads", async () => {
+test("ObjectCache in an unwritable place is bypassed: the index still loads", async () => {
   const file = join(dir, "not-a-dir");
   writeFileSync(file, "x");
-  const cache = new IndexCache(file, repo.id);
+  const cache = new ObjectCache(file, repo.id, "index");
   const loaded = await load(cache);
   assert.equal(loaded.indexIds.length, 3);
   assert.equal(storage.indexGets, 3);
@@ -99,12 +99,6 @@ test("IndexCache in an unwritable place is bypassed: the index still loads", asy
   assert.equal(cache.stats.writes, 0);
 });
 
-test("IndexCache refuses a repository ID that is not hex (it becomes a path component)", () => {
-  assert.throws(() => new IndexCache(dir, "../../etc"), /Invalid repository ID/);
-});
-
-test("defaultCacheDir() follows COFFER_CACHE_DIR, then XDG_CACHE_HOME, then ~/.cache", () => {
-  assert.equal(defaultCacheDir({ COFFER_CACHE_DIR: "/c", XDG_CACHE_HOME: "/x", HOME: "/h" }), "/c");
-  assert.equal(defaultCacheDir({ XDG_CACHE_HOME: "/x", HOME: "/h" }), "/x/coffer");
-  assert.equal(defaultCacheDir({ HOME: "/h" }), "/h/.cache/coffer");
+test("ObjectCache refuses a repository ID that is not hex (it becomes a path component)", () => {
+  assert.throws(() => new ObjectCache(dir, "../../etc", "index"), /Invalid repository ID/);
 });

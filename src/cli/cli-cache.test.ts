@@ -1,23 +1,35 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { startTestGateway, type TestCreds, type TestGateway } from "../server/testing/harness.ts";
 import { runCoffer } from "./testing/run-coffer.ts";
 
-// The real `coffer` process against an in-process gateway: which index objects it fetches.
+// The real `coffer` process against an in-process gateway: which objects it fetches.
 let gw: TestGateway;
 let creds: TestCreds;
 let dir: string;
 const indexGets: string[] = [];
+/** Every object GET (key) the gateway served, any bucket. */
+const gets: string[] = [];
 
 before(async () => {
   gw = await startTestGateway();
   creds = await gw.addSource("cache");
   gw.running.gateway.onRequest = (l) => {
-    if (l.method === "GET" && l.key?.startsWith("index/") === true) indexGets.push(l.key);
+    if (l.method !== "GET" || l.key === undefined) return;
+    gets.push(l.key);
+    if (l.key.startsWith("index/") && l.bucket === creds.bucket) indexGets.push(l.key);
   };
   dir = mkdtempSync(join(tmpdir(), "coffer-cli-cache-"));
   writeFileSync(join(dir, "a.txt"), "first\n");
@@ -27,14 +39,18 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const coffer = async (args: string[], cacheDir = join(dir, "cache")): Promise<void> => {
-  const r = await runCoffer([...args, "-r", `s3:${gw.endpoint}/${creds.bucket}`], {
+const run = async (c: TestCreds, args: string[], cacheDir: string): Promise<string> => {
+  const r = await runCoffer([...args, "-r", `s3:${gw.endpoint}/${c.bucket}`], {
     COFFER_PASSWORD: "pw",
-    AWS_ACCESS_KEY_ID: creds.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
+    AWS_ACCESS_KEY_ID: c.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: c.secretAccessKey,
     COFFER_CACHE_DIR: cacheDir,
   });
   assert.equal(r.code, 0, r.stderr);
+  return r.stdout.toString("utf8");
+};
+const coffer = async (args: string[], cacheDir = join(dir, "cache")): Promise<void> => {
+  await run(creds, args, cacheDir);
 };
 
 test("coffer backup fetches only index objects it has not cached; --no-cache fetches all and writes none", async () => {
@@ -42,7 +58,10 @@ test("coffer backup fetches only index objects it has not cached; --no-cache fet
   const src = join(dir, "a.txt");
   await coffer(["backup", src]);
   const base = join(dir, "cache");
-  assert.ok(!existsSync(base), "the first backup found no index object to cache");
+  assert.ok(
+    readdirSync(base).every((n) => n === "CACHEDIR.TAG" || !existsSync(join(base, n, "index"))),
+    "the first backup found no index object to cache",
+  );
 
   writeFileSync(src, "second\n");
   await coffer(["backup", src]);
@@ -85,4 +104,82 @@ test("coffer backup fetches only index objects it has not cached; --no-cache fet
   await coffer(["backup", "--no-cache", src], other);
   assert.equal(indexGets.length, stored?.n, "--no-cache fetches every index object");
   assert.ok(!existsSync(other), "--no-cache writes no cache");
+});
+
+test("an unchanged coffer backup reads snapshots and trees from the cache; --no-cache fetches them all; ls, diff and restore through the cache are exact", async () => {
+  const c2 = await gw.addSource("cache2");
+  const cache = join(dir, "cache2");
+  const tree = join(dir, "tree2");
+  for (const d of ["a", "a/b", "c"]) mkdirSync(join(tree, d), { recursive: true });
+  const files: Record<string, string> = {
+    "top.txt": "top\n",
+    "a/one.txt": "one\n".repeat(100),
+    "a/b/two.bin": "\u0000\u0001two".repeat(300),
+    "c/three.txt": "three\n",
+  };
+  for (const [p, body] of Object.entries(files)) writeFileSync(join(tree, p), body);
+  const since = (from: number, prefix: string): number =>
+    gets.slice(from).filter((k) => k.startsWith(prefix)).length;
+  await run(c2, ["init"], cache);
+  const snapIds: string[] = [];
+  const backup = async (extra: string[] = []): Promise<{ snaps: number; packs: number }> => {
+    const from = gets.length;
+    const out = await run(c2, ["backup", "--json", ...extra, tree], cache);
+    const summary = out
+      .split("\n")
+      .filter((l) => l.includes('"summary"'))
+      .map((l) => JSON.parse(l) as { snapshot_id: string });
+    snapIds.push(summary[0]?.snapshot_id ?? "");
+    return { snaps: since(from, "snapshots/"), packs: since(from, "data/") };
+  };
+  assert.deepEqual(await backup(), { snaps: 0, packs: 0 }, "the first backup has no parent");
+  // The first backup wrote its snapshot and tree pack through to the cache.
+  for (let i = 0; i < 3; i++)
+    assert.deepEqual(
+      await backup(),
+      { snaps: 0, packs: 0 },
+      "an unchanged backup fetches no snapshot and no tree pack",
+    );
+  const noCache = await backup(["--no-cache"]);
+  assert.equal(noCache.snaps, 4, "--no-cache fetches every snapshot");
+  assert.ok(noCache.packs >= 1, "--no-cache reads the parent's trees remotely");
+
+  // Through the cache and without it: the same listings, the same diff, bit-exact restores.
+  const warmLs = await run(c2, ["ls", "--json", "latest"], cache);
+  assert.equal(await run(c2, ["ls", "--json", "--no-cache", "latest"], cache), warmLs);
+  assert.ok(warmLs.includes("two.bin"));
+  writeFileSync(join(tree, "c/three.txt"), "changed\n");
+  await backup();
+  const pair = [snapIds.at(-2) ?? "", snapIds.at(-1) ?? ""];
+  const from = gets.length;
+  const d = await run(c2, ["diff", "--json", ...pair], cache);
+  assert.equal(since(from, "snapshots/") + since(from, "data/"), 0, "diff reads only the cache");
+  assert.equal(await run(c2, ["diff", "--json", "--no-cache", ...pair], cache), d);
+  assert.match(d, /"change":"M".*three\.txt/);
+  for (const [n, extra] of [
+    ["r1", []],
+    ["r2", ["--no-cache"]],
+  ] as const) {
+    await run(c2, ["restore", ...extra, "latest", "--target", join(dir, n)], cache);
+    for (const [p, body] of Object.entries({ ...files, "c/three.txt": "changed\n" }))
+      assert.deepEqual(readFileSync(join(dir, n, tree, p)), Buffer.from(body), `${n} ${p}`);
+  }
+
+  // A damaged cached tree pack: ls still lists exactly, and the entry is repaired.
+  const [repoId] = readdirSync(cache).filter((n) => n !== "CACHEDIR.TAG");
+  const packsDir = join(cache, repoId ?? "", "packs");
+  const cachedPacks = readdirSync(packsDir);
+  assert.ok(cachedPacks.length >= 1);
+  const firstLs = await run(c2, ["ls", "--json", snapIds[0] ?? ""], cache);
+  for (const p of cachedPacks) writeFileSync(join(packsDir, p), "garbage");
+  assert.equal(await run(c2, ["ls", "--json", snapIds[0] ?? ""], cache), firstLs);
+  // Every snapshot's trees read: every damaged entry was read once, so every one is repaired.
+  for (const id of snapIds.slice(1)) await run(c2, ["ls", id], cache);
+  for (const p of readdirSync(packsDir))
+    assert.equal(
+      createHash("sha256")
+        .update(readFileSync(join(packsDir, p)))
+        .digest("hex"),
+      p,
+    );
 });

@@ -115,6 +115,9 @@ export class DataPipeline {
         Atomics.notify(this.#credit, 0);
       },
     );
+    const cache = repo.cache;
+    if (cache !== undefined)
+      this.packer.onTreePackStored = (id, bytes) => cache.packs.put(id, bytes);
     this.#size = Math.max(1, size);
     this.#startPool = () => {
       const data: ChunkWorkerData = {

@@ -38,6 +38,8 @@ interface OpenPack {
   writes: Promise<void>[];
   /** Written bytes whose credit waits for the commit (non-streaming writers). */
   held: number;
+  /** Every sealed blob, kept for {@link Packer.onTreePackStored} (tree packs only). */
+  kept?: Uint8Array[];
 }
 
 /**
@@ -60,6 +62,11 @@ export class Packer {
   /** Credit releases deferred while too many packs are committing. */
   #deferred: { bytes: number; type: BlobType }[] = [];
   #failure: unknown;
+  /**
+   * Called with each tree pack's ID and bytes once it is stored (the local cache writes it
+   * through, ADR 0012); its errors are ignored. Unset: tree packs are not kept in memory.
+   */
+  onTreePackStored: ((id: string, bytes: Uint8Array) => Promise<unknown>) | undefined;
 
   constructor(
     private readonly storage: Storage,
@@ -109,6 +116,8 @@ export class Packer {
     pack.members.push(member);
     pack.hash.update(blob.sealed);
     pack.parts.push(blob.sealed);
+    if (blob.type === "tree" && this.onTreePackStored !== undefined)
+      (pack.kept ??= []).push(blob.sealed);
     pack.partBytes += blob.sealed.length;
     pack.bytes += blob.sealed.length;
     this.stats.blobs++;
@@ -187,6 +196,10 @@ export class Packer {
           return;
         }
         await w.writer.commit(packKey(id));
+        if (pack.kept !== undefined)
+          await this.onTreePackStored?.(id, Buffer.concat([...pack.kept, trailer])).catch(
+            () => undefined,
+          );
         this.indexPacks.push({
           id,
           type,

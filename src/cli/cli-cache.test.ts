@@ -7,6 +7,7 @@ import {
   readFileSync,
   readdirSync,
   rmSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -182,4 +183,41 @@ test("an unchanged coffer backup reads snapshots and trees from the cache; --no-
         .digest("hex"),
       p,
     );
+});
+
+test("coffer cache lists the repository caches; --cleanup removes those unused for 30 days", async () => {
+  const base = join(dir, "cache2");
+  const [repoId] = readdirSync(base).filter((n) => n !== "CACHEDIR.TAG");
+  const stale = "0123456789abcdef0123456789abcdef";
+  mkdirSync(join(base, stale, "index"), { recursive: true });
+  writeFileSync(join(base, stale, "index", "x"), "x");
+  const old = Date.now() / 1000 - 31 * 86_400;
+  utimesSync(join(base, stale), old, old);
+  const list = async (args: string[]) => {
+    const r = await runCoffer(["cache", "--json", ...args], { COFFER_CACHE_DIR: base });
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout.toString("utf8")) as {
+      caches: { repository_id: string; size_bytes: number; old: boolean }[];
+      removed: { repository_id: string }[];
+    };
+  };
+  const before = await list([]);
+  assert.deepEqual(
+    before.caches.map((c) => [c.repository_id, c.old]),
+    [
+      [stale, true],
+      [repoId, false],
+    ].sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+  );
+  assert.ok((before.caches.find((c) => c.repository_id === repoId)?.size_bytes ?? 0) > 0);
+  const after = await list(["--cleanup"]);
+  assert.deepEqual(
+    after.removed.map((c) => c.repository_id),
+    [stale],
+  );
+  assert.deepEqual(
+    after.caches.map((c) => c.repository_id),
+    [repoId],
+  );
+  assert.ok(!existsSync(join(base, stale)));
 });

@@ -72,6 +72,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import("./unlock.ts")).unlockCommand,
   },
   {
+    name: "cache",
+    summary: "list the local caches of remote repositories, --cleanup removes unused ones",
+    load: async () => (await import("./cache.ts")).cacheCommand,
+  },
+  {
     name: "key",
     summary: "manage key files (list, add, remove, passwd) and export the master key",
     load: async () => (await import("./key.ts")).keyCommand,

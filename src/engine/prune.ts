@@ -170,6 +170,7 @@ export async function prune(repo: Repository, o: PruneOptions = {}): Promise<Pru
           repo.id,
           { clock: repo.clock, random: repo.random },
         );
+        work.cache = repo.cache; // index, snapshots and tree packs (remote repositories)
         work.indexCache = repo.indexCache;
         return await pruneLocked(work, o);
       } catch (err) {

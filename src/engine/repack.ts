@@ -2,10 +2,32 @@ import { CofferError, isCofferError } from "../core/errors.ts";
 import { type BlobType, decodeBlob } from "../format/blob.ts";
 import { shortId } from "../format/ids.ts";
 import type { IndexPack } from "../format/index-file.ts";
-import { PackBuilder, packKey } from "../format/pack.ts";
+import { packKey } from "../format/pack.ts";
 import { saveIndex } from "./index-store.ts";
 import type { PackUsage } from "./prune-accounting.ts";
+import { RepackWriter } from "./repack-writer.ts";
 import type { Repository } from "./repository.ts";
+
+/** The bytes of a source pack from its first used blob to the end of its last one. */
+interface Span {
+  offset: number;
+  bytes: Uint8Array;
+}
+
+/** Reads only the part of `src` that holds its used blobs (restic reads the same span). */
+async function readSpan(repo: Repository, src: PackUsage): Promise<Span> {
+  let first = Infinity;
+  let end = 0;
+  for (const [, offset, length] of src.used) {
+    first = Math.min(first, offset);
+    end = Math.max(end, offset + length);
+  }
+  if (end === 0) return { offset: 0, bytes: new Uint8Array(0) };
+  return {
+    offset: first,
+    bytes: await repo.storage.get(packKey(src.id), { offset: first, length: end - first }),
+  };
+}
 
 /** What {@link repackPacks} wrote. */
 export interface RepackResult {
@@ -40,42 +62,30 @@ export async function repackPacks(
   const result: RepackResult = { packs: written, blobs: 0, bytes: 0 };
   if (sources.length === 0) return result;
   let indexing = false;
+  let open: RepackWriter | undefined;
   try {
     for (const type of ["tree", "data"] as BlobType[]) {
       const list = sources.filter((s) => s.type === type);
-      let builder = new PackBuilder(type);
+      let left = list.reduce((n, s) => n + s.usedBytes, 0);
       const flush = async (): Promise<void> => {
-        if (builder.count === 0) return;
-        const pack = builder.finish(repo.master, repo.random);
-        builder = new PackBuilder(type);
-        await repo.storage.putIfAbsent(packKey(pack.id), pack.bytes);
-        written.push({
-          id: pack.id,
-          type,
-          size: pack.bytes.length,
-          blobs: pack.entries.map((e) => [
-            e.id.toString("hex"),
-            e.offset,
-            e.length,
-            e.rawLength,
-            e.flags,
-          ]),
-        });
+        if (open === undefined) return;
+        written.push(await open.commit(repo.master, repo.random));
+        open = undefined;
       };
-      // Fetch the next pack while the current one is verified.
-      const fetch = (i: number): Promise<Uint8Array> | undefined => {
+      // Fetch the next pack's used span while the current one is verified: two packs in memory.
+      const fetch = (i: number): Promise<Span> | undefined => {
         const s = list[i];
         if (s === undefined) return undefined;
-        const p = repo.storage.get(packKey(s.id));
+        const p = readSpan(repo, s);
         p.catch(() => undefined);
         return p;
       };
       let next = fetch(0);
       for (let i = 0; i < list.length; i++) {
         const src = list[i] as PackUsage;
-        let bytes: Uint8Array;
+        let span: Span;
         try {
-          bytes = await (next as Promise<Uint8Array>);
+          span = await (next as Promise<Span>);
         } catch (err) {
           throw new CofferError(
             isCofferError(err) ? err.code : "IO",
@@ -85,12 +95,13 @@ export async function repackPacks(
         }
         next = fetch(i + 1);
         for (const [id, offset, length, rawLength, flags] of src.used) {
-          if (offset + length > bytes.length)
+          const at = offset - span.offset;
+          if (at + length > span.bytes.length)
             throw new CofferError(
               "CORRUPT",
               `Cannot repack pack ${shortId(src.id)}: blob ${shortId(id)} lies beyond the pack's end (run coffer check --read-data)`,
             );
-          const sealed = bytes.subarray(offset, offset + length);
+          const sealed = span.bytes.subarray(at, at + length);
           try {
             decodeBlob(repo.master, type, sealed, flags, id, rawLength);
           } catch (err) {
@@ -100,11 +111,15 @@ export async function repackPacks(
               { cause: err },
             );
           }
-          builder.add({ id: Buffer.from(id, "hex"), type, sealed, rawLength, flags });
+          open ??= await RepackWriter.open(repo.storage, type, Math.min(left, o.packSize));
+          open.add(id, sealed, rawLength, flags);
+          left -= length;
           result.blobs++;
           result.bytes += length;
-          if (builder.size >= o.packSize) await flush();
+          if (open.size >= o.packSize) await flush();
         }
+        // The new pack no longer needs this source pack's bytes.
+        await open?.drain();
       }
       await flush();
     }
@@ -120,6 +135,7 @@ export async function repackPacks(
     // No index names the new packs: nobody can reference them, so they go again. (If writing
     // the index failed, it may exist all the same: then the packs stay, as duplicates that
     // the next prune reclaims.)
+    await open?.abort().catch(() => undefined);
     if (!indexing)
       for (const p of written) await repo.storage.delete(packKey(p.id)).catch(() => undefined);
     throw err;

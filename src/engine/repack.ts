@@ -1,32 +1,46 @@
 import { CofferError, isCofferError } from "../core/errors.ts";
-import { type BlobType, decodeBlob } from "../format/blob.ts";
+import type { BlobType } from "../format/blob.ts";
 import { shortId } from "../format/ids.ts";
-import type { IndexPack } from "../format/index-file.ts";
+import type { IndexBlob, IndexPack } from "../format/index-file.ts";
 import { packKey } from "../format/pack.ts";
 import { saveIndex } from "./index-store.ts";
 import type { PackUsage } from "./prune-accounting.ts";
+import { verifyBlob } from "./repack-verify.ts";
 import { RepackWriter } from "./repack-writer.ts";
 import type { Repository } from "./repository.ts";
 
-/** The bytes of a source pack from its first used blob to the end of its last one. */
+/**
+ * Bytes read from a source pack at once. Two reads are in memory (one verified, the next
+ * fetched meanwhile), so this bounds what a repack holds of its sources.
+ */
+export const REPACK_READ_BYTES = 4 << 20;
+
+/** One read of a source pack: the used blobs lying in `[offset, end)`, by offset. */
 interface Span {
+  src: PackUsage;
   offset: number;
-  bytes: Uint8Array;
+  end: number;
+  blobs: IndexBlob[];
 }
 
-/** Reads only the part of `src` that holds its used blobs (restic reads the same span). */
-async function readSpan(repo: Repository, src: PackUsage): Promise<Span> {
-  let first = Infinity;
-  let end = 0;
-  for (const [, offset, length] of src.used) {
-    first = Math.min(first, offset);
-    end = Math.max(end, offset + length);
+/**
+ * Splits the used blobs of `src` into reads of at most `max` bytes (a larger blob is read
+ * alone), skipping whatever precedes the first and follows the last used blob of each read.
+ */
+export function spans(src: PackUsage, max: number): Span[] {
+  const out: Span[] = [];
+  let cur: Span | undefined;
+  for (const b of [...src.used].sort((x, y) => x[1] - y[1])) {
+    const [, offset, length] = b;
+    if (cur === undefined || offset + length - cur.offset > max) {
+      cur = { src, offset, end: offset + length, blobs: [b] };
+      out.push(cur);
+    } else {
+      cur.blobs.push(b);
+      cur.end = Math.max(cur.end, offset + length);
+    }
   }
-  if (end === 0) return { offset: 0, bytes: new Uint8Array(0) };
-  return {
-    offset: first,
-    bytes: await repo.storage.get(packKey(src.id), { offset: first, length: end - first }),
-  };
+  return out;
 }
 
 /** What {@link repackPacks} wrote. */
@@ -72,20 +86,22 @@ export async function repackPacks(
         written.push(await open.commit(repo.master, repo.random));
         open = undefined;
       };
-      // Fetch the next pack's used span while the current one is verified: two packs in memory.
-      const fetch = (i: number): Promise<Span> | undefined => {
-        const s = list[i];
-        if (s === undefined) return undefined;
-        const p = readSpan(repo, s);
+      const reads = list.flatMap((s) => spans(s, REPACK_READ_BYTES));
+      // Fetch the next read while the current one is verified.
+      const fetch = (i: number): Promise<Uint8Array> | undefined => {
+        const r = reads[i];
+        if (r === undefined) return undefined;
+        const range = { offset: r.offset, length: r.end - r.offset };
+        const p = repo.storage.get(packKey(r.src.id), range);
         p.catch(() => undefined);
         return p;
       };
       let next = fetch(0);
-      for (let i = 0; i < list.length; i++) {
-        const src = list[i] as PackUsage;
-        let span: Span;
+      for (let i = 0; i < reads.length; i++) {
+        const { src, offset: start, blobs } = reads[i] as Span;
+        let bytes: Uint8Array;
         try {
-          span = await (next as Promise<Span>);
+          bytes = await (next as Promise<Uint8Array>);
         } catch (err) {
           throw new CofferError(
             isCofferError(err) ? err.code : "IO",
@@ -94,16 +110,16 @@ export async function repackPacks(
           );
         }
         next = fetch(i + 1);
-        for (const [id, offset, length, rawLength, flags] of src.used) {
-          const at = offset - span.offset;
-          if (at + length > span.bytes.length)
+        for (const [id, offset, length, rawLength, flags] of blobs) {
+          const at = offset - start;
+          if (at + length > bytes.length)
             throw new CofferError(
               "CORRUPT",
               `Cannot repack pack ${shortId(src.id)}: blob ${shortId(id)} lies beyond the pack's end (run coffer check --read-data)`,
             );
-          const sealed = span.bytes.subarray(at, at + length);
+          const sealed = bytes.subarray(at, at + length);
           try {
-            decodeBlob(repo.master, type, sealed, flags, id, rawLength);
+            verifyBlob(repo.master, type, sealed, flags, id, rawLength);
           } catch (err) {
             throw new CofferError(
               "CORRUPT",
@@ -118,7 +134,7 @@ export async function repackPacks(
           result.bytes += length;
           if (open.size >= o.packSize) await flush();
         }
-        // The new pack no longer needs this source pack's bytes.
+        // The new pack no longer needs the bytes of this read.
         await open?.drain();
       }
       await flush();

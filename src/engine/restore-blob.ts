@@ -1,9 +1,11 @@
 import { createRequire } from "node:module";
-import { CofferError } from "../core/errors.ts";
+import { CofferError, isCofferError } from "../core/errors.ts";
 import { FLAG_ZSTD } from "../format/blob.ts";
 import { blobId, shortId } from "../format/ids.ts";
 import type { MasterKey } from "../format/master-key.ts";
 import { unseal } from "../format/seal.ts";
+
+import type { DecodeJob, DecodeResult } from "./restore-decoder.ts";
 
 type Binding = typeof import("zstd-napi/binding.js");
 
@@ -75,4 +77,36 @@ export class BlobDecoder {
     }
     return raw;
   }
+}
+
+/**
+ * Decodes the blobs of one range (`job.input`, `job.inputLength` bytes) one after the other
+ * into `job.output`, on whichever thread calls it (a restore worker, or the main thread when
+ * the worker is busy). Returns per blob the offset of its verified plaintext, or its error.
+ */
+export function decodeRange(decoder: BlobDecoder, job: DecodeJob): DecodeResult[] {
+  const input = Buffer.from(job.input, 0, job.inputLength);
+  const out = Buffer.from(job.output);
+  const results: DecodeResult[] = [];
+  let pos = 0;
+  for (const [id, start, length, flags, rawLength] of job.blobs) {
+    try {
+      if (pos + rawLength + 1 > out.length) throw new Error("output area too small");
+      decoder.decode(
+        id,
+        input.subarray(start, start + length),
+        flags,
+        rawLength,
+        out.subarray(pos),
+      );
+      results.push(pos);
+      pos += rawLength;
+    } catch (err) {
+      results.push({
+        code: isCofferError(err) ? err.code : "CORRUPT",
+        message: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
+  return results;
 }

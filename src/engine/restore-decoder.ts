@@ -19,6 +19,9 @@ const WORKER_URL = new URL(
   import.meta.url,
 );
 
+/** Jobs a worker holds at once (one decoding, one queued behind it). */
+const DEPTH = 2;
+
 /** One buffer pair a range is read into and decoded into; reused once its range is written. */
 export interface DecodeSlot {
   input: SharedArrayBuffer;
@@ -26,34 +29,39 @@ export interface DecodeSlot {
 }
 
 /**
- * Decodes ranges of blobs on worker threads (decryption + zstd + ID check) through shared
- * memory: the main thread reads a range into a slot's `input`, the worker writes the
- * plaintexts into the slot's `output`; nothing is copied through messages.
+ * Decodes ranges of blobs (decryption + zstd + ID check) on worker threads through shared
+ * memory: the main thread reads a range into a slot's `input`, a worker writes the plaintexts
+ * into the slot's `output`; nothing is copied through messages. Workers run
+ * `restore-worker.ts`, which loads only the decoding modules.
  */
 export class RestoreDecoder {
   readonly #pool: WorkerPool;
 
   constructor(master: MasterKey, workers: number) {
-    this.#pool = new WorkerPool(WORKER_URL, masterKeyToBytes(master), { size: workers, depth: 2 });
+    this.#pool = new WorkerPool(WORKER_URL, masterKeyToBytes(master), {
+      size: workers,
+      depth: DEPTH,
+    });
   }
 
   /** Decodes the blobs of `r`, whose bytes (`length` of them) are in `slot.input`. */
   async decode(slot: DecodeSlot, length: number, r: PackRange): Promise<(Buffer | CofferError)[]> {
-    const blobs: DecodeJob["blobs"] = r.blobs.map((b) => [
-      b.id,
-      b.loc.offset - r.offset,
-      b.loc.length,
-      b.loc.flags,
-      b.loc.rawLength,
-    ]);
+    const job: DecodeJob = {
+      input: slot.input,
+      inputLength: length,
+      output: slot.output,
+      blobs: r.blobs.map((b) => [
+        b.id,
+        b.loc.offset - r.offset,
+        b.loc.length,
+        b.loc.flags,
+        b.loc.rawLength,
+      ]),
+    };
     let results: DecodeResult[] = [];
-    await this.#pool.run(
-      { input: slot.input, inputLength: length, output: slot.output, blobs } satisfies DecodeJob,
-      [],
-      (m: WorkerReply) => {
-        results = (m as WorkerReply & { results: DecodeResult[] }).results;
-      },
-    );
+    await this.#pool.run(job, [], (m: WorkerReply) => {
+      results = (m as WorkerReply & { results: DecodeResult[] }).results;
+    });
     const out = Buffer.from(slot.output);
     return r.blobs.map((b, k) => {
       const res = results[k];

@@ -22,7 +22,7 @@ function rangeOf(raws: Buffer[]): { job: DecodeJob; input: Buffer } {
   }
   const output = new SharedArrayBuffer(raws.reduce((n, r) => n + r.length, 1));
   return {
-    job: { input: input.buffer, inputLength: at, output, blobs: entries },
+    job: { input: input.buffer, inputLength: at, output, blobs: entries, checkIds: true },
     input,
   };
 }

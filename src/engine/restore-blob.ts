@@ -30,10 +30,19 @@ export class BlobDecoder {
   /**
    * Returns the verified plaintext of a data blob, valid until the next call. With `dst` (at
    * least `rawLength + 1` bytes) the plaintext is written there and the result is a view of it.
+   * `checkId: false` leaves the ID check to the caller, who must run it (see
+   * {@link checkBlobId}) before the plaintext is used.
    * @throws CofferError CORRUPT `Cannot read blob 3fa1c2d4: authentication failed` (or invalid
    *   zstd data, wrong length, ID mismatch).
    */
-  decode(id: string, sealed: Uint8Array, flags: number, rawLength: number, dst?: Buffer): Buffer {
+  decode(
+    id: string,
+    sealed: Uint8Array,
+    flags: number,
+    rawLength: number,
+    dst?: Buffer,
+    checkId = true,
+  ): Buffer {
     const what = `blob ${shortId(id)}`;
     let plain: Buffer;
     try {
@@ -72,17 +81,25 @@ export class BlobDecoder {
       dst.set(plain);
       raw = dst.subarray(0, rawLength);
     }
-    if (!blobId(this.master.macKey, raw).equals(Buffer.from(id, "hex"))) {
-      throw new CofferError("CORRUPT", `Cannot read ${what}: ID mismatch`);
-    }
+    if (checkId) checkBlobId(this.master, id, raw);
     return raw;
   }
 }
 
 /**
+ * The end-to-end check of a blob: its plaintext must hash (HMAC-SHA256 under the repository's
+ * MAC key) to its ID.
+ * @throws CofferError CORRUPT `Cannot read blob 3fa1c2d4: ID mismatch`.
+ */
+export function checkBlobId(master: MasterKey, id: string, raw: Uint8Array): void {
+  if (!blobId(master.macKey, raw).equals(Buffer.from(id, "hex")))
+    throw new CofferError("CORRUPT", `Cannot read blob ${shortId(id)}: ID mismatch`);
+}
+
+/**
  * Decodes the blobs of one range (`job.input`, `job.inputLength` bytes) one after the other
- * into `job.output`, on whichever thread calls it (a restore worker, or the main thread when
- * the worker is busy). Returns per blob the offset of its verified plaintext, or its error.
+ * into `job.output` (a restore worker calls it). Returns per blob the offset of its plaintext,
+ * or its error. The plaintexts are verified against their IDs unless `job.checkIds` is false.
  */
 export function decodeRange(decoder: BlobDecoder, job: DecodeJob): DecodeResult[] {
   const input = Buffer.from(job.input, 0, job.inputLength);
@@ -98,6 +115,7 @@ export function decodeRange(decoder: BlobDecoder, job: DecodeJob): DecodeResult[
         flags,
         rawLength,
         out.subarray(pos),
+        job.checkIds,
       );
       results.push(pos);
       pos += rawLength;

@@ -1,6 +1,7 @@
 import { CofferError, type ErrorCode } from "../core/errors.ts";
 import { masterKeyToBytes, type MasterKey } from "../format/master-key.ts";
 import { WorkerPool, type WorkerReply } from "./pipeline/worker-pool.ts";
+import { checkBlobId } from "./restore-blob.ts";
 import type { PackRange } from "./restore-packs.ts";
 
 /** A decode job: a range's bytes (shared) and its blobs as `[id, start, length, flags, rawLength]`. */
@@ -9,6 +10,8 @@ export interface DecodeJob {
   inputLength: number;
   output: SharedArrayBuffer;
   blobs: [string, number, number, number, number][];
+  /** Whether the decoding thread checks plaintexts against IDs (else the receiver must). */
+  checkIds: boolean;
 }
 
 /** Per blob: the offset of its verified plaintext in the output area, or the error. */
@@ -33,11 +36,21 @@ export interface DecodeSlot {
  * memory: the main thread reads a range into a slot's `input`, a worker writes the plaintexts
  * into the slot's `output`; nothing is copied through messages. Workers run
  * `restore-worker.ts`, which loads only the decoding modules.
+ *
+ * Every blob's ID is checked before its plaintext is returned. With `mainChecksEvery: n`,
+ * the calling thread checks the IDs of every n-th range itself when the worker hands it back
+ * (the HMAC allocates nothing, so it costs no memory), which balances a single worker, the
+ * bottleneck, against the main thread's reads and writes.
  */
 export class RestoreDecoder {
   readonly #pool: WorkerPool;
+  #ranges = 0;
 
-  constructor(master: MasterKey, workers: number) {
+  constructor(
+    private readonly master: MasterKey,
+    workers: number,
+    private readonly mainChecksEvery = 0,
+  ) {
     this.#pool = new WorkerPool(WORKER_URL, masterKeyToBytes(master), {
       size: workers,
       depth: DEPTH,
@@ -46,7 +59,9 @@ export class RestoreDecoder {
 
   /** Decodes the blobs of `r`, whose bytes (`length` of them) are in `slot.input`. */
   async decode(slot: DecodeSlot, length: number, r: PackRange): Promise<(Buffer | CofferError)[]> {
+    const checkHere = this.mainChecksEvery > 0 && this.#ranges++ % this.mainChecksEvery === 0;
     const job: DecodeJob = {
+      checkIds: !checkHere,
       input: slot.input,
       inputLength: length,
       output: slot.output,
@@ -65,7 +80,16 @@ export class RestoreDecoder {
     const out = Buffer.from(slot.output);
     return r.blobs.map((b, k) => {
       const res = results[k];
-      if (typeof res === "number") return out.subarray(res, res + b.loc.rawLength);
+      if (typeof res === "number") {
+        const raw = out.subarray(res, res + b.loc.rawLength);
+        if (!checkHere) return raw;
+        try {
+          checkBlobId(this.master, b.id, raw);
+        } catch (err) {
+          return err as CofferError;
+        }
+        return raw;
+      }
       return new CofferError(res?.code ?? "CORRUPT", res?.message ?? `Cannot read blob: no result`);
     });
   }

@@ -134,7 +134,7 @@ test("restore() names files whose pack is corrupt or missing, restores the rest,
   await assert.rejects(stat(join(t2, "big.bin")));
 });
 
-for (const workers of [0, 2])
+for (const workers of [0, 1, 2])
   test(`restore() names a blob that fails authentication and restores the files that share nothing with it (workers: ${workers})`, async () => {
     const repo = await testRepository();
     const fx = await writeFixture(repo, tree(), { chunk: 1000, blobsPerPack: 2 });

@@ -281,7 +281,9 @@ export async function restore(
             `Cannot read blob ${shortId(b.id)}: pack ${shortId(r.packId)} is truncated`,
           )
         : undefined;
-    if (workers > 0 && ranges.length > 1) decoder = new RestoreDecoder(repo.master, workers);
+    if (workers > 0 && ranges.length > 1)
+      // one worker is the bottleneck: the main thread checks the IDs of every other range
+      decoder = new RestoreDecoder(repo.master, workers, workers === 1 ? 2 : 0);
     if (decoder === undefined) {
       const inline = new BlobDecoder(repo.master);
       for (let i = 0; i < ranges.length; i++) {

@@ -41,6 +41,11 @@ describe("coffer prune --max-unused (slow: real processes)", () => {
     for (let i = 0; i < 3; i++) {
       fx.write(`keep-${tag}.bin`, `keep-${tag}`, 80_000);
       fx.write(`churn-${tag}.bin`, `churn-${tag}-${i}`, 60_000 + i * 1000);
+      // Small files share packs: the even ones stay, the odd ones change every backup, so
+      // the older backups leave partly used packs in every run (large files tend to fill
+      // packs of their own, which become wholly unused instead).
+      for (let k = 0; k < 30; k++)
+        fx.write(`s-${tag}-${k}.bin`, k % 2 === 0 ? `s-${tag}-${k}` : `s-${tag}-${i}-${k}`, 3000);
       await ok(["backup", fx.src, "--host", "h", "--quiet"]);
     }
   }

@@ -52,13 +52,44 @@ export async function planRestore(
   const excludes = compileGlobs(f.exclude ?? []);
   const plan: RestorePlan = { dirs: [], files: [], links: [], others: [], treeErrors: [] };
   const inodes = new Map<string, PlannedNode>();
-  const ctx: Ctx = { loader, includes, excludes, plan, inodes };
+  const ctx: Ctx = { loader: new PrefetchingLoader(loader), includes, excludes, plan, inodes };
   await planTree(ctx, rootTree, ROOT, includes.length === 0);
   return plan;
 }
 
+/** Trees loaded ahead of the walk (decoded, waiting to be planned) at most. */
+const PREFETCH = 16;
+
+/**
+ * Loads the subtrees of a directory while the walk plans the directories before them: the
+ * walk stays depth-first and in order (the plan is the same), but tree reads overlap instead
+ * of waiting one by one. A prefetched tree's error surfaces when the walk reaches it.
+ */
+class PrefetchingLoader {
+  readonly #ahead = new Map<string, Promise<TreeNode[]>>();
+  constructor(private readonly loader: TreeLoader) {}
+
+  /** Starts loading `ids` (up to {@link PREFETCH} trees ahead). */
+  prefetch(ids: readonly string[]): void {
+    for (const id of ids) {
+      if (this.#ahead.size >= PREFETCH) return;
+      if (this.#ahead.has(id)) continue;
+      const p = this.loader.loadTree(id);
+      p.catch(() => undefined); // reported when the walk reaches the tree
+      this.#ahead.set(id, p);
+    }
+  }
+
+  loadTree(id: string): Promise<TreeNode[]> {
+    const p = this.#ahead.get(id);
+    if (p === undefined) return this.loader.loadTree(id);
+    this.#ahead.delete(id);
+    return p;
+  }
+}
+
 interface Ctx {
-  loader: TreeLoader;
+  loader: PrefetchingLoader;
   includes: Glob[];
   excludes: Glob[];
   plan: RestorePlan;
@@ -82,6 +113,19 @@ async function planTree(
     });
     return false;
   }
+  // the subdirectories the loop below walks into, in the same order
+  const walked = (node: TreeNode, pathBytes: Buffer, self: boolean): boolean =>
+    !(ctx.excludes.length > 0 && matchesAny(ctx.excludes, pathBytes)) &&
+    (self || ctx.includes.some((g) => g.mayMatchDescendant(pathBytes)));
+  ctx.loader.prefetch(
+    nodes.flatMap((n) => {
+      if (n.type !== "dir" || n.subtree === undefined) return [];
+      const pathBytes = joinPath(dir, n.name);
+      return walked(n, pathBytes, selected || matchesAny(ctx.includes, pathBytes))
+        ? [n.subtree]
+        : [];
+    }),
+  );
   let any = false;
   for (const node of nodes) {
     const pathBytes = joinPath(dir, node.name);
@@ -89,7 +133,7 @@ async function planTree(
     const self = selected || matchesAny(ctx.includes, pathBytes);
     const p: PlannedNode = { pathBytes, path: displayPath(pathBytes), node };
     if (node.type === "dir") {
-      if (!self && !ctx.includes.some((g) => g.mayMatchDescendant(pathBytes))) continue;
+      if (!walked(node, pathBytes, self)) continue;
       const slot = ctx.plan.dirs.length;
       ctx.plan.dirs.push(p);
       const below =

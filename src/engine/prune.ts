@@ -9,8 +9,7 @@ import { mapLimit } from "./parallel.ts";
 import { planPrune } from "./prune-phase1.ts";
 import { readPlans } from "./prune-plan.ts";
 import { DEFAULT_MAX_UNUSED, type UnusedLimit } from "./prune-select.ts";
-import { withPruneLock, type LockOwner } from "./prune-lock.ts";
-import type { HolderAlive } from "./prune-lock-decision.ts";
+import { withPruneLock, type PruneLockOptions } from "./prune-lock.ts";
 import { Repository } from "./repository.ts";
 import { stoppableStorage } from "./stoppable-storage.ts";
 
@@ -34,14 +33,10 @@ export interface PruneOptions {
   /** SIGINT/SIGTERM: the prune stops at its next storage step (crash-safe), releasing its lock. */
   signal?: AbortSignal;
   /** Prune lock settings (docs/format.md "Locks"); the defaults are this process and restic's times. */
-  lock?: {
-    owner?: LockOwner;
-    alive?: HolderAlive;
-    refreshMs?: number;
-    staleMs?: number;
-    pollMs?: number;
-    maxWaitMs?: number;
-  };
+  lock?: Pick<
+    PruneLockOptions,
+    "owner" | "alive" | "refreshMs" | "staleMs" | "pollMs" | "maxWaitMs"
+  >;
 }
 
 /** What {@link prune} did. */

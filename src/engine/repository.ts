@@ -1,19 +1,10 @@
 import type { Clock, Random } from "../core/deps.ts";
 import { CofferError, isCofferError } from "../core/errors.ts";
-import { systemClock, systemRandom } from "../core/system.ts";
 import { type BlobType, decodeBlob } from "../format/blob.ts";
 import { BlobTable, type BlobLocation } from "../format/blob-table.ts";
-import type { ChunkerParams } from "../format/chunker.ts";
-import { type RepoConfig, createConfig, decodeConfig, encodeConfig } from "../format/config.ts";
+import type { RepoConfig } from "../format/config.ts";
 import { shortId } from "../format/ids.ts";
-import {
-  type KdfParams,
-  type MasterKey,
-  createKeyFile,
-  generateMasterKey,
-  openKeyFile,
-} from "../format/keys.ts";
-import { packKey } from "../format/pack.ts";
+import type { MasterKey } from "../format/keys.ts";
 import { type Snapshot, decodeSnapshot, encodeSnapshot } from "../format/snapshot.ts";
 import { type TreeNode, decodeTree } from "../format/tree.ts";
 import type { Storage } from "../storage/storage.ts";
@@ -21,29 +12,18 @@ import { loadIndexFiles } from "./index-store.ts";
 import type { ObjectCache } from "./object-cache.ts";
 import { collect, mapLimit } from "./parallel.ts";
 import type { RepoCache } from "./repo-cache.ts";
+import {
+  type InitOptions,
+  type OpenOptions,
+  type OpenedRepository,
+  initRepository,
+  openRepository,
+  openRepositoryWithMasterKey,
+} from "./repository-open.ts";
+import { getPack, readTreePack as readWholeTreePack, truncated } from "./repository-packs.ts";
 
 export type { RepoConfig } from "../format/config.ts";
-
-/** Options for {@link Repository.init}. */
-export interface InitOptions {
-  random?: Random;
-  clock?: Clock;
-  /** Recorded in the first key file. */
-  hostname: string;
-  username: string;
-  /** scrypt cost of the first key file (tests use a cheap one). */
-  kdf?: KdfParams;
-  /** Chunker parameters (default: the v1 defaults; tests use smaller ones). */
-  chunker?: ChunkerParams;
-  /** Target pack size in bytes (default 16 MiB; tests use smaller packs). */
-  packSize?: number;
-}
-
-/** Options for {@link Repository.open}. */
-export interface OpenOptions {
-  random?: Random;
-  clock?: Clock;
-}
+export type { InitOptions, OpenOptions } from "./repository-open.ts";
 
 /** Information about one pack, from the index. */
 export interface PackInfo {
@@ -110,37 +90,7 @@ export class Repository {
    * @throws CofferError REPO_EXISTS when `config` already exists.
    */
   static async init(storage: Storage, password: string, o: InitOptions): Promise<Repository> {
-    const random = o.random ?? systemRandom;
-    const clock = o.clock ?? systemClock;
-    if ((await storage.head("config")) !== undefined) {
-      throw new CofferError(
-        "REPO_EXISTS",
-        `Cannot init repository at ${storage.location}: a repository already exists there`,
-      );
-    }
-    if (password.length === 0)
-      throw new CofferError("BAD_INPUT", "Cannot init repository: empty password");
-    const master = generateMasterKey(random);
-    const config = createConfig(master, random, {
-      ...(o.chunker !== undefined ? { chunker: o.chunker } : {}),
-      ...(o.packSize !== undefined ? { packSize: o.packSize } : {}),
-    });
-    const key = createKeyFile(master, password, {
-      random,
-      now: clock.now(),
-      hostname: o.hostname,
-      username: o.username,
-      ...(o.kdf !== undefined ? { kdf: o.kdf } : {}),
-    });
-    await storage.putIfAbsent(`keys/${key.id}`, key.bytes);
-    const res = await storage.putIfAbsent("config", encodeConfig(config));
-    if (res === "exists") {
-      throw new CofferError(
-        "REPO_EXISTS",
-        `Cannot init repository at ${storage.location}: a repository already exists there`,
-      );
-    }
-    return new Repository(storage, config, master, key.id, random, clock);
+    return Repository.#from(await initRepository(storage, password, o));
   }
 
   /**
@@ -149,63 +99,7 @@ export class Repository {
    *   file opens), CORRUPT (config MAC mismatch), UNSUPPORTED_VERSION.
    */
   static async open(storage: Storage, password: string, o: OpenOptions = {}): Promise<Repository> {
-    let configBytes: Uint8Array;
-    try {
-      configBytes = await storage.get("config");
-    } catch (err) {
-      if (isCofferError(err, "NOT_FOUND")) {
-        throw new CofferError(
-          "REPO_NOT_FOUND",
-          `Cannot open repository at ${storage.location}: no repository found there`,
-          {
-            cause: err,
-          },
-        );
-      }
-      throw err;
-    }
-    const keyIds = (await collect(storage.list("keys/")))
-      .map((k) => k.key.slice("keys/".length))
-      .sort();
-    if (keyIds.length === 0) {
-      throw new CofferError(
-        "CORRUPT",
-        `Cannot open repository at ${storage.location}: no key files`,
-      );
-    }
-    let lastErr: unknown;
-    for (const keyId of keyIds) {
-      let master: MasterKey;
-      try {
-        master = openKeyFile(await storage.get(`keys/${keyId}`), password);
-      } catch (err) {
-        if (
-          isCofferError(err, "WRONG_PASSWORD") ||
-          isCofferError(err, "CORRUPT") ||
-          isCofferError(err, "NOT_FOUND")
-        ) {
-          lastErr = err;
-          continue;
-        }
-        throw err;
-      }
-      const config = decodeConfig(configBytes, master);
-      return new Repository(
-        storage,
-        config,
-        master,
-        keyId,
-        o.random ?? systemRandom,
-        o.clock ?? systemClock,
-      );
-    }
-    throw new CofferError(
-      "WRONG_PASSWORD",
-      `Cannot open repository at ${storage.location}: wrong password (no key file matches)`,
-      {
-        cause: lastErr,
-      },
-    );
+    return Repository.#from(await openRepository(storage, password, o));
   }
 
   /**
@@ -219,43 +113,11 @@ export class Repository {
     repoId: string,
     o: OpenOptions = {},
   ): Promise<Repository> {
-    let configBytes: Uint8Array;
-    try {
-      configBytes = await storage.get("config");
-    } catch (err) {
-      if (isCofferError(err, "NOT_FOUND")) {
-        throw new CofferError(
-          "REPO_NOT_FOUND",
-          `Cannot open repository at ${storage.location}: no repository found there`,
-          { cause: err },
-        );
-      }
-      throw err;
-    }
-    let config: RepoConfig;
-    try {
-      config = decodeConfig(configBytes, master);
-    } catch (err) {
-      throw new CofferError(
-        "WRONG_PASSWORD",
-        `Cannot open repository at ${storage.location}: the exported master key does not belong to it`,
-        { cause: err },
-      );
-    }
-    if (config.id !== repoId) {
-      throw new CofferError(
-        "WRONG_PASSWORD",
-        `Cannot open repository at ${storage.location}: the export is for repository ${repoId.slice(0, 10)}, this is ${config.id.slice(0, 10)}`,
-      );
-    }
-    return new Repository(
-      storage,
-      config,
-      master,
-      "",
-      o.random ?? systemRandom,
-      o.clock ?? systemClock,
-    );
+    return Repository.#from(await openRepositoryWithMasterKey(storage, master, repoId, o));
+  }
+
+  static #from(r: OpenedRepository): Repository {
+    return new Repository(r.storage, r.config, r.master, r.keyId, r.random, r.clock);
   }
 
   /**
@@ -323,7 +185,7 @@ export class Repository {
         return decode(whole.subarray(loc.offset, loc.offset + loc.length));
       }
     }
-    const sealed = await this.#getPack(loc.packId, `${type} blob ${shortId(id)}`, {
+    const sealed = await getPack(this.storage, loc.packId, `${type} blob ${shortId(id)}`, {
       offset: loc.offset,
       length: loc.length,
     });
@@ -338,31 +200,7 @@ export class Repository {
    * @throws CofferError NOT_FOUND (pack missing), storage errors.
    */
   async readTreePack(packId: string, what = `tree pack ${shortId(packId)}`): Promise<Uint8Array> {
-    const packs = this.cache?.packs;
-    const cached = await packs?.readAll(packId);
-    if (cached !== undefined) return cached;
-    const get = (): Promise<Uint8Array> => this.#getPack(packId, what);
-    return packs === undefined ? get() : packs.fetch(packId, get);
-  }
-
-  /** GETs (a range of) pack `packId`; a missing pack is NOT_FOUND naming `what` needed it. */
-  async #getPack(
-    packId: string,
-    what: string,
-    range?: { offset: number; length: number },
-  ): Promise<Uint8Array> {
-    try {
-      return await this.storage.get(packKey(packId), range);
-    } catch (err) {
-      if (isCofferError(err, "NOT_FOUND")) {
-        throw new CofferError(
-          "NOT_FOUND",
-          `Cannot load ${what}: pack ${shortId(packId)} is missing`,
-          { cause: err },
-        );
-      }
-      throw err;
-    }
+    return readWholeTreePack(this.storage, this.cache?.packs, packId, what);
   }
 
   /** Loads and decodes a tree blob. */
@@ -447,11 +285,4 @@ export class Repository {
       size: o.size,
     }));
   }
-}
-
-function truncated(type: BlobType, id: string, packId: string): CofferError {
-  return new CofferError(
-    "CORRUPT",
-    `Cannot load ${type} blob ${shortId(id)}: pack ${shortId(packId)} is truncated`,
-  );
 }

@@ -1,80 +1,41 @@
 import { resolve } from "node:path";
-import { link, lstat, mkdir, rm, symlink, unlink } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { CofferError } from "../core/errors.ts";
-import type { BlobLocation } from "../format/blob-table.ts";
-import type { BlobType } from "../format/blob.ts";
 import { shortId } from "../format/ids.ts";
-import type { MasterKey } from "../format/master-key.ts";
-import type { Storage } from "../storage/storage.ts";
-import { findSnapshot, type SnapshotSource } from "./find-snapshot.ts";
-import { BlobDecoder } from "./restore-blob.ts";
-import { outputSize, RestoreDecoder, type DecodeSlot } from "./restore-decoder.ts";
+import { findSnapshot } from "./find-snapshot.ts";
+import { RestoreDecoder } from "./restore-decoder.ts";
 import { FileSink, type FileJob } from "./restore-files.ts";
+import { planFileJobs } from "./restore-jobs.ts";
+import { applyFileMetadataSync, applyFileTimes, applyNodeMetadata } from "./restore-metadata.ts";
 import {
-  applyFileMetadataSync,
-  applyFileTimes,
-  applyNodeMetadata,
-  makeDevice,
-} from "./restore-metadata.ts";
-import {
-  PackReader,
-  planPackRanges,
-  rangeError,
-  type PackRange,
-  type WantedBlob,
-} from "./restore-packs.ts";
+  applyDirMetadata,
+  createDirs,
+  message,
+  restoreLinks,
+  restoreOthers,
+  type RestoreTarget,
+} from "./restore-nodes.ts";
+import { PackReader, planPackRanges, type PackRange, type WantedBlob } from "./restore-packs.ts";
 import { planRestore, type PlannedNode } from "./restore-plan.ts";
-import type { TreeLoader } from "./walk-tree.ts";
+import { decodeRangesInline, decodeRangesPipelined } from "./restore-ranges.ts";
+import type {
+  RestoreOptions,
+  RestoreProgress,
+  RestoreResult,
+  RestoreSource,
+} from "./restore-types.ts";
+
+export type {
+  RestoreOptions,
+  RestoreProgress,
+  RestoreResult,
+  RestoreSource,
+} from "./restore-types.ts";
 
 /** Bytes to restore from which one decode worker is started by default. */
 const WORKER_MIN_BYTES = 16 * 1024 * 1024;
 /** Largest range (and sum of its plaintexts) in the worker pipeline: 3 slots of 2 + 2 MiB. */
 const SLOT_RANGE = 2 * 1024 * 1024;
-
-/** What restore needs from a repository (a `Repository` satisfies it). */
-export interface RestoreSource extends SnapshotSource, TreeLoader {
-  readonly storage: Storage;
-  readonly master: MasterKey;
-  ensureIndex(): Promise<void>;
-  locate(type: BlobType, id: string): BlobLocation | undefined;
-}
-
-/** Progress of a restore, reported after each file. */
-export interface RestoreProgress {
-  files: number;
-  filesTotal: number;
-  bytes: number;
-  bytesTotal: number;
-  errors: number;
-}
-
-/** Options for {@link restore}. */
-export interface RestoreOptions {
-  /** Directory to restore into (created if missing). */
-  target: string;
-  include?: readonly (string | Uint8Array)[];
-  exclude?: readonly (string | Uint8Array)[];
-  onProgress?: (p: RestoreProgress) => void;
-  signal?: AbortSignal;
-  /** Ranged pack reads in flight on a remote storage (default 4; local packs are read synchronously). */
-  concurrency?: number;
-  /**
-   * Worker threads that decrypt, decompress and verify blobs while the main thread reads and
-   * writes (a pipeline through shared memory); 0 decodes on the main thread. Default: 1 when
-   * the selected files hold at least 16 MiB, else 0. Measured (ADR 0002, 2026-11-23): one
-   * worker cuts wall time by about a quarter at the same CPU and no more peak RSS; a second
-   * worker costs ~45 MiB more for little gain on 2 cores.
-   */
-  workers?: number;
-}
-
-/** Outcome of a restore: counts, and every path that could not be restored correctly. */
-export interface RestoreResult {
-  files: number;
-  dirs: number;
-  bytes: number;
-  errors: { path: string; message: string }[];
-}
 
 /**
  * Restores a snapshot (`snapshot` is an ID, unique prefix or `latest`) under `o.target`.
@@ -121,77 +82,26 @@ export async function restore(
   const checkAbort = (): void => {
     if (o.signal?.aborted === true) throw new CofferError("INTERRUPTED", "Restore interrupted");
   };
+  const t: RestoreTarget = { onDisk, fail, checkAbort, asRoot };
 
   await mkdir(target, { recursive: true });
-  const dirOk = new Set<string>();
-  for (const d of plan.dirs) {
-    checkAbort();
-    try {
-      await mkdir(onDisk(d.pathBytes), { mode: 0o700 });
-      dirOk.add(d.path);
-    } catch (err) {
-      if (
-        (err as { code?: string }).code === "EEXIST" &&
-        (await lstat(onDisk(d.pathBytes))).isDirectory()
-      )
-        dirOk.add(d.path);
-      else fail(d.path, `cannot create directory: ${message(err)}`);
-    }
-  }
+  const dirOk = await createDirs(t, plan.dirs);
 
   // Files: work out where each blob goes.
+  const { jobs, wanted, empty, bytesTotal } = planFileJobs(repo, plan.files, onDisk);
   const progress: RestoreProgress = {
     files: 0,
     filesTotal: plan.files.length + plan.links.length,
     bytes: 0,
-    bytesTotal: 0,
+    bytesTotal,
     errors: 0,
   };
   const report = (): void => {
     progress.errors = errors.length;
     o.onProgress?.({ ...progress });
   };
-  const jobs = new Map<FileJob, PlannedNode>();
-  const wanted = new Map<string, WantedBlob & { targets: { job: FileJob; offset: number }[] }>();
   const sink = new FileSink();
   const done = new Map<PlannedNode, boolean>();
-  let counter = 0;
-  const empty: FileJob[] = [];
-  for (const f of plan.files) {
-    const final = onDisk(f.pathBytes);
-    const temp = Buffer.concat([
-      final.subarray(0, final.lastIndexOf(0x2f) + 1),
-      Buffer.from(`.coffer-restore-${process.pid}-${counter++}`),
-    ]);
-    const job: FileJob = { final, temp, size: 0, remaining: 0, created: false, end: 0 };
-    jobs.set(job, f);
-    let offset = 0;
-    const locs: { id: string; loc: BlobLocation }[] = [];
-    let missing: string | undefined;
-    for (const id of f.node.content ?? []) {
-      const loc = repo.locate("data", id);
-      if (loc === undefined) {
-        missing ??= `blob ${shortId(id)} is not in any index`;
-        continue;
-      }
-      locs.push({ id, loc });
-    }
-    if (missing !== undefined) {
-      job.failed = missing;
-      continue;
-    }
-    for (const { id, loc } of locs) {
-      let w = wanted.get(id);
-      if (w === undefined) wanted.set(id, (w = { id, loc, targets: [] }));
-      w.targets.push({ job, offset });
-      offset += loc.rawLength;
-      job.remaining++;
-    }
-    job.size = offset;
-    progress.bytesTotal += offset;
-    if (job.remaining === 0) empty.push(job);
-  }
-
   const finishJob = async (job: FileJob): Promise<void> => {
     const f = jobs.get(job)!;
     let problems: string[] | undefined;
@@ -274,105 +184,18 @@ export async function restore(
         if (job.remaining === 0) await finishJob(job);
       }
     };
-    const truncated = (r: PackRange, b: WantedBlob, length: number): CofferError | undefined =>
-      b.loc.offset - r.offset + b.loc.length > length
-        ? new CofferError(
-            "CORRUPT",
-            `Cannot read blob ${shortId(b.id)}: pack ${shortId(r.packId)} is truncated`,
-          )
-        : undefined;
     if (workers > 0 && ranges.length > 1)
       // one worker is the bottleneck: the main thread checks the IDs of every other range
       decoder = new RestoreDecoder(repo.master, workers, workers === 1 ? 2 : 0);
-    if (decoder === undefined) {
-      const inline = new BlobDecoder(repo.master);
-      for (let i = 0; i < ranges.length; i++) {
-        checkAbort();
-        const r = ranges[i]!;
-        let bytes: Uint8Array;
-        try {
-          bytes = await reader.read(i);
-        } catch (err) {
-          for (const b of r.blobs) blobFailed(r, b, rangeError(r, b, err));
-          continue;
-        }
-        for (const b of r.blobs) {
-          if (wanted.get(b.id)!.targets.every(({ job }) => job.failed !== undefined)) continue;
-          let raw: Buffer;
-          try {
-            const bad = truncated(r, b, bytes.length);
-            if (bad !== undefined) throw bad;
-            const start = b.loc.offset - r.offset;
-            raw = inline.decode(
-              b.id,
-              bytes.subarray(start, start + b.loc.length),
-              b.loc.flags,
-              b.loc.rawLength,
-            );
-          } catch (err) {
-            blobFailed(r, b, err);
-            continue;
-          }
-          await deliver(b, raw);
-        }
-        // local reads are synchronous: let signals and progress timers in between ranges
-        await new Promise((r) => setImmediate(r));
-      }
-    } else {
-      // pipeline: range i is written while ranges i+1 .. i+K-1 are read and decoded
-      const dec = decoder;
-      const k = 2 * workers + 1;
-      // every slot sized once for the largest range: a slot that grew range by range left
-      // its old buffers to both isolates' garbage collectors (~300 MiB peak RSS at 1/4 scale)
-      let inputSize = 0;
-      let outSize = 0;
-      for (const r of ranges) {
-        inputSize = Math.max(inputSize, r.length);
-        outSize = Math.max(outSize, outputSize(r));
-      }
-      const slots: DecodeSlot[] = Array.from({ length: k }, () => ({
-        input: new SharedArrayBuffer(inputSize),
-        output: new SharedArrayBuffer(outSize),
-      }));
-      const inputs = slots.map((s) => Buffer.from(s.input));
-      type Outcome = { read: unknown } | { length: number; results: (Buffer | CofferError)[] };
-      const submit = async (i: number): Promise<Outcome> => {
-        const r = ranges[i]!;
-        const slot = slots[i % k]!;
-        const input = inputs[i % k]!;
-        let bytes: Uint8Array;
-        try {
-          bytes = await reader.read(i, input);
-        } catch (err) {
-          return { read: err };
-        }
-        if (bytes.buffer !== slot.input) input.set(bytes);
-        return { length: bytes.length, results: await dec.decode(slot, bytes.length, r) };
-      };
-      const inflight = new Map<number, Promise<Outcome>>();
-      let next = 0;
-      for (let i = 0; i < ranges.length; i++) {
-        checkAbort();
-        for (; next < ranges.length && next < i + k; next++) {
-          const p = submit(next);
-          p.catch(() => undefined);
-          inflight.set(next, p);
-        }
-        const r = ranges[i]!;
-        const out = await inflight.get(i)!;
-        inflight.delete(i);
-        if ("read" in out) {
-          for (const b of r.blobs) blobFailed(r, b, rangeError(r, b, out.read));
-          continue;
-        }
-        for (let j = 0; j < r.blobs.length; j++) {
-          const b = r.blobs[j]!;
-          const res = truncated(r, b, out.length) ?? out.results[j]!;
-          if (res instanceof CofferError) blobFailed(r, b, res);
-          else await deliver(b, res);
-        }
-      }
-    }
+    const handlers = {
+      checkAbort,
+      unwanted: (id: string): boolean =>
+        wanted.get(id)!.targets.every(({ job }) => job.failed !== undefined),
+      blobFailed,
+      deliver,
+    };
+    if (decoder === undefined) await decodeRangesInline(repo.master, reader, ranges, handlers);
+    else await decodeRangesPipelined(decoder, workers, reader, ranges, handlers);
   } finally {
     await decoder?.close();
     sink.closeAll();
@@ -382,44 +205,9 @@ export async function restore(
   }
   checkAbort();
 
-  for (const l of plan.links) {
-    const path = onDisk(l.pathBytes);
-    if (done.get(l.primary) !== true) {
-      fail(l.path, `hard link to ${l.primary.path} not restored: that file failed`);
-      continue;
-    }
-    try {
-      await unlink(path).catch(() => undefined);
-      await link(onDisk(l.primary.pathBytes), path);
-      progress.files++;
-    } catch (err) {
-      fail(l.path, `cannot create hard link: ${message(err)}`);
-    }
-  }
-
-  for (const n of plan.others) {
-    checkAbort();
-    const path = onDisk(n.pathBytes);
-    try {
-      await rm(path, { force: true });
-      if (n.node.type === "symlink") await symlink(n.node.linkTarget ?? Buffer.alloc(0), path);
-      else await makeDevice(path, n.node);
-    } catch (err) {
-      fail(n.path, `cannot create ${n.node.type}: ${message(err)}`);
-      continue;
-    }
-    for (const p of await applyNodeMetadata(path, n.node, asRoot)) fail(n.path, p);
-  }
-
-  for (let i = plan.dirs.length - 1; i >= 0; i--) {
-    const d = plan.dirs[i]!;
-    if (!dirOk.has(d.path)) continue;
-    for (const p of await applyNodeMetadata(onDisk(d.pathBytes), d.node, asRoot)) fail(d.path, p);
-  }
+  progress.files += await restoreLinks(t, plan.links, done);
+  await restoreOthers(t, plan.others);
+  await applyDirMetadata(t, plan.dirs, dirOk);
   report();
   return { files: progress.files, dirs: dirOk.size, bytes: progress.bytes, errors };
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

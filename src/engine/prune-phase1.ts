@@ -1,9 +1,8 @@
-import { CofferError, isCofferError } from "../core/errors.ts";
+import { CofferError } from "../core/errors.ts";
 import { shortId } from "../format/ids.ts";
-import { decodeIndex, type IndexPack } from "../format/index-file.ts";
 import { readManifests } from "./forget.ts";
-import { mapLimit } from "./parallel.ts";
 import { accountUsage, blobKey } from "./prune-accounting.ts";
+import { PruneIndexes } from "./prune-indexes.ts";
 import { manifestJobs, rewriteManifests } from "./prune-manifests.ts";
 import { writePlan } from "./prune-plan.ts";
 import { selectPacks, type UnusedLimit } from "./prune-select.ts";
@@ -21,6 +20,8 @@ export interface PlanPruneOptions {
   repackSmall: boolean;
   /** Candidates of plans still waiting: neither counted, repacked nor planned again. */
   planned: ReadonlySet<string>;
+  /** Index objects already decoded by this prune (phase 2); default none. */
+  indexFiles?: PruneIndexes;
   log: (message: string) => void;
 }
 
@@ -35,18 +36,6 @@ export interface PlanPruneResult {
   candidates: { id: string; size: number }[];
   repackedIds: string[];
   plan?: { key: string; candidates: number; bytes: number; executableAfter: string };
-}
-
-async function liveIndexPacks(repo: Repository): Promise<IndexPack[]> {
-  const files = await mapLimit(repo.indexIds, 8, async (id) => {
-    try {
-      return decodeIndex(repo.master, await repo.storage.get(`index/${id}`), id).packs;
-    } catch (err) {
-      if (isCofferError(err, "NOT_FOUND")) return [];
-      throw err;
-    }
-  });
-  return files.flat();
 }
 
 /**
@@ -68,7 +57,12 @@ export async function planPrune(repo: Repository, o: PlanPruneOptions): Promise<
   const storedList = await repo.listPackObjects();
   const stored = new Map(storedList.map((p) => [p.id, p.size]));
   const walk = await walkSnapshots(repo, snapshotIds);
-  const usage = accountUsage(await liveIndexPacks(repo), stored, walk.used, o.planned);
+  const usage = accountUsage(
+    await (o.indexFiles ?? new PruneIndexes(repo)).live(repo.indexIds),
+    stored,
+    walk.used,
+    o.planned,
+  );
   const miss = usage.missing[0];
   if (miss !== undefined)
     throw new CofferError(

@@ -1,11 +1,10 @@
 import { CofferError } from "../core/errors.ts";
 import { shortId } from "../format/ids.ts";
 import type { IndexPack } from "../format/index-file.ts";
-import { decodeIndex } from "../format/index-file.ts";
 import { packKey } from "../format/pack.ts";
 import { readManifests, type StoredManifest } from "./forget.ts";
 import { saveIndex } from "./index-store.ts";
-import { mapLimit } from "./parallel.ts";
+import { PruneIndexes } from "./prune-indexes.ts";
 import { planPrune } from "./prune-phase1.ts";
 import { readPlans } from "./prune-plan.ts";
 import { DEFAULT_MAX_UNUSED, type UnusedLimit } from "./prune-select.ts";
@@ -189,7 +188,9 @@ async function pruneLocked(repo: Repository, o: PruneOptions): Promise<PruneRepo
   const plans = await readPlans(repo.storage, (k, why) => {
     log(`ignoring unreadable prune plan ${k}: ${why}`);
   });
-  await repo.loadIndex();
+  // The blob table is loaded by phase 1 (after phase 2's rewrite), or earlier only when a
+  // snapshot has no manifest; index objects are decoded once, shared by both phases.
+  const indexFiles = new PruneIndexes(repo);
   const manifests = await readManifests(repo.storage);
   const { packs: referenced, orphans } = await referencedPacks(repo, manifests);
   const stored = await repo.listPackObjects();
@@ -215,19 +216,8 @@ async function pruneLocked(repo: Repository, o: PruneOptions): Promise<PruneRepo
   const mature = plans.filter((p) => p.createdAt + p.graceMs <= now);
   report.waitingPlans = plans.length - mature.length;
   const indexIds = await repo.listIndexIds();
-  const indexes = new Map<string, IndexPack[]>();
-  const loadIdx = async (id: string): Promise<IndexPack[]> => {
-    let packs = indexes.get(id);
-    if (packs === undefined) {
-      try {
-        packs = decodeIndex(repo.master, await repo.storage.get(`index/${id}`), id).packs;
-      } catch {
-        packs = [];
-      }
-      indexes.set(id, packs);
-    }
-    return packs;
-  };
+  // An unreadable index names nothing here (phase 1 reads it again and decides).
+  const loadIdx = (id: string): Promise<IndexPack[]> => indexFiles.get(id).catch(() => []);
   const toDelete = new Map<string, number>();
   for (const plan of mature) {
     const known = new Set(plan.indexIds);
@@ -245,9 +235,9 @@ async function pruneLocked(repo: Repository, o: PruneOptions): Promise<PruneRepo
     const affected: string[] = [];
     const keep: IndexPack[] = [];
     const seen = new Set<string>();
-    await mapLimit(indexIds, 8, loadIdx);
+    await indexFiles.prefetch(indexIds);
     for (const id of indexIds) {
-      const packs = indexes.get(id) ?? [];
+      const packs = indexFiles.known(id) ?? [];
       if (!packs.some((p) => toDelete.has(p.id))) continue;
       affected.push(id);
       for (const p of packs)
@@ -259,7 +249,9 @@ async function pruneLocked(repo: Repository, o: PruneOptions): Promise<PruneRepo
     if (affected.length > 0) {
       const newId = await saveIndex(repo.storage, repo.master, repo.random, keep, affected);
       log(`wrote index ${shortId(newId)} superseding ${affected.length} index object(s)`);
+      indexFiles.put(newId, keep);
       for (const id of affected) await repo.storage.delete(`index/${id}`);
+      indexFiles.drop(affected);
       report.rewrittenIndexes = affected.length;
     }
     for (const [id, size] of toDelete) {
@@ -285,6 +277,7 @@ async function pruneLocked(repo: Repository, o: PruneOptions): Promise<PruneRepo
     maxUnused: o.maxUnused ?? DEFAULT_MAX_UNUSED,
     repackSmall: o.repackSmall === true,
     planned,
+    indexFiles,
     log,
     ...(o.maxRepackBytes !== undefined ? { maxRepackBytes: o.maxRepackBytes } : {}),
   });

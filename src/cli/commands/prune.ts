@@ -3,6 +3,7 @@ import { prune, type PruneOptions, type PruneReport } from "../../engine/prune.t
 import { parseMaxUnused, parseSize } from "../../engine/prune-select.ts";
 import { flag, str, type Command, type OptionSpec, type ParsedArgs } from "../command.ts";
 import type { CliContext } from "../context.ts";
+import { formatBytes } from "../output.ts";
 
 /** Options shared by `prune` and `forget --prune`. */
 export const pruneOptions: Record<string, OptionSpec> = {
@@ -52,18 +53,6 @@ export function readPruneOptions(args: ParsedArgs, now: number): PruneOptions {
   return o;
 }
 
-function bytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i] ?? "TiB"}`;
-}
-
 /** Unused as a share of all (used + unused) bytes. */
 function ratio(unused: number, used: number): string {
   const total = unused + used;
@@ -78,11 +67,11 @@ export function printPruneReport(ctx: CliContext, r: PruneReport): void {
   }
   ctx.out.line(`${r.totalPacks} packs, ${r.referencedPacks} referenced by snapshots`);
   ctx.out.line(
-    `used ${bytes(r.usedBytes)}, unused ${bytes(r.unusedBytes)} (${ratio(r.unusedBytes, r.usedBytes)}), unused after this prune ${bytes(r.unusedAfterBytes)} (${ratio(r.unusedAfterBytes, r.usedBytes)})`,
+    `used ${formatBytes(r.usedBytes)}, unused ${formatBytes(r.unusedBytes)} (${ratio(r.unusedBytes, r.usedBytes)}), unused after this prune ${formatBytes(r.unusedAfterBytes)} (${ratio(r.unusedAfterBytes, r.usedBytes)})`,
   );
   if (r.repacked.packs > 0)
     ctx.out.line(
-      `${r.dryRun ? "would repack" : "repacked"} ${r.repacked.packs} pack(s): ${r.repacked.blobs} blob(s), ${bytes(r.repacked.bytes)} copied into ${r.repacked.newPacks} new pack(s)`,
+      `${r.dryRun ? "would repack" : "repacked"} ${r.repacked.packs} pack(s): ${r.repacked.blobs} blob(s), ${formatBytes(r.repacked.bytes)} copied into ${r.repacked.newPacks} new pack(s)`,
     );
   if (r.manifestsRewritten > 0)
     ctx.out.line(`${r.dryRun ? "would rewrite" : "rewrote"} ${r.manifestsRewritten} manifest(s)`);

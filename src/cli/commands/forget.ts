@@ -7,6 +7,7 @@ import {
   type ForgetOutcome,
 } from "../../engine/forget.ts";
 import { prune } from "../../engine/prune.ts";
+import { assertTimeZone } from "../../retention/calendar.ts";
 import { parsePolicyFlags } from "../../retention/index.ts";
 import { flag, str, strs, type Command, type OptionSpec } from "../command.ts";
 import type { CliContext } from "../context.ts";
@@ -17,7 +18,7 @@ import { printPruneReport, pruneOptions, readPruneOptions } from "./prune.ts";
 function readTimeZone(v: string | undefined): string {
   const zone = v ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
   try {
-    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    assertTimeZone(zone); // the check (and cached formatter) the retention engine uses
   } catch {
     throw new CofferError(
       "BAD_INPUT",

@@ -1,15 +1,6 @@
-import { createHash, randomBytes } from "node:crypto";
-import { open, readFile, readdir, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { open, readFile, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  type CacheStats,
-  OBJECT_ID,
-  REPO_ID,
-  emptyCacheStats,
-  errCode,
-  isStaleTemp,
-  makeCacheDir,
-} from "./cache-dir.ts";
+import { CacheDir, OBJECT_ID, errCode, hashesTo } from "./cache-dir.ts";
 
 /**
  * Default bound of one repository's cached tree packs (bytes). Tree packs hold directory
@@ -28,12 +19,7 @@ export const DEFAULT_TREE_PACK_CACHE_BYTES = 1024 * 1024 * 1024;
  * on first use in a process) go. The cache is an optimisation only: I/O failures are counted,
  * never thrown, and after a failed write {@link usable} turns false (callers then read ranges).
  */
-export class TreePackCache {
-  /** Directory of this repository's cached tree packs. */
-  readonly dir: string;
-  readonly stats: CacheStats = emptyCacheStats();
-  readonly #base: string;
-  #ready: Promise<boolean> | undefined;
+export class TreePackCache extends CacheDir<"packs"> {
   #broken = false;
   readonly #inflight = new Map<string, Promise<Uint8Array>>();
   readonly #touched = new Set<string>();
@@ -49,21 +35,12 @@ export class TreePackCache {
     repoId: string,
     readonly maxBytes = DEFAULT_TREE_PACK_CACHE_BYTES,
   ) {
-    if (!REPO_ID.test(repoId)) throw new Error(`Invalid repository ID for the cache: ${repoId}`);
-    this.#base = base;
-    this.dir = join(base, repoId, "packs");
+    super(base, repoId, "packs");
   }
 
   /** True while new packs can be cached (the directory exists, no write failed). */
   async usable(): Promise<boolean> {
-    this.#ready ??= makeCacheDir(this.#base, this.dir).then(
-      () => true,
-      () => {
-        this.stats.errors++;
-        return false;
-      },
-    );
-    return !this.#broken && (await this.#ready);
+    return !this.#broken && (await this.prepare());
   }
 
   /**
@@ -140,57 +117,20 @@ export class TreePackCache {
    */
   async put(id: string, bytes: Uint8Array): Promise<boolean> {
     if (!OBJECT_ID.test(id) || bytes.length > this.maxBytes) return false;
-    if (createHash("sha256").update(bytes).digest("hex") !== id) return false;
+    if (!hashesTo(bytes, id)) return false;
     if (!(await this.usable())) return false;
-    const tmp = join(this.dir, `.tmp-${id.slice(0, 16)}-${randomBytes(6).toString("hex")}`);
-    try {
-      await writeFile(tmp, bytes, { mode: 0o600 });
-      await rename(tmp, join(this.dir, id));
-      this.stats.writes++;
-      this.#touched.add(id);
-    } catch {
-      this.stats.errors++;
+    if (!(await this.write(id, bytes))) {
       this.#broken = true;
-      await rm(tmp, { force: true }).catch(() => undefined);
       return false;
     }
+    this.#touched.add(id);
     await this.#evict(id);
     return true;
   }
 
   /** Removes entry `id` (damaged: a blob in it failed authentication). */
   async drop(id: string): Promise<void> {
-    if (OBJECT_ID.test(id)) await this.#remove(id);
-  }
-
-  async #remove(name: string): Promise<void> {
-    try {
-      await rm(join(this.dir, name), { force: true });
-      this.stats.dropped++;
-    } catch {
-      this.stats.errors++;
-    }
-  }
-
-  /**
-   * Removes every entry (and stale temporary file) not in `live`, the tree packs the loaded
-   * index names: packs pruned or collected leave the cache.
-   */
-  async retain(live: ReadonlySet<string>): Promise<void> {
-    for (const name of await this.#names()) {
-      if (live.has(name)) continue;
-      if (name.startsWith(".tmp-") && !(await isStaleTemp(join(this.dir, name)))) continue;
-      await this.#remove(name);
-    }
-  }
-
-  async #names(): Promise<string[]> {
-    try {
-      return await readdir(this.dir);
-    } catch (err) {
-      if (errCode(err) !== "ENOENT") this.stats.errors++;
-      return [];
-    }
+    if (OBJECT_ID.test(id)) await this.remove(id);
   }
 
   /** Marks `id` used now (once per process): eviction goes by mtime. */
@@ -204,7 +144,7 @@ export class TreePackCache {
   /** Evicts the least recently used entries (never `keep`) until the total fits `maxBytes`. */
   async #evict(keep: string): Promise<void> {
     const entries: { name: string; size: number; mtimeMs: number }[] = [];
-    for (const name of await this.#names()) {
+    for (const name of await this.names()) {
       if (!OBJECT_ID.test(name)) continue;
       const s = await stat(join(this.dir, name)).catch(() => undefined);
       if (s !== undefined) entries.push({ name, size: s.size, mtimeMs: s.mtimeMs });

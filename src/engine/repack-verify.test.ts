@@ -46,3 +46,9 @@ test("verifyBlob() rejects altered bytes, a wrong type, a wrong length and a wro
     verifyBlob(master, "data", blob.sealed, 0, id, text.length);
   }, /length/);
 });
+
+test("verifyBlob() refuses an implausible length before allocating for it", () => {
+  corrupt(() => {
+    verifyBlob(master, "data", blob.sealed, blob.flags, id, 0xffffffff);
+  }, /length 4294967295 is implausible/);
+});

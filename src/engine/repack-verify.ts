@@ -4,6 +4,7 @@ import { type BlobType, FLAG_ZSTD } from "../format/blob.ts";
 import { blobId, shortId } from "../format/ids.ts";
 import type { MasterKey } from "../format/master-key.ts";
 import { unseal } from "../format/seal.ts";
+import { MAX_RAW } from "./restore-blob.ts";
 
 type Binding = typeof import("zstd-napi/binding.js");
 
@@ -35,6 +36,8 @@ export function verifyBlob(
   }
   let raw: Uint8Array = plain;
   if ((flags & FLAG_ZSTD) !== 0) {
+    if (rawLength > MAX_RAW)
+      throw new CofferError("CORRUPT", `Cannot read ${what}: length ${rawLength} is implausible`);
     if (zstd === undefined) {
       const binding = createRequire(import.meta.url)("zstd-napi/binding.js") as Binding;
       zstd = { dctx: new binding.DCtx() };

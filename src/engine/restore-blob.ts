@@ -10,7 +10,7 @@ import type { DecodeJob, DecodeResult } from "./restore-decoder.ts";
 type Binding = typeof import("zstd-napi/binding.js");
 
 /** Largest plaintext accepted for one blob (bounds the scratch buffer for a hostile index). */
-const MAX_RAW = 64 * 1024 * 1024;
+export const MAX_RAW = 64 * 1024 * 1024;
 
 /**
  * Decodes data blobs for restore like `format/blob.ts`'s `decodeBlob` (authenticate, decrypt,

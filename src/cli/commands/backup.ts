@@ -12,8 +12,6 @@ import { Progress } from "../progress.ts";
 import { reportFailure } from "../report-status.ts";
 import { parseTime } from "./parse-time.ts";
 
-export { parseTime };
-
 /** `coffer backup`: backs up files, stdin, or a command's output. */
 export const backupCommandSpec: Command = {
   name: "backup",

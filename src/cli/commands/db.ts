@@ -11,7 +11,7 @@ import type { CliContext } from "../context.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { formatBytes } from "../output.ts";
 import { reportFailure, writeRunStatus } from "../report-status.ts";
-import { parseTime } from "./backup.ts";
+import { parseTime } from "./parse-time.ts";
 
 const SUBCOMMANDS = ["backup", "restore", "list", "discover"];
 

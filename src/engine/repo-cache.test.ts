@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
 import { type Fixture, writeFixture } from "./check-fixture.ts";
+import { ParentTrees } from "./pipeline/parent-trees.ts";
 import { RepoCache } from "./repo-cache.ts";
 import { Repository } from "./repository.ts";
 import { CountingStorage } from "./testing/counting-storage.ts";
@@ -151,6 +152,23 @@ test("a damaged cached tree pack is dropped and fetched again; the tree still re
   writeFileSync(path, good.subarray(0, 10));
   assert.equal(await readTrees(await reopen(), f), want);
   assert.deepEqual(readFileSync(path), good);
+});
+
+test("ParentTrees reads the trees of a damaged cached tree pack again and repairs the entry", async () => {
+  const f = fx[0] as Fixture;
+  await readTrees(await reopen(), f);
+  const pack = f.treePacks[0] ?? "";
+  const path = join(dir, repo.id, "packs", pack);
+  const good = readFileSync(path);
+  writeFileSync(path, Buffer.alloc(good.length, 7));
+  const r = await reopen();
+  await r.ensureIndex();
+  const parents = new ParentTrees(r);
+  const root = await parents.take(f.tree);
+  assert.deepEqual([...(root?.keys() ?? [])].sort(), ["f0", "sub"]);
+  const sub = await parents.take(root?.get("sub")?.subtree ?? "");
+  assert.deepEqual([...(sub?.keys() ?? [])], ["g0"]);
+  assert.deepEqual(readFileSync(path), good, "the entry is repaired");
 });
 
 test("loadIndex() removes cached tree packs the index no longer names", async () => {

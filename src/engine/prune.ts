@@ -165,7 +165,6 @@ export async function prune(repo: Repository, o: PruneOptions = {}): Promise<Pru
           { clock: repo.clock, random: repo.random },
         );
         work.cache = repo.cache; // index, snapshots and tree packs (remote repositories)
-        work.indexCache = repo.indexCache;
         return await pruneLocked(work, o);
       } catch (err) {
         // Stopped: the one-line reason, not whatever step happened to fail on it.

@@ -9,7 +9,6 @@ import { type Snapshot, decodeSnapshot, encodeSnapshot } from "../format/snapsho
 import { type TreeNode, decodeTree } from "../format/tree.ts";
 import type { Storage } from "../storage/storage.ts";
 import { loadIndexFiles } from "./index-store.ts";
-import type { ObjectCache } from "./object-cache.ts";
 import { collect, mapLimit } from "./parallel.ts";
 import type { RepoCache } from "./repo-cache.ts";
 import {
@@ -53,7 +52,6 @@ export class Repository {
    * everything is read from storage.
    */
   cache: RepoCache | undefined;
-  #indexCache: ObjectCache | undefined;
   #indexLoaded = false;
 
   private constructor(
@@ -69,14 +67,6 @@ export class Repository {
   /** Repository ID (from config). */
   get id(): string {
     return this.config.id;
-  }
-
-  /** Cache of index objects used by {@link loadIndex}: set alone, or that of {@link cache}. */
-  get indexCache(): ObjectCache | undefined {
-    return this.#indexCache ?? this.cache?.index;
-  }
-  set indexCache(c: ObjectCache | undefined) {
-    this.#indexCache = c;
   }
 
   /** True once {@link loadIndex} has run. */
@@ -130,7 +120,7 @@ export class Repository {
       this.storage,
       this.master,
       READ_CONCURRENCY,
-      this.indexCache,
+      this.cache?.index,
     );
     this.index = table;
     this.held = held;

@@ -44,18 +44,28 @@ function stringList(v: unknown): string[] {
 }
 
 /**
+ * The gateway's `gateway/unavailable-packs.json` lists: `pending` (PENDING(gc)) and `gone`
+ * (destroyed). Both empty for plain S3 and local repositories (the object is absent) and
+ * where reading it is refused.
+ */
+export async function gatewayPackLists(
+  storage: Storage,
+): Promise<{ pending: string[]; gone: string[] }> {
+  const gw = await readJson(storage, UNAVAILABLE_PACKS_KEY);
+  if (typeof gw !== "object" || gw === null) return { pending: [], gone: [] };
+  const g = gw as { pending?: unknown; gone?: unknown };
+  return { pending: stringList(g.pending), gone: stringList(g.gone) };
+}
+
+/**
  * Packs no new snapshot may reference: those the gateway lists in
  * `gateway/unavailable-packs.json` (pending GC or destroyed) and the candidates of every
  * prune plan `prune/<id>.json` (about to be deleted). A new snapshot that needs one of their
  * blobs writes it again instead of deduplicating.
  */
 export async function unavailablePacks(storage: Storage): Promise<Set<string>> {
-  const out = new Set<string>();
-  const gw = await readJson(storage, UNAVAILABLE_PACKS_KEY);
-  if (typeof gw === "object" && gw !== null) {
-    const g = gw as { pending?: unknown; gone?: unknown };
-    for (const id of [...stringList(g.pending), ...stringList(g.gone)]) out.add(id);
-  }
+  const gw = await gatewayPackLists(storage);
+  const out = new Set([...gw.pending, ...gw.gone]);
   let plans: string[] = [];
   try {
     plans = (await collect(storage.list(PRUNE_PLAN_PREFIX))).map((o) => o.key);

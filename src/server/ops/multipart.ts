@@ -3,13 +3,12 @@ import { createReadStream } from "node:fs";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { ObjectContext, RequestContext } from "../context.ts";
-import { checkIndexUpload, recordIndex, reviveIndexesOf } from "../gc/index-lists.ts";
-import { packIdOf } from "../gc/run-gc.ts";
 import { checkObjectKey } from "../keys.ts";
 import type { GatewayResponse } from "../request.ts";
 import { S3Error } from "../s3/errors.ts";
 import { xmlBlocks, xmlText } from "../s3/xml.ts";
 import type { UploadRecord } from "../uploads.ts";
+import { admitObject } from "./admit-write.ts";
 import { isoTime, quoteEtag, xmlResponse } from "./common.ts";
 import { receive, wantsIfNoneMatch } from "./put-object.ts";
 
@@ -160,14 +159,12 @@ export async function completeUpload(ctx: ObjectContext): Promise<GatewayRespons
     await out.sync();
     await out.close();
     const sha256 = sha.digest("hex");
-    const index = await checkIndexUpload(key, { path: tmp, size, sha256 });
+    const admitted = await admitObject(ctx, { path: tmp, size, sha256 });
     const r = await ctx.deps.objects.commit(
       { bucket, key, path: tmp, size, sha256, etag },
       { ifNoneMatch, by: ctx.caller.accessKeyId, now: ctx.now },
     );
-    if (index !== undefined) await recordIndex(ctx.deps.metadata.db, bucket, key, index, ctx.now);
-    const pack = r.created ? packIdOf(key) : undefined;
-    if (pack !== undefined) await reviveIndexesOf(ctx.deps.metadata, bucket, pack, ctx.now);
+    await admitted.afterCommit(r.created);
     await ctx.deps.metadata.uploads.remove(u.uploadId);
     await rm(partDir(ctx, u.uploadId), { recursive: true, force: true });
     return xmlResponse("CompleteMultipartUploadResult", {

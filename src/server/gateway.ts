@@ -127,18 +127,33 @@ export class Gateway {
     now: number,
     log: RequestLog,
   ): Promise<GatewayResponse> {
-    const known = new Set((await this.deps.metadata.sources.list()).map((s) => s.bucket));
-    const target = resolveTarget(req.rawPath, req.rawQuery, req.headers.host, (b) => known.has(b));
-    const op = operationOf(req.method, target);
-    log.operation = op;
-    if (target.bucket !== undefined) log.bucket = target.bucket;
-    if (target.key !== undefined) log.key = target.key;
+    // Path style first: it validates the path and names the target in the log of a refused
+    // signature, without consulting any bucket list.
+    const pathTarget = resolveTarget(req.rawPath, req.rawQuery, req.headers.host, () => false);
+    log.operation = operationOf(req.method, pathTarget);
+    if (pathTarget.bucket !== undefined) log.bucket = pathTarget.bucket;
+    if (pathTarget.key !== undefined) log.key = pathTarget.key;
     const caller = await authenticate(req, this.deps.metadata.sources, now, {
       region: this.deps.config.region,
       maxSkewMs: this.deps.config.clockSkewMs,
     });
     log.source = caller.source.name;
     log.accessKeyId = caller.accessKeyId;
+    // Virtual-host style is recognised for the caller's own bucket only: another source's
+    // bucket and a bucket that does not exist are both read as path style, so the answers
+    // cannot tell them apart.
+    const target = resolveTarget(
+      req.rawPath,
+      req.rawQuery,
+      req.headers.host,
+      (b) => b === caller.source.bucket,
+    );
+    const op = operationOf(req.method, target);
+    log.operation = op;
+    delete log.bucket;
+    delete log.key;
+    if (target.bucket !== undefined) log.bucket = target.bucket;
+    if (target.key !== undefined) log.key = target.key;
     if (op === "ListBuckets") return listBuckets(caller);
     if (target.bucket === undefined || op === "Unsupported") {
       throw new S3Error(

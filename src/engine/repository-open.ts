@@ -8,10 +8,9 @@ import {
   type MasterKey,
   createKeyFile,
   generateMasterKey,
-  openKeyFile,
 } from "../format/keys.ts";
 import type { Storage } from "../storage/storage.ts";
-import { collect } from "./parallel.ts";
+import { unlockMasterKey } from "./keys.ts";
 
 /** Options for {@link Repository.init}. */
 export interface InitOptions {
@@ -91,7 +90,8 @@ export async function initRepository(
 /**
  * Opens a repository with `password`, trying every key file.
  * @throws CofferError REPO_NOT_FOUND (no config at the location), WRONG_PASSWORD (no key
- *   file opens), CORRUPT (config MAC mismatch), UNSUPPORTED_VERSION.
+ *   file opens), CORRUPT (a damaged key file, named, and no other opens; config MAC
+ *   mismatch), UNSUPPORTED_VERSION.
  */
 export async function openRepository(
   storage: Storage,
@@ -99,45 +99,16 @@ export async function openRepository(
   o: OpenOptions = {},
 ): Promise<OpenedRepository> {
   const configBytes = await readConfig(storage);
-  const keyIds = (await collect(storage.list("keys/")))
-    .map((k) => k.key.slice("keys/".length))
-    .sort();
-  if (keyIds.length === 0) {
-    throw new CofferError("CORRUPT", `Cannot open repository at ${storage.location}: no key files`);
-  }
-  let lastErr: unknown;
-  for (const keyId of keyIds) {
-    let master: MasterKey;
-    try {
-      master = openKeyFile(await storage.get(`keys/${keyId}`), password);
-    } catch (err) {
-      if (
-        isCofferError(err, "WRONG_PASSWORD") ||
-        isCofferError(err, "CORRUPT") ||
-        isCofferError(err, "NOT_FOUND")
-      ) {
-        lastErr = err;
-        continue;
-      }
-      throw err;
-    }
-    const config = decodeConfig(configBytes, master);
-    return {
-      storage,
-      config,
-      master,
-      keyId,
-      random: o.random ?? systemRandom,
-      clock: o.clock ?? systemClock,
-    };
-  }
-  throw new CofferError(
-    "WRONG_PASSWORD",
-    `Cannot open repository at ${storage.location}: wrong password (no key file matches)`,
-    {
-      cause: lastErr,
-    },
-  );
+  const { master, keyId } = await unlockMasterKey(storage, password);
+  const config = decodeConfig(configBytes, master);
+  return {
+    storage,
+    config,
+    master,
+    keyId,
+    random: o.random ?? systemRandom,
+    clock: o.clock ?? systemClock,
+  };
 }
 
 /**

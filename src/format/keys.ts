@@ -107,8 +107,7 @@ export function createKeyFile(
   return { id: objectId(bytes), bytes };
 }
 
-function parseKeyFile(bytes: Uint8Array): ParsedKeyFile {
-  const id = objectId(bytes);
+function parseKeyFile(bytes: Uint8Array, id = objectId(bytes)): ParsedKeyFile {
   const what = `key file ${shortId(id)}`;
   if (bytes.length > 64 * 1024) throw new CofferError("CORRUPT", `Cannot read ${what}: too large`);
   const f = new Fields(parseJsonObject(bytes, what), what);
@@ -135,12 +134,28 @@ export function readKeyFileInfo(bytes: Uint8Array): KeyFileInfo {
 }
 
 /**
- * Unwraps the master key from a key file.
+ * Checks a key file against its storage name (the SHA-256 of its bytes), so a damaged file is
+ * told apart from a wrong password: a flipped byte changes the hash, a wrong password does not.
+ * @throws CofferError CORRUPT `Cannot open key file 3fa1c2d4: damaged (content does not match its name)`.
+ */
+export function verifyKeyFileName(bytes: Uint8Array, name: string): void {
+  if (objectId(bytes) !== name) {
+    throw new CofferError(
+      "CORRUPT",
+      `Cannot open key file ${shortId(name)}: damaged (content does not match its name)`,
+    );
+  }
+}
+
+/**
+ * Unwraps the master key from a key file. With `name` (its storage name), the file is first
+ * checked with {@link verifyKeyFileName}, so damage is never reported as a wrong password.
  * @throws CofferError WRONG_PASSWORD `Cannot open key file 3fa1c2d4: wrong password`;
  *   CORRUPT / UNSUPPORTED_VERSION when the file itself is damaged or from a newer version.
  */
-export function openKeyFile(bytes: Uint8Array, password: string): MasterKey {
-  const { info, salt, data } = parseKeyFile(bytes);
+export function openKeyFile(bytes: Uint8Array, password: string, name?: string): MasterKey {
+  if (name !== undefined) verifyKeyFileName(bytes, name);
+  const { info, salt, data } = parseKeyFile(bytes, name);
   const key = derive(password, salt, info.kdf);
   let plain: Buffer;
   try {

@@ -37,3 +37,14 @@ test("nextSlot()/prevSlot() evaluate in the IANA time zone, across DST", () => {
     "2026-07-01 06:00 -04:00 (America/New_York)",
   );
 });
+
+test("zonedToUtc() maps a time in the repeated hour (DST end) to its first occurrence", () => {
+  // 2026-10-25 Paris: 02:30 CEST (00:30Z) and then 02:30 CET (01:30Z).
+  assert.equal(zonedToUtc(2026, 10, 25, 2, 30, "Europe/Paris"), Date.UTC(2026, 9, 25, 0, 30));
+  assert.equal(
+    nextSlot(parseCron("30 2 * * *"), "Europe/Paris", Date.UTC(2026, 9, 24, 12)),
+    Date.UTC(2026, 9, 25, 0, 30),
+  );
+  // New York falls back at 02:00 EDT to 01:00 EST: 01:30 EDT is 05:30Z.
+  assert.equal(zonedToUtc(2026, 11, 1, 1, 30, "America/New_York"), Date.UTC(2026, 10, 1, 5, 30));
+});

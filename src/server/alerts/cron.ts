@@ -123,7 +123,10 @@ export function zonedToUtc(
   const guess = Date.UTC(year, month - 1, day, hour, minute);
   const t1 = guess - zoneOffset(guess, tz);
   const t2 = guess - zoneOffset(t1, tz);
-  const ok = [t1, t2].filter((t) => {
+  // The offsets in force a day either side: in a repeated hour each gives one occurrence.
+  const t3 = guess - zoneOffset(guess - 86_400_000, tz);
+  const t4 = guess - zoneOffset(guess + 86_400_000, tz);
+  const ok = [t1, t2, t3, t4].filter((t) => {
     const z = zonedParts(t, tz);
     return z.hour === hour && z.minute === minute && z.day === day;
   });

@@ -1,0 +1,355 @@
+import { parseCron } from "../server/alerts/cron.ts";
+import { isCofferError } from "../core/errors.ts";
+import { ConfigReader, type ConfigIssue } from "./config-reader.ts";
+import { parseDatabases, type DatabasesSpec } from "./config-databases.ts";
+import type { Schedule } from "./schedule.ts";
+
+export type { DatabasesSpec } from "./config-databases.ts";
+
+/** A hook: a shell command line and how long it may take. */
+export interface HookSpec {
+  run: string;
+  timeoutMs: number;
+}
+
+/** Commands run around a job (the agent's, then the job's own). */
+export interface Hooks {
+  before: HookSpec[];
+  after: HookSpec[];
+  onError: HookSpec[];
+}
+
+/** What a job backs up or verifies. */
+export type JobWhat =
+  | { kind: "files"; paths: string[]; exclude: string[]; oneFileSystem: boolean }
+  | { kind: "databases"; spec: DatabasesSpec }
+  | { kind: "command"; argv: string[]; filename: string }
+  | { kind: "check"; readData: boolean; subset?: { of: number } | { fraction: number } };
+
+/** One job of the agent. */
+export interface JobConfig {
+  name: string;
+  what: JobWhat;
+  schedule: Schedule;
+  /** `0 3 * * * (Europe/Paris)` or `every 1h, window 20m`: for logs and status. */
+  describe: string;
+  tags: string[];
+  hooks: Hooks;
+  ping?: string;
+  timeoutMs?: number;
+}
+
+/** The agent's configuration file, read and checked. */
+export interface AgentConfig {
+  file: string;
+  repository: string;
+  passwordFile?: string;
+  passwordCommand?: string;
+  host?: string;
+  stateDir?: string;
+  tlsCa?: string;
+  tlsFingerprint?: string;
+  cacheDir?: string;
+  concurrency: number;
+  retry: { attempts: number; initialMs: number; maxMs: number };
+  jobs: JobConfig[];
+}
+
+/** The result of reading a configuration: the config, or every mistake in it. */
+export type ConfigResult = { ok: true; config: AgentConfig } | { ok: false; issues: ConfigIssue[] };
+
+const TOP = [
+  "repository",
+  "password_file",
+  "password_command",
+  "host",
+  "state_dir",
+  "tls_ca",
+  "tls_fingerprint",
+  "cache_dir",
+  "concurrency",
+  "retry",
+  "hooks",
+  "jobs",
+];
+const JOB = [
+  "files",
+  "exclude",
+  "one_file_system",
+  "databases",
+  "sqlite",
+  "command",
+  "filename",
+  "check",
+  "schedule",
+  "tz",
+  "every",
+  "window",
+  "tags",
+  "hooks",
+  "ping",
+  "timeout",
+];
+/** Keys that would put a secret in the file: refused, with where secrets go instead. */
+const SECRETS = ["password", "aws_secret_access_key", "secret_access_key", "secret"];
+const SECRET_HINT =
+  "secrets never go in the configuration: use password_file, password_command or the environment (COFFER_PASSWORD, AWS_SECRET_ACCESS_KEY)";
+const DEFAULT_HOOK_TIMEOUT = 5 * 60_000;
+
+/** Options for {@link parseAgentConfig}. */
+export interface ParseOptions {
+  /** Time zone of cron schedules without `tz` (the host's). */
+  defaultTz: string;
+}
+
+/** True when `tz` is an IANA time zone this Node knows. */
+function validZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads an agent configuration; every mistake is returned with its file, line and field. */
+export function parseAgentConfig(file: string, text: string, o: ParseOptions): ConfigResult {
+  const r = new ConfigReader(file, text);
+  if (!r.parsed) return { ok: false, issues: r.issues };
+  const top = r.keys([], TOP.concat(SECRETS));
+  for (const k of top) if (SECRETS.includes(k)) r.issue([], SECRET_HINT, k);
+  const repository = r.str(["repository"], true);
+  const passwordFile = r.str(["password_file"]);
+  const passwordCommand = r.str(["password_command"]);
+  if (passwordFile !== undefined && passwordCommand !== undefined)
+    r.issue(["password_command"], "give password_file or password_command, not both");
+  const concurrency = r.get(["concurrency"]) ?? 1;
+  if (typeof concurrency !== "number" || !Number.isInteger(concurrency) || concurrency < 1)
+    r.issue(["concurrency"], "expected a whole number of jobs at once, 1 or more");
+  r.keys(["retry"], ["attempts", "initial", "max"]);
+  const attempts = r.get(["retry", "attempts"]) ?? 5;
+  if (typeof attempts !== "number" || !Number.isInteger(attempts) || attempts < 0)
+    r.issue(["retry", "attempts"], "expected a whole number, 0 or more");
+  const retry = {
+    attempts: typeof attempts === "number" ? attempts : 5,
+    initialMs: r.duration(["retry", "initial"]) ?? 30_000,
+    maxMs: r.duration(["retry", "max"]) ?? 10 * 60_000,
+  };
+  const globalHooks = parseHooks(r, ["hooks"]);
+  const jobs: JobConfig[] = [];
+  const names = r.keys(["jobs"], []);
+  if (r.get(["jobs"]) === undefined) r.issue(["jobs"], "is required: at least one job");
+  else if (names.length === 0 && r.issues.every((i) => i.field !== "jobs"))
+    r.issue(["jobs"], "has no jobs");
+  for (const name of names) {
+    const job = parseJob(r, name, globalHooks, o);
+    if (job !== undefined) jobs.push(job);
+  }
+  if (r.issues.length > 0 || repository === undefined) return { ok: false, issues: r.issues };
+  const opt = (k: string, key: string): Record<string, string> => {
+    const v = r.str([key]);
+    return v !== undefined ? { [k]: v } : {};
+  };
+  return {
+    ok: true,
+    config: {
+      file,
+      repository,
+      ...opt("passwordFile", "password_file"),
+      ...opt("passwordCommand", "password_command"),
+      ...opt("host", "host"),
+      ...opt("stateDir", "state_dir"),
+      ...opt("tlsCa", "tls_ca"),
+      ...opt("tlsFingerprint", "tls_fingerprint"),
+      ...opt("cacheDir", "cache_dir"),
+      concurrency: concurrency as number,
+      retry,
+      jobs,
+    },
+  };
+}
+
+function parseJob(
+  r: ConfigReader,
+  name: string,
+  global: Hooks,
+  o: ParseOptions,
+): JobConfig | undefined {
+  const at = ["jobs", name];
+  const before = r.issues.length;
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name))
+    r.issue(["jobs"], "a job name uses letters, digits, '.', '_' and '-' only", name);
+  const keys = r.keys(at, JOB.concat(SECRETS));
+  for (const k of keys) if (SECRETS.includes(k)) r.issue(at, SECRET_HINT, k);
+  if (r.get(at) === null || r.get(at) === undefined) {
+    r.issue(at, "is empty: give what to back up and a schedule");
+    return undefined;
+  }
+  const kinds = ["files", "databases", "command", "check"].filter(
+    (k) => keys.includes(k) || (k === "databases" && keys.includes("sqlite")),
+  );
+  if (kinds.length !== 1)
+    r.issue(
+      at,
+      kinds.length === 0
+        ? "says nothing to do: give one of files, databases (or sqlite), command or check"
+        : `gives ${kinds.join(" and ")}: a job does one of files, databases, command or check`,
+    );
+  const what = kinds.length === 1 ? parseWhat(r, at, kinds[0] ?? "", keys) : undefined;
+  const schedule = parseSchedule(r, at, keys, o);
+  const tags = r.strList([...at, "tags"]) ?? [];
+  const ping = r.str([...at, "ping"]);
+  if (ping !== undefined && !/^https?:\/\/[^\s]+$/.test(ping))
+    r.issue([...at, "ping"], "expected an http:// or https:// URL");
+  const timeoutMs = r.duration([...at, "timeout"], 1000);
+  const own = parseHooks(r, [...at, "hooks"]);
+  if (r.issues.length > before || what === undefined || schedule === undefined) return undefined;
+  return {
+    name,
+    what,
+    schedule: schedule.schedule,
+    describe: schedule.describe,
+    tags,
+    hooks: {
+      before: [...global.before, ...own.before],
+      after: [...own.after, ...global.after],
+      onError: [...own.onError, ...global.onError],
+    },
+    ...(ping !== undefined ? { ping } : {}),
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+  };
+}
+
+function parseWhat(
+  r: ConfigReader,
+  at: string[],
+  kind: string,
+  keys: string[],
+): JobWhat | undefined {
+  const only = (allowed: string[]): void => {
+    for (const k of ["exclude", "one_file_system", "filename"])
+      if (keys.includes(k) && !allowed.includes(k))
+        r.issue(at, `does not apply to a ${kind} job`, k);
+  };
+  if (kind === "files") {
+    only(["exclude", "one_file_system"]);
+    const paths = r.strList([...at, "files"]);
+    if (paths?.length === 0) r.issue([...at, "files"], "lists no paths");
+    for (const [i, p] of (paths ?? []).entries())
+      if (!p.startsWith("/")) r.issue([...at, "files", i], `${p}: expected an absolute path`);
+    if (paths === undefined) return undefined;
+    return {
+      kind,
+      paths,
+      exclude: r.strList([...at, "exclude"]) ?? [],
+      oneFileSystem: r.bool([...at, "one_file_system"]) ?? false,
+    };
+  }
+  if (kind === "command") {
+    only(["filename"]);
+    const argv = r.strList([...at, "command"]);
+    if (argv?.length === 0) r.issue([...at, "command"], "is empty");
+    const filename = r.str([...at, "filename"]) ?? argv?.[0]?.split("/").pop();
+    if (filename?.includes("/") === true) r.issue([...at, "filename"], "a file name, without '/'");
+    if (argv === undefined || argv.length === 0 || filename === undefined) return undefined;
+    return { kind, argv, filename };
+  }
+  if (kind === "databases") {
+    only([]);
+    const spec = parseDatabases(r, at);
+    return spec === undefined ? undefined : { kind, spec };
+  }
+  only([]);
+  const v = r.get([...at, "check"]);
+  if (v === true || v === null) return { kind: "check", readData: false };
+  r.keys([...at, "check"], ["read_data", "read_data_subset"]);
+  const readData = r.bool([...at, "check", "read_data"]) ?? false;
+  const subset = r.str([...at, "check", "read_data_subset"]);
+  if (subset === undefined) return { kind: "check", readData };
+  const part = /^1\/(\d+)$/.exec(subset);
+  const pct = /^(\d+(?:\.\d+)?)%$/.exec(subset);
+  if (part !== null && Number(part[1]) >= 1 && Number(part[1]) <= 10_000)
+    return { kind: "check", readData, subset: { of: Number(part[1]) } };
+  if (pct !== null && Number(pct[1]) > 0 && Number(pct[1]) <= 100)
+    return { kind: "check", readData, subset: { fraction: Number(pct[1]) / 100 } };
+  r.issue(
+    [...at, "check", "read_data_subset"],
+    `expected "1/N" (a different Nth each run) or a percentage like "10%", got ${JSON.stringify(subset)}`,
+  );
+  return undefined;
+}
+
+function parseSchedule(
+  r: ConfigReader,
+  at: string[],
+  keys: string[],
+  o: ParseOptions,
+): { schedule: Schedule; describe: string } | undefined {
+  const hasCron = keys.includes("schedule");
+  const hasEvery = keys.includes("every");
+  if (hasCron === hasEvery) {
+    r.issue(
+      at,
+      hasCron
+        ? "gives both schedule and every: use one"
+        : 'has no schedule: give schedule (cron, e.g. "0 3 * * *") or every (e.g. 1h)',
+    );
+    return undefined;
+  }
+  const windowMs = r.duration([...at, "window"], 1000);
+  const win = windowMs !== undefined ? { windowMs } : {};
+  const winText = windowMs !== undefined ? `, window ${String(r.get([...at, "window"]))}` : "";
+  if (hasEvery) {
+    if (keys.includes("tz")) r.issue(at, "applies to cron schedules only", "tz");
+    const everyMs = r.duration([...at, "every"], 1000);
+    if (everyMs === undefined) return undefined;
+    if (windowMs !== undefined && windowMs > everyMs)
+      r.issue([...at, "window"], "is longer than the interval (every)");
+    return {
+      schedule: { kind: "every", everyMs, ...win },
+      describe: `every ${String(r.get([...at, "every"]))}${winText}`,
+    };
+  }
+  const expr = r.str([...at, "schedule"]);
+  const tz = r.str([...at, "tz"]) ?? o.defaultTz;
+  if (!validZone(tz)) r.issue([...at, "tz"], `unknown time zone "${tz}" (e.g. Europe/Paris, UTC)`);
+  if (expr === undefined) return undefined;
+  try {
+    const cron = parseCron(expr);
+    return {
+      schedule: { kind: "cron", cron, tz, ...win },
+      describe: `${cron.source} (${tz})${winText}`,
+    };
+  } catch (err) {
+    if (!isCofferError(err)) throw err;
+    r.issue([...at, "schedule"], err.message);
+    return undefined;
+  }
+}
+
+function parseHooks(r: ConfigReader, at: (string | number)[]): Hooks {
+  const hooks: Hooks = { before: [], after: [], onError: [] };
+  r.keys(at, ["before", "after", "on_error", "timeout"]);
+  const timeoutMs = r.duration([...at, "timeout"], 1000) ?? DEFAULT_HOOK_TIMEOUT;
+  const list = (key: string): HookSpec[] => {
+    const v = r.get([...at, key]);
+    if (v === undefined || v === null) return [];
+    const items: unknown[] = Array.isArray(v) ? v : [v];
+    const out: HookSpec[] = [];
+    items.forEach((item, i) => {
+      const p = Array.isArray(v) ? [...at, key, i] : [...at, key];
+      if (typeof item === "string" && item.trim() !== "") out.push({ run: item, timeoutMs });
+      else if (item !== null && typeof item === "object" && !Array.isArray(item)) {
+        r.keys(p, ["run", "timeout"]);
+        const run = r.str([...p, "run"], true);
+        const t = r.duration([...p, "timeout"], 1000);
+        if (run !== undefined) out.push({ run, timeoutMs: t ?? timeoutMs });
+      } else r.issue(p, 'expected a shell command, or { run: "...", timeout: 30s }');
+    });
+    return out;
+  };
+  hooks.before = list("before");
+  hooks.after = list("after");
+  hooks.onError = list("on_error");
+  return hooks;
+}

@@ -35,6 +35,19 @@ export interface CheckOptions {
   readDataSubset?: number;
   /** Seed of the subset choice (default: a fresh one per run, so runs cover different packs). */
   seed?: string;
+  /**
+   * Like readData, for part `index` of `of` disjoint parts of the packs (by pack ID), so that
+   * runs with index 0, 1, …, of-1 together read every pack exactly once (`1/30` a day reads
+   * the whole repository in a month). Wins over readDataSubset.
+   */
+  readDataPart?: { index: number; of: number };
+}
+
+/** The packs of part `index` of `of` (a pack's part is its ID's first 48 bits modulo `of`). */
+export function packsOfPart(ids: readonly string[], index: number, of: number): string[] {
+  const n = Math.max(1, Math.floor(of));
+  const i = ((Math.floor(index) % n) + n) % n;
+  return ids.filter((id) => parseInt(id.slice(0, 12), 16) % n === i);
 }
 
 /**
@@ -72,6 +85,8 @@ export async function check(repo: CheckSource, o: CheckOptions = {}): Promise<Ch
   const all = [...s.packs.keys()].filter((id) => s.gone?.has(id) !== true).sort();
   let toRead: string[] = [];
   if (o.readData === true) toRead = all;
+  else if (o.readDataPart !== undefined)
+    toRead = packsOfPart(all, o.readDataPart.index, o.readDataPart.of);
   else if (o.readDataSubset !== undefined) {
     const seed = o.seed ?? `${Date.now()}:${Math.random()}`;
     toRead = pickSubset(all, Math.min(1, Math.max(0, o.readDataSubset)), seed);

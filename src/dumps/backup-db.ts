@@ -113,6 +113,7 @@ export async function backupDatabases(
         tool: driver.dumpCommand(o.connection, database),
         env: toolEnv,
         what: `Cannot dump ${ENGINE_NAME[o.type]} database "${database}"`,
+        completionMarker: driver.completionMarker,
         filename: `${safeName(database)}.${driver.extension}`,
         tags: [tag, ...(o.tags ?? []).filter((t) => t !== tag)],
         meta: {
@@ -168,6 +169,16 @@ async function backupSqlite(
       },
       ...(o.host !== undefined ? { host: o.host } : {}),
       ...(o.time !== undefined ? { time: o.time } : {}),
+      beforeCommit: (stored) => {
+        // A SQLite file is never empty (its header alone is 100 bytes), and the whole copy
+        // must be stored.
+        if (copy.size === 0 || stored.bytes !== copy.size) {
+          throw new CofferError(
+            "CORRUPT",
+            `Cannot back up SQLite database ${file}: the copy holds ${String(copy.size)} bytes but ${String(stored.bytes)} were stored; nothing was committed`,
+          );
+        }
+      },
     });
     return {
       type: "sqlite",

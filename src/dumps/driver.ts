@@ -23,6 +23,8 @@ export interface ServerDriver {
   readonly dumpTool: string;
   /** How the dump is stored, recorded in the snapshot (`db.format`). */
   readonly format: string;
+  /** Text the dump tool writes at the end of a complete dump (`-- Dump completed`). */
+  readonly completionMarker: string;
   /** File name extension of the dump inside the snapshot. */
   readonly extension: string;
   /** The environment for the tools: `base` plus the connection's password etc. */

@@ -113,6 +113,7 @@ export const mysqlDriver: ServerDriver = {
   format:
     "plain SQL (--single-transaction --routines --events --triggers --hex-blob --skip-dump-date)",
   extension: "sql",
+  completionMarker: "-- Dump completed",
   env: myEnv,
   probe(conn, env): VersionProbe {
     return {

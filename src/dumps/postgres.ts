@@ -99,6 +99,7 @@ export const postgresDriver: ServerDriver = {
   dumpTool: "pg_dump",
   format: "pg_dump plain SQL (-Fp)",
   extension: "sql",
+  completionMarker: "-- PostgreSQL database dump complete",
   env: pgEnv,
   probe(conn, env, database): VersionProbe {
     return {

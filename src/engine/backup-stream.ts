@@ -12,6 +12,7 @@ import {
   throwIfInterrupted,
 } from "./backup-commit.ts";
 import { DataPipeline } from "./pipeline/data-pipeline.ts";
+import { assertAllStored, readPipe } from "./pipe-source.ts";
 import type { Repository } from "./repository.ts";
 
 /** Cut chunks gathered before a batch goes to a worker. */
@@ -34,8 +35,11 @@ export interface BackupStreamOptions {
   meta?: Record<string, string>;
   time?: Date | number | string;
   workers?: number;
-  /** Called after the stream ended and before anything is committed; throwing aborts. */
-  beforeCommit?: () => Promise<void> | void;
+  /**
+   * Called after the stream ended and before anything is committed, with the number of bytes
+   * stored; throwing aborts.
+   */
+  beforeCommit?: (stored: { bytes: number }) => Promise<void> | void;
   /** Aborting stops the backup with INTERRUPTED; nothing is committed. */
   signal?: AbortSignal;
 }
@@ -76,6 +80,7 @@ export async function backupStream(
     const max = repo.config.chunker.max;
     const parts: Promise<{ content: string[] }>[] = [];
     let total = 0;
+    let stored = 0; // bytes handed to the pipeline, summed from the chunks' cut offsets
     // Stream bytes are copied once, into a batch buffer, and chunked in place. A batch of
     // cut chunks (≥ 4 MiB) is transferred to a worker as one buffer with its cut offsets
     // and comes back for reuse; only the unfinished chunk's tail is copied to the next one.
@@ -103,6 +108,7 @@ export async function backupStream(
       fill = tail;
       last = 0;
       cuts = [];
+      stored += batchCuts.at(-1) ?? 0;
       await pipeline.waitForRoom(1);
       const part = pipeline.addStreamChunks(batch, batchCuts, giveBack);
       // A failure surfaces through waitForRoom/finish; keep it from escaping unawaited.
@@ -147,7 +153,13 @@ export async function backupStream(
     await pipeline.finish();
     throwIfInterrupted(o.signal);
     for (const id of content) refs.add("data", id);
-    await o.beforeCommit?.();
+    if (stored !== total) {
+      throw new CofferError(
+        "CORRUPT",
+        `Cannot back up ${o.filename}: read ${String(total)} bytes but stored ${String(stored)}; nothing was committed`,
+      );
+    }
+    await o.beforeCommit?.({ bytes: stored });
     throwIfInterrupted(o.signal);
     const now = BigInt(repo.clock.now()) * 1_000_000n;
     const uid = process.getuid?.() ?? 0;
@@ -215,6 +227,8 @@ export async function backupCommand(
   o: BackupCommandOptions,
 ): Promise<BackupResult> {
   const child = spawn(o.command, [...(o.args ?? [])], { stdio: ["ignore", "pipe", "pipe"] });
+  // Read from now on: see PipeSource for the bytes Node drops otherwise.
+  const out = readPipe(child.stdout);
   let lastErr = "";
   let errTail = "";
   child.stderr.setEncoding("utf8");
@@ -241,8 +255,8 @@ export async function backupCommand(
   o.signal?.addEventListener("abort", stop, { once: true });
   return backupStream(repo, {
     ...rest,
-    source: child.stdout,
-    beforeCommit: async () => {
+    source: out,
+    beforeCommit: async (stored) => {
       const r = await exited;
       const what = [command, ...(args ?? [])].join(" ");
       if (r.error !== undefined) {
@@ -258,6 +272,7 @@ export async function backupCommand(
           `Command ${what} ${how}${lastErr !== "" ? `: ${lastErr}` : ""}`,
         );
       }
+      assertAllStored(`Command ${what}`, out.bytes, stored.bytes);
     },
   }).then(
     (r) => {
@@ -267,6 +282,7 @@ export async function backupCommand(
     (err: unknown) => {
       o.signal?.removeEventListener("abort", stop);
       stop();
+      out.discard();
       throw err;
     },
   );

@@ -86,6 +86,10 @@ export class CliContext {
     const storage = await this.storage();
     const password = await this.password();
     const repo = await Repository.open(storage, password);
+    // Damaged index objects and snapshots are skipped with a warning naming them.
+    repo.damage.onWarning = (w) => {
+      this.out.warn(w.message, { object: w.object });
+    };
     const base =
       this.args.values["no-cache"] === true || storage.location.startsWith("local:")
         ? undefined

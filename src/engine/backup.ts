@@ -1,6 +1,6 @@
 import { lstatSync } from "node:fs";
 import { resolve } from "node:path";
-import { CofferError } from "../core/errors.ts";
+import { CofferError, isCofferError } from "../core/errors.ts";
 import type { Snapshot, SnapshotStats } from "../format/snapshot.ts";
 import { parseTimeNs } from "../format/time.ts";
 import type { TreeNode } from "../format/tree.ts";
@@ -74,7 +74,11 @@ export async function findParent(
 ): Promise<{ id: string; snapshot: Snapshot } | undefined> {
   const want = [...new Set(paths)].sort().join("\0");
   let best: { id: string; snapshot: Snapshot; t: bigint } | undefined;
-  for (const s of await repo.loadSnapshots(() => undefined)) {
+  // A damaged snapshot is skipped with a warning; any other failure only costs the parent.
+  const skip = (id: string, err: unknown): void => {
+    if (isCofferError(err, "CORRUPT")) repo.skipUnreadableSnapshot(id, err);
+  };
+  for (const s of await repo.loadSnapshots(skip)) {
     if (s.snapshot.host !== host || [...new Set(s.snapshot.paths)].sort().join("\0") !== want)
       continue;
     const t = parseTimeNs(s.snapshot.time);
@@ -118,7 +122,8 @@ function baseNode(
  */
 export async function backup(repo: Repository, o: BackupOptions): Promise<BackupResult> {
   if (o.paths.length === 0) throw new CofferError("BAD_INPUT", "Cannot back up: no paths given");
-  await repo.ensureIndex();
+  // Blobs of packs missing from storage are never deduplicated against (ADR 0013).
+  await repo.ensureIndex({ verifyPacks: true });
   const host = o.host ?? currentHost();
   const paths = [...new Set(o.paths.map((p) => resolve(p)))].sort();
   const parent =

@@ -5,6 +5,11 @@ import type { Snapshot } from "../format/snapshot.ts";
 export interface SnapshotSource {
   listSnapshotIds(): Promise<string[]>;
   loadSnapshot(id: string): Promise<Snapshot>;
+  /**
+   * Decides about a snapshot that cannot be loaded while listing, when the caller gave no
+   * `onError`: returning skips it (a damaged object, after a warning), throwing stops.
+   */
+  skipUnreadableSnapshot?(id: string, err: unknown): void;
 }
 
 /**
@@ -30,7 +35,8 @@ export interface FoundSnapshot {
 export interface ListSnapshotsOptions {
   /**
    * Called for a snapshot that cannot be loaded (corrupt, vanished); the snapshot is then
-   * skipped. Without it the error is thrown.
+   * skipped. Without it the source's `skipUnreadableSnapshot` decides, else the error is
+   * thrown.
    */
   onError?: (id: string, err: unknown) => void;
 }
@@ -81,8 +87,9 @@ export function compareSnapshots(a: FoundSnapshot, b: FoundSnapshot): number {
 const LOAD_CONCURRENCY = 8;
 
 /**
- * Loads every snapshot matching `filter`, oldest first.
- * @throws whatever `loadSnapshot` throws, unless `o.onError` is given.
+ * Loads every snapshot matching `filter`, oldest first. A snapshot that cannot be loaded goes
+ * to `o.onError`, else to the source's `skipUnreadableSnapshot` (a repository skips a
+ * damaged one with a warning), else its error is thrown.
  */
 export async function listSnapshots(
   repo: SnapshotSource,
@@ -90,6 +97,7 @@ export async function listSnapshots(
   o: ListSnapshotsOptions = {},
 ): Promise<FoundSnapshot[]> {
   const ids = await repo.listSnapshotIds();
+  const onError = o.onError ?? repo.skipUnreadableSnapshot?.bind(repo);
   const found: FoundSnapshot[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -99,8 +107,8 @@ export async function listSnapshots(
       try {
         snapshot = await repo.loadSnapshot(id);
       } catch (err) {
-        if (o.onError === undefined) throw err;
-        o.onError(id, err);
+        if (onError === undefined) throw err;
+        onError(id, err);
         continue;
       }
       if (matchesFilter(snapshot, filter)) found.push({ id, snapshot });

@@ -22,6 +22,29 @@ export interface LoadedIndex {
   held: BlobTable;
   /** The unavailable pack IDs that were met. */
   unavailable: Set<string>;
+  /**
+   * Index objects that cannot be decoded (CORRUPT) and that no readable index supersedes:
+   * skipped, so the rest of the repository stays usable (`coffer repair index` rebuilds them).
+   */
+  damaged: DamagedObject[];
+  /** With {@link LoadIndexOptions.verifyPacks}: indexed packs that storage does not hold. */
+  missing: Set<string>;
+}
+
+/** An object that was skipped because it cannot be decoded, and why. */
+export interface DamagedObject {
+  id: string;
+  message: string;
+}
+
+/** Options of {@link loadIndexFiles}. */
+export interface LoadIndexOptions {
+  /**
+   * List `data/` once the indexes are read: an indexed pack that storage does not hold is
+   * `missing`, and its blobs go to `held` (read attempts name the missing pack) instead of
+   * the deduplication table, so a backup writes their data again (ADR 0013).
+   */
+  verifyPacks?: boolean;
 }
 
 /** Gateway object listing packs pending GC or destroyed (docs/format.md, "Gateway objects"). */
@@ -87,20 +110,24 @@ export async function unavailablePacks(storage: Storage): Promise<Set<string>> {
  * Reads every `index/` object (`concurrency` at a time), ignores those listed in another's
  * `supersedes`, and builds a {@link BlobTable}. Indexes are applied in ID order and the first
  * location of a blob wins, so every process builds the same table from the same objects.
- * An index that vanished between list and get (deleted after being superseded) is skipped.
- * With a `cache`, only index objects not cached yet are fetched (and then cached once they
- * decoded), and cached ones no longer listed are dropped from it.
+ * An index that vanished between list and get (deleted after being superseded) is skipped;
+ * so is one that cannot be decoded (CORRUPT), which is reported in `damaged` unless a
+ * readable index supersedes it. With a `cache`, only index objects not cached yet are
+ * fetched (and then cached once they decoded), and cached ones no longer listed are dropped
+ * from it.
  */
 export async function loadIndexFiles(
   storage: Storage,
   master: MasterKey,
   concurrency: number,
   cache?: ObjectCache,
+  o: LoadIndexOptions = {},
 ): Promise<LoadedIndex> {
   const ids = (await collect(storage.list("index/")))
     .map((o) => o.key.slice("index/".length))
     .sort();
   const unavailable = await unavailablePacks(storage);
+  const errors = new Map<string, string>();
   const files = await mapLimit(ids, concurrency, async (id): Promise<IndexFile | undefined> => {
     const cached = await cache?.get(id);
     if (cached !== undefined) return decodeIndex(master, cached, id);
@@ -111,18 +138,39 @@ export async function loadIndexFiles(
       if (isCofferError(err, "NOT_FOUND")) return undefined;
       throw err;
     }
-    const file = decodeIndex(master, bytes, id);
+    let file: IndexFile;
+    try {
+      file = decodeIndex(master, bytes, id);
+    } catch (err) {
+      if (!isCofferError(err, "CORRUPT")) throw err;
+      errors.set(id, err.message);
+      return undefined;
+    }
     await cache?.put(id, bytes);
     return file;
   });
   await cache?.retain(new Set(ids));
   const superseded = new Set<string>();
   for (const f of files) for (const s of f?.supersedes ?? []) superseded.add(s);
+  const damaged = [...errors]
+    .filter(([id]) => !superseded.has(id))
+    .map(([id, message]) => ({ id, message }));
+  // Packs are listed after the indexes were read: an index names only packs written before
+  // it, so a pack of a concurrent backup is never taken for a missing one.
+  const stored =
+    o.verifyPacks === true
+      ? new Set(
+          (await collect(storage.list("data/"))).map((x) =>
+            x.key.slice(x.key.lastIndexOf("/") + 1),
+          ),
+        )
+      : undefined;
   let blobCount = 0;
   for (const f of files) for (const p of f?.packs ?? []) blobCount += p.blobs.length;
   const table = new BlobTable(Math.max(1024, blobCount));
   const held = new BlobTable(1024);
   const met = new Set<string>();
+  const missing = new Set<string>();
   const packs = new Map<string, PackInfo>();
   const used: string[] = [];
   ids.forEach((id, i) => {
@@ -130,7 +178,10 @@ export async function loadIndexFiles(
     if (f === undefined || superseded.has(id)) return;
     used.push(id);
     for (const p of f.packs) {
-      if (unavailable.has(p.id)) {
+      if (stored !== undefined && !stored.has(p.id)) {
+        missing.add(p.id);
+        addPack(held, p);
+      } else if (unavailable.has(p.id)) {
         met.add(p.id);
         addPack(held, p);
       } else addPack(table, p);
@@ -138,7 +189,15 @@ export async function loadIndexFiles(
     for (const p of f.packs)
       if (!packs.has(p.id)) packs.set(p.id, { id: p.id, type: p.type, size: p.size });
   });
-  return { table, packs: [...packs.values()], indexIds: used, held, unavailable: met };
+  return {
+    table,
+    packs: [...packs.values()],
+    indexIds: used,
+    held,
+    unavailable: met,
+    damaged,
+    missing,
+  };
 }
 
 /** Adds every blob of an index pack entry to `table`. */

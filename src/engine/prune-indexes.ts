@@ -14,6 +14,8 @@ const CONCURRENCY = 8;
 export class PruneIndexes {
   readonly #repo: Repository;
   readonly #files = new Map<string, IndexPack[]>();
+  /** Index objects that some decoded index supersedes. */
+  readonly #superseded = new Set<string>();
 
   constructor(repo: Repository) {
     this.#repo = repo;
@@ -26,18 +28,37 @@ export class PruneIndexes {
   async get(id: string): Promise<IndexPack[]> {
     const known = this.#files.get(id);
     if (known !== undefined) return known;
-    const packs = decodeIndex(
-      this.#repo.master,
-      await this.#repo.storage.get(`index/${id}`),
-      id,
-    ).packs;
-    this.#files.set(id, packs);
-    return packs;
+    const file = decodeIndex(this.#repo.master, await this.#repo.storage.get(`index/${id}`), id);
+    for (const s of file.supersedes) this.#superseded.add(s);
+    this.#files.set(id, file.packs);
+    return file.packs;
   }
 
   /** Decodes every ID of `ids` not decoded yet, 8 at a time (phase 2: unreadable ones are skipped). */
   async prefetch(ids: readonly string[]): Promise<void> {
     await mapLimit(ids, CONCURRENCY, (id) => this.get(id).catch(() => undefined));
+  }
+
+  /**
+   * The index objects of `ids` that cannot be decoded (CORRUPT) and that no decoded index
+   * supersedes, with why; decodes every one not decoded yet. A prune must not run past one:
+   * packs only it names would look unindexed, hence garbage.
+   * @throws CofferError from storage (other than NOT_FOUND).
+   */
+  async damaged(ids: readonly string[]): Promise<{ id: string; message: string }[]> {
+    const out = await mapLimit(ids, CONCURRENCY, async (id) => {
+      try {
+        await this.get(id);
+        return undefined;
+      } catch (err) {
+        if (isCofferError(err, "NOT_FOUND")) return undefined;
+        if (!isCofferError(err, "CORRUPT")) throw err;
+        return { id, message: err.message };
+      }
+    });
+    return out.filter(
+      (d): d is { id: string; message: string } => d !== undefined && !this.#superseded.has(d.id),
+    );
   }
 
   /** The entries of `id` when decoded (or recorded) already. */

@@ -3,6 +3,7 @@ import { shortId } from "../format/ids.ts";
 import { readManifests } from "./forget.ts";
 import { accountUsage, blobKey } from "./prune-accounting.ts";
 import { PruneIndexes } from "./prune-indexes.ts";
+import { damagedIndexError } from "./repair/prune-guard.ts";
 import { manifestJobs, rewriteManifests } from "./prune-manifests.ts";
 import { writePlan } from "./prune-plan.ts";
 import { selectPacks, type UnusedLimit } from "./prune-select.ts";
@@ -53,6 +54,8 @@ export async function planPrune(repo: Repository, o: PlanPruneOptions): Promise<
   // written before, so the index and pack listings that follow cover it.
   const snapshotIds = await repo.listSnapshotIds();
   await repo.loadIndex();
+  const damaged = repo.damagedIndexes[0];
+  if (damaged !== undefined) throw damagedIndexError("prune", damaged);
   const manifests = await readManifests(repo.storage);
   const storedList = await repo.listPackObjects();
   const stored = new Map(storedList.map((p) => [p.id, p.size]));
@@ -67,7 +70,7 @@ export async function planPrune(repo: Repository, o: PlanPruneOptions): Promise<
   if (miss !== undefined)
     throw new CofferError(
       "CORRUPT",
-      `Cannot prune: the snapshots use ${usage.missing.length} blob(s) that no stored pack holds (e.g. ${miss.type} blob ${shortId(miss.id)}); run coffer check`,
+      `Cannot prune: the snapshots use ${usage.missing.length} blob(s) that no stored pack holds (e.g. ${miss.type} blob ${shortId(miss.id)}); run coffer repair index, then coffer repair snapshots --forget`,
     );
   const sel = selectPacks(
     [...usage.packs.values()].filter((p) => !o.planned.has(p.id)),

@@ -8,8 +8,9 @@ import type { MasterKey } from "../format/keys.ts";
 import { type Snapshot, decodeSnapshot, encodeSnapshot } from "../format/snapshot.ts";
 import { type TreeNode, decodeTree } from "../format/tree.ts";
 import type { Storage } from "../storage/storage.ts";
-import { loadIndexFiles } from "./index-store.ts";
+import { type DamagedObject, loadIndexFiles } from "./index-store.ts";
 import { collect, mapLimit } from "./parallel.ts";
+import { DamageLog } from "./repair/damage-log.ts";
 import type { RepoCache } from "./repo-cache.ts";
 import {
   type InitOptions,
@@ -52,7 +53,14 @@ export class Repository {
    * everything is read from storage.
    */
   cache: RepoCache | undefined;
+  /** Index objects skipped at the last {@link loadIndex} because they cannot be decoded. */
+  damagedIndexes: DamagedObject[] = [];
+  /** With `verifyPacks`: packs the loaded indexes name that storage does not hold. */
+  missingPacks = new Set<string>();
+  /** Damaged objects skipped (index objects, snapshots); the CLI prints its warnings. */
+  readonly damage = new DamageLog();
   #indexLoaded = false;
+  #packsVerified = false;
 
   private constructor(
     readonly storage: Storage,
@@ -113,15 +121,23 @@ export class Repository {
   /**
    * Loads every index object (in parallel), drops those superseded by another, and builds the
    * blob table. Replaces any previously loaded table. Cached tree packs the index no longer
-   * names leave the cache.
+   * names leave the cache. A damaged index object is skipped with a warning (see
+   * {@link damagedIndexes}); with `verifyPacks` (writers), blobs of packs missing from
+   * storage are kept out of the deduplication table (ADR 0013).
    */
-  async loadIndex(): Promise<void> {
-    const { table, packs, indexIds, held } = await loadIndexFiles(
+  async loadIndex(o: { verifyPacks?: boolean } = {}): Promise<void> {
+    const loaded = await loadIndexFiles(
       this.storage,
       this.master,
       READ_CONCURRENCY,
       this.cache?.index,
+      o,
     );
+    const { table, packs, indexIds, held } = loaded;
+    this.damagedIndexes = loaded.damaged;
+    this.missingPacks = loaded.missing;
+    this.#packsVerified = o.verifyPacks === true;
+    for (const d of loaded.damaged) this.damage.damagedIndex(d.id, d.message);
     this.index = table;
     this.held = held;
     this.packs.clear();
@@ -133,9 +149,15 @@ export class Repository {
     );
   }
 
-  /** Loads the index unless already loaded. */
-  async ensureIndex(): Promise<void> {
-    if (!this.#indexLoaded) await this.loadIndex();
+  /** Loads the index unless already loaded (again when `verifyPacks` was not done yet). */
+  async ensureIndex(o: { verifyPacks?: boolean } = {}): Promise<void> {
+    if (!this.#indexLoaded || (o.verifyPacks === true && !this.#packsVerified))
+      await this.loadIndex(o);
+  }
+
+  /** See {@link DamageLog.skipUnreadableSnapshot} (snapshot listings skip damaged ones). */
+  skipUnreadableSnapshot(id: string, err: unknown): void {
+    this.damage.skipUnreadableSnapshot(id, err);
   }
 
   /** Where a blob lives, or undefined when no index names it. */
@@ -244,16 +266,20 @@ export class Repository {
     return ids;
   }
 
-  /** Every snapshot with its ID (loaded in parallel); unreadable ones go to `onError` or throw. */
+  /**
+   * Every snapshot with its ID (loaded in parallel); unreadable ones go to `onError`, by
+   * default {@link skipUnreadableSnapshot}.
+   */
   async loadSnapshots(
-    onError?: (id: string, err: unknown) => void,
+    onError = (id: string, err: unknown): void => {
+      this.skipUnreadableSnapshot(id, err);
+    },
   ): Promise<{ id: string; snapshot: Snapshot }[]> {
     const ids = await this.listSnapshotIds();
     const out = await mapLimit(ids, READ_CONCURRENCY, async (id) => {
       try {
         return { id, snapshot: await this.loadSnapshot(id) };
       } catch (err) {
-        if (onError === undefined) throw err;
         onError(id, err);
         return undefined;
       }

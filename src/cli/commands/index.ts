@@ -55,6 +55,12 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import("./check.ts")).checkCommand,
   },
   {
+    name: "repair",
+    summary:
+      "rebuild the index from the stored packs, or rewrite damaged snapshots without what is lost",
+    load: async () => (await import("./repair.ts")).repairCommand,
+  },
+  {
     name: "forget",
     summary:
       "forget snapshots by ID or by a retention policy (behind a coffer gateway: a delayed, cancellable deletion)",
@@ -85,5 +91,10 @@ export const commands: readonly CommandEntry[] = [
     name: "db",
     summary: "back up, restore, list and discover PostgreSQL, MySQL/MariaDB and SQLite databases",
     load: async () => (await import("./db.ts")).dbCommand,
+  },
+  {
+    name: "agent",
+    summary: "run backup jobs on schedule (run, validate, status, run-now JOB, install)",
+    load: async () => (await import("./agent.ts")).agentCommand,
   },
 ];

@@ -64,7 +64,7 @@ export async function backupStream(
   ) {
     throw new CofferError("BAD_INPUT", `Invalid stdin file name ${JSON.stringify(o.filename)}`);
   }
-  await repo.ensureIndex();
+  await repo.ensureIndex({ verifyPacks: true }); // never deduplicate against a missing pack (ADR 0013)
   throwIfInterrupted(o.signal);
   const time = snapshotTime(repo, o.time);
   const host = o.host ?? currentHost();

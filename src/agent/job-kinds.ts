@@ -1,0 +1,207 @@
+import type { ChildProcess } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { CofferError, fromSystemError } from "../core/errors.ts";
+import { backupDatabases, type DbBackupOutcome } from "../dumps/backup-db.ts";
+import { discoverDatabases } from "../dumps/discover.ts";
+import type { ToolEnv } from "../dumps/run-tool.ts";
+import type { DbConnection, DbType } from "../dumps/types.ts";
+import { backup } from "../engine/backup.ts";
+import { backupCommand } from "../engine/backup-stream.ts";
+import { check, type CheckReport } from "../engine/check.ts";
+import type { Repository } from "../engine/repository.ts";
+import type { DatabasesSpec, JobConfig, JobWhat } from "./config.ts";
+
+/** What one job's work produced (before hooks). */
+export interface WorkResult {
+  /** Snapshots committed. */
+  snapshots: string[];
+  bytesRead: number;
+  bytesAdded: number;
+  /** A problem that still let the run commit (unreadable files): the run is a "warning". */
+  warning?: string;
+}
+
+/** Everything the work of a job needs. */
+export interface WorkContext {
+  repo: Repository;
+  host: string;
+  tags: string[];
+  env: ToolEnv;
+  signal: AbortSignal;
+  /** How many runs of this job came before (picks the part a `1/N` check reads). */
+  runIndex: number;
+  log(text: string, fields?: Record<string, unknown>): void;
+}
+
+/** Does the job's work: a backup of files, databases or a command's output, or a check. */
+export async function doWork(job: JobConfig, c: WorkContext): Promise<WorkResult> {
+  const w: JobWhat = job.what;
+  const common = { tags: c.tags, host: c.host, signal: c.signal };
+  if (w.kind === "files") {
+    let unreadable = 0;
+    const r = await backup(c.repo, {
+      paths: w.paths,
+      excludes: w.exclude,
+      oneFileSystem: w.oneFileSystem,
+      ...common,
+      onWarning: (x) => {
+        if (x.kind !== "skipped") unreadable++;
+        c.log(`warning: ${x.message.includes(x.path) ? x.message : `${x.path}: ${x.message}`}`);
+      },
+    });
+    c.log(`snapshot ${r.snapshotId.slice(0, 8)} saved`, { snapshot: r.snapshotId });
+    return {
+      snapshots: [r.snapshotId],
+      bytesRead: r.stats.bytes,
+      bytesAdded: r.stats.storedBytes,
+      ...(unreadable > 0
+        ? { warning: `${String(unreadable)} file(s) could not be read; the snapshot is incomplete` }
+        : {}),
+    };
+  }
+  if (w.kind === "command") {
+    const [command = "", ...args] = w.argv;
+    const r = await backupCommand(c.repo, { command, args, filename: w.filename, ...common });
+    c.log(`snapshot ${r.snapshotId.slice(0, 8)} saved`, { snapshot: r.snapshotId });
+    return { snapshots: [r.snapshotId], bytesRead: r.stats.bytes, bytesAdded: r.stats.storedBytes };
+  }
+  if (w.kind === "databases") return dumpDatabases(w.spec, c);
+  const report = await check(c.repo, {
+    readData: w.readData,
+    ...(w.subset !== undefined && "of" in w.subset
+      ? { readDataPart: { index: c.runIndex % w.subset.of, of: w.subset.of } }
+      : {}),
+    ...(w.subset !== undefined && "fraction" in w.subset
+      ? { readDataSubset: w.subset.fraction }
+      : {}),
+  });
+  const part =
+    w.subset !== undefined && "of" in w.subset
+      ? ` (part ${String((c.runIndex % w.subset.of) + 1)} of ${String(w.subset.of)})`
+      : "";
+  c.log(
+    `checked ${String(report.stats.snapshots)} snapshots, ${String(report.stats.packs)} packs, read ${String(report.stats.packsRead)} packs${part}`,
+  );
+  if (!report.ok) throw new CofferError("CORRUPT", describeDamage(report));
+  return { snapshots: [], bytesRead: report.stats.bytesRead, bytesAdded: 0 };
+}
+
+/** One line naming the damage a check found and the snapshots it affects. */
+export function describeDamage(r: CheckReport): string {
+  const parts: string[] = [];
+  for (const d of r.damagedPacks.slice(0, 5)) {
+    const snaps = r.affected.map((a) => a.id.slice(0, 8));
+    parts.push(
+      `pack ${d.id.slice(0, 8)} is damaged (${d.problem})${snaps.length > 0 ? `, affecting snapshot(s) ${snaps.join(", ")}` : ""}`,
+    );
+  }
+  const errors = r.problems.filter((p) => p.severity === "error");
+  if (parts.length === 0)
+    for (const p of errors.slice(0, 3)) parts.push(`${p.object}: ${p.message}`);
+  const more = r.damagedPacks.length > 5 ? `; and ${String(r.damagedPacks.length - 5)} more` : "";
+  return `check found damage: ${parts.join("; ") || "repository contains errors"}${more}`;
+}
+
+async function dumpDatabases(spec: DatabasesSpec, c: WorkContext): Promise<WorkResult> {
+  const children = new Set<ChildProcess>();
+  const stop = (): void => {
+    for (const ch of children) if (ch.exitCode === null) ch.kill("SIGTERM");
+  };
+  c.signal.addEventListener("abort", stop, { once: true });
+  const failures: string[] = [];
+  const result: WorkResult = { snapshots: [], bytesRead: 0, bytesAdded: 0 };
+  const run = async (
+    type: DbType,
+    connection: DbConnection,
+    databases: string[],
+    all: boolean,
+  ): Promise<void> => {
+    if (c.signal.aborted) return;
+    let outcomes: DbBackupOutcome[];
+    try {
+      outcomes = await backupDatabases(c.repo, {
+        type,
+        connection,
+        databases,
+        allDatabases: all,
+        tags: c.tags,
+        host: c.host,
+        env: c.env,
+        onSpawn: (ch) => {
+          children.add(ch);
+          ch.on("close", () => children.delete(ch));
+        },
+      });
+    } catch (err) {
+      failures.push(err instanceof Error ? err.message : String(err));
+      c.log(`error: ${type}: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    for (const o of outcomes) {
+      if (o.error !== undefined) {
+        failures.push(o.error.message);
+        c.log(`error: ${o.error.message}`, { database: o.database, type: o.type });
+        continue;
+      }
+      result.snapshots.push(o.snapshotId ?? "");
+      result.bytesRead += o.bytes ?? 0;
+      result.bytesAdded += o.storedBytes ?? 0;
+      c.log(
+        `snapshot ${(o.snapshotId ?? "").slice(0, 8)} saved: ${o.type} database ${o.database}`,
+        {
+          snapshot: o.snapshotId,
+          database: o.database,
+          type: o.type,
+        },
+      );
+    }
+  };
+  try {
+    if (spec.discover) {
+      const found = await discoverDatabases({ env: c.env });
+      if (found.length === 0) c.log("discover: no PostgreSQL or MySQL/MariaDB server found");
+      for (const inst of found) {
+        if (!inst.reachable || inst.databases === undefined) {
+          failures.push(
+            `${inst.type} at ${inst.endpoint}: ${inst.error ?? "cannot list databases"}`,
+          );
+          c.log(
+            `error: ${inst.type} at ${inst.endpoint}: ${inst.error ?? "cannot list databases"}`,
+          );
+          continue;
+        }
+        if (inst.databases.length > 0) await run(inst.type, inst.connection, inst.databases, false);
+      }
+    }
+    for (const s of spec.servers) {
+      const connection = { ...s.connection };
+      if (s.passwordFile !== undefined) connection.password = await readSecret(s.passwordFile);
+      else if (c.env.COFFER_DB_PASSWORD !== undefined)
+        connection.password = c.env.COFFER_DB_PASSWORD;
+      await run(s.type, connection, s.databases, s.all);
+    }
+    if (spec.sqlite.length > 0) await run("sqlite", {}, spec.sqlite, false);
+  } finally {
+    c.signal.removeEventListener("abort", stop);
+  }
+  if (c.signal.aborted)
+    throw new CofferError("INTERRUPTED", "Interrupted: nothing more was committed");
+  if (failures.length > 0) {
+    const first = failures[0] ?? "";
+    throw new CofferError(
+      "COMMAND_FAILED",
+      failures.length === 1
+        ? first
+        : `${String(failures.length)} database dumps failed (first: ${first}); ${String(result.snapshots.length)} succeeded`,
+    );
+  }
+  return result;
+}
+
+async function readSecret(file: string): Promise<string> {
+  try {
+    return (await readFile(file, "utf8")).replace(/\r?\n$/, "");
+  } catch (err) {
+    throw fromSystemError(err, `Cannot read database password_file ${file}`);
+  }
+}

@@ -1,0 +1,288 @@
+import { readFile } from "node:fs/promises";
+import { unlink } from "node:fs/promises";
+import { PassThrough } from "node:stream";
+import { CofferError, fromSystemError } from "../../core/errors.ts";
+import { Agent, type AgentEvent } from "../../agent/agent.ts";
+import { formatIssue } from "../../agent/config-reader.ts";
+import { parseAgentConfig, type AgentConfig, type JobConfig } from "../../agent/config.ts";
+import { askAgent, listenControl, type ControlReply } from "../../agent/control.ts";
+import { sendPing } from "../../agent/ping.ts";
+import { runJob, type RunDeps, type RunOutcome } from "../../agent/run-job.ts";
+import {
+  defaultStateDir,
+  ensureStateDir,
+  loadState,
+  saveState,
+  statePaths,
+  type StatePaths,
+} from "../../agent/state.ts";
+import type { ParsedArgs } from "../command.ts";
+import { CliContext } from "../context.ts";
+import { ExitCode } from "../exit-codes.ts";
+import type { CliIO } from "../io.ts";
+import { writeRunStatus, type RunStatus } from "../report-status.ts";
+
+/** The configuration file when `--config` is not given. */
+export const DEFAULT_CONFIG = "/etc/coffer/agent.yaml";
+
+/** The host's own time zone (cron schedules without `tz`). */
+export function hostZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
+/** Reads and checks the configuration file; a mistake is BAD_INPUT listing every issue. */
+export async function readAgentConfig(file: string): Promise<AgentConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    throw fromSystemError(err, `Cannot read the agent configuration ${file}`);
+  }
+  const r = parseAgentConfig(file, text, { defaultTz: hostZone() });
+  if (!r.ok)
+    throw new CofferError(
+      "BAD_INPUT",
+      `${String(r.issues.length)} mistake(s) in ${file}:\n${r.issues.map(formatIssue).join("\n")}`,
+    );
+  return r.config;
+}
+
+/** The state directory's paths for a configuration. */
+export function pathsFor(config: AgentConfig | undefined, env: CliIO["env"]): StatePaths {
+  return statePaths(config?.stateDir ?? defaultStateDir(env, process.getuid?.() ?? 1000));
+}
+
+/** A CLI context on the agent's repository whose commits stop once `signal` aborts. */
+function repoContext(config: AgentConfig, io: CliIO, signal: AbortSignal): CliContext {
+  const values: ParsedArgs["values"] = { repo: config.repository };
+  if (config.passwordFile !== undefined) values["password-file"] = config.passwordFile;
+  if (config.passwordCommand !== undefined) values["password-command"] = config.passwordCommand;
+  if (config.tlsCa !== undefined) values["tls-ca"] = config.tlsCa;
+  if (config.tlsFingerprint !== undefined) values["tls-fingerprint"] = config.tlsFingerprint;
+  if (config.cacheDir !== undefined) values["cache-dir"] = config.cacheDir;
+  // No TTY: a missing password is an error, never a prompt.
+  const stdin = new PassThrough();
+  stdin.end();
+  return new CliContext({ ...io, stdin, signal }, { values, positionals: [], rest: [] });
+}
+
+/** How a job runs in this process. */
+export function runDeps(
+  config: () => AgentConfig,
+  io: CliIO,
+  host: string,
+  log: RunDeps["log"],
+): RunDeps {
+  return {
+    open: async (signal) => {
+      const ctx = repoContext(config(), io, signal);
+      try {
+        return { repo: await ctx.repository(), close: () => ctx.close() };
+      } catch (err) {
+        await ctx.close().catch(() => undefined);
+        throw err;
+      }
+    },
+    host,
+    env: io.env,
+    now: () => io.clock.now(),
+    log,
+  };
+}
+
+/**
+ * Reports a finished run to a coffer-server gateway as a status object (the gateway raises
+ * "backup failed" from it). A local or plain repository keeps the log only.
+ */
+export async function reportRun(
+  config: AgentConfig,
+  io: CliIO,
+  host: string,
+  o: RunOutcome,
+): Promise<void> {
+  if (!config.repository.startsWith("s3:")) return;
+  const ctx = repoContext(config, io, new AbortController().signal);
+  try {
+    const status: RunStatus & Record<string, unknown> = {
+      ok: o.result === "success" || o.result === "warning",
+      message: o.error ?? o.result,
+      tags: [`job:${o.job}`],
+      host,
+      time: new Date(o.end).toISOString(),
+      job: o.job,
+      result: o.result,
+      start: new Date(o.start).toISOString(),
+      duration: (o.end - o.start) / 1000,
+      bytes_read: o.bytesRead,
+      bytes_added: o.bytesAdded,
+      snapshots: o.snapshots,
+      log: o.log.slice(-100),
+    };
+    await writeRunStatus(await ctx.storage(), status);
+  } finally {
+    await ctx.close().catch(() => undefined);
+  }
+}
+
+/** Writes agent events: one human line each, or JSON lines with `--json`. */
+export function eventWriter(io: CliIO, json: boolean): (e: AgentEvent) => void {
+  return (e) => {
+    if (json) {
+      io.stdout.write(`${JSON.stringify({ ...e, time: new Date(e.time).toISOString() })}\n`);
+      return;
+    }
+    const t = new Date(e.time).toISOString().replace(/\.\d{3}Z$/, "Z");
+    io.stdout.write(`${t} ${e.job !== undefined ? `${e.job}: ` : ""}${e.message}\n`);
+  };
+}
+
+/** `coffer agent run`: the daemon, in the foreground, until SIGTERM/SIGINT. */
+export async function runAgent(ctx: CliContext, file: string): Promise<number> {
+  const io = ctx.io;
+  const log = eventWriter(io, ctx.out.json);
+  let config = await readAgentConfig(file);
+  const paths = pathsFor(config, io.env);
+  await ensureStateDir(paths);
+  const state = await loadState(paths);
+  state.pid = process.pid;
+  state.startedAt = io.clock.now();
+  state.config = file;
+  const host = config.host ?? ctx.hostname;
+  const event = (job: string, text: string, fields: Record<string, unknown> = {}): void => {
+    log({ time: io.clock.now(), event: "log", job, message: text, ...fields });
+  };
+  const deps = runDeps(() => config, io, host, event);
+  const agent = new Agent(config, state, {
+    clock: io.clock,
+    setTimer: (fn, ms) => {
+      const t = setTimeout(fn, Math.min(ms, 2 ** 31 - 1));
+      return {
+        clear: () => {
+          clearTimeout(t);
+        },
+      };
+    },
+    run: (job, signal, runIndex) => runJob(job, deps, signal, runIndex),
+    report: (o) => reportRun(config, io, host, o),
+    ping: (url, kind, body) => sendPing(url, kind, body),
+    log,
+    save: (s) => saveState(paths, s),
+  });
+  const server = await listenControl(paths.socket, (req): ControlReply => {
+    if (req.op === "ping") return { ok: true, pid: process.pid };
+    if (req.op === "status")
+      return {
+        ok: true,
+        pid: process.pid,
+        startedAt: state.startedAt,
+        config: file,
+        jobs: agent.status(),
+      };
+    return agent.runNow(req.job);
+  });
+  log({
+    time: io.clock.now(),
+    event: "started",
+    message: `coffer agent started: ${String(config.jobs.length)} job(s) from ${file}, state in ${paths.dir}, pid ${String(process.pid)}`,
+    pid: process.pid,
+  });
+  const onHup = (): void => {
+    void reload();
+  };
+  const reload = async (): Promise<void> => {
+    try {
+      const next = await readAgentConfig(file);
+      if ((next.stateDir ?? paths.dir) !== paths.dir)
+        log({
+          time: io.clock.now(),
+          event: "warning",
+          message: "state_dir changed: it takes effect at the next restart",
+        });
+      config = next;
+      agent.reload(next);
+      log({
+        time: io.clock.now(),
+        event: "reload",
+        message: `configuration reloaded: ${String(next.jobs.length)} job(s)`,
+      });
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      for (const line of msg.split("\n"))
+        log({ time: io.clock.now(), event: "reload-failed", message: line });
+      log({
+        time: io.clock.now(),
+        event: "reload-failed",
+        message: "keeping the previous configuration",
+      });
+    }
+  };
+  process.on("SIGHUP", onHup);
+  agent.start();
+  await new Promise<void>((resolve) => {
+    if (io.signal.aborted) resolve();
+    io.signal.addEventListener(
+      "abort",
+      () => {
+        resolve();
+      },
+      { once: true },
+    );
+  });
+  log({
+    time: io.clock.now(),
+    event: "stopping",
+    message: "stopping: interrupting running jobs (nothing half-committed)",
+  });
+  process.off("SIGHUP", onHup);
+  // Running jobs unwind within a few seconds; the exit does not wait longer than that.
+  await Promise.race([agent.stop(), new Promise((r) => setTimeout(r, 4000).unref())]);
+  server.close();
+  await unlink(paths.socket).catch(() => undefined);
+  log({ time: io.clock.now(), event: "stopped", message: "coffer agent stopped" });
+  return ExitCode.OK;
+}
+
+/** `coffer agent run-now JOB`: through the running daemon, else here in the foreground. */
+export async function runNow(ctx: CliContext, file: string, name: string): Promise<number> {
+  const config = await readAgentConfig(file);
+  const job: JobConfig | undefined = config.jobs.find((j) => j.name === name);
+  if (job === undefined)
+    throw new CofferError(
+      "BAD_INPUT",
+      `No job "${name}" in ${file} (jobs: ${config.jobs.map((j) => j.name).join(", ")})`,
+    );
+  const paths = pathsFor(config, ctx.io.env);
+  const reply = await askAgent(paths.socket, { op: "run-now", job: name }).catch(() => undefined);
+  if (reply !== undefined) {
+    if (ctx.out.json) ctx.out.data({ message_type: "run-now", via: "daemon", ...reply });
+    else ctx.out.line(reply.message ?? "");
+    if (!reply.ok) throw new CofferError("CONFLICT", reply.message ?? "refused");
+    return ExitCode.OK;
+  }
+  ctx.out.info(`no agent is running: running job ${name} here`);
+  const log = eventWriter(ctx.io, ctx.out.json);
+  const host = config.host ?? ctx.hostname;
+  const event = (j: string, text: string): void => {
+    log({ time: ctx.io.clock.now(), event: "log", job: j, message: text });
+  };
+  const o = await runJob(
+    job,
+    runDeps(() => config, ctx.io, host, event),
+    ctx.io.signal,
+    0,
+  );
+  await reportRun(config, ctx.io, host, o).catch(() => undefined);
+  log({
+    time: ctx.io.clock.now(),
+    event: "done",
+    job: name,
+    message: `${o.result} in ${((o.end - o.start) / 1000).toFixed(1)}s${o.error !== undefined ? `: ${o.error}` : ""}`,
+    result: o.result,
+  });
+  if (o.result === "interrupted") return ExitCode.INTERRUPTED;
+  return o.result === "failed"
+    ? ExitCode.FATAL
+    : o.result === "warning"
+      ? ExitCode.PARTIAL
+      : ExitCode.OK;
+}

@@ -22,7 +22,7 @@ const stats = {
   storedBytes: 1,
 };
 
-async function multipartPut(s3: S3Client, bucket: string, key: string, body: Buffer) {
+async function multipartPut(s3: S3Client, bucket: string, key: string, body: Uint8Array) {
   const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
   const part = await s3.send(
     new UploadPartCommand({

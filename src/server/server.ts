@@ -18,6 +18,7 @@ import { systemClock } from "../core/system.ts";
 import { LocalStorage } from "../storage/local.ts";
 import type { Storage } from "../storage/storage.ts";
 import type { ServerConfig } from "./config.ts";
+import { lockDataDir } from "./data-dir-lock.ts";
 import { Gateway } from "./gateway.ts";
 import { MasterKey } from "./master-key.ts";
 import { Metadata } from "./metadata.ts";
@@ -128,8 +129,15 @@ export async function startServer(
 ): Promise<RunningServer> {
   const clock = o.clock ?? systemClock;
   prepareDataDir(cfg.dataDir);
-  const master = MasterKey.loadOrCreate(cfg.dataDir);
-  const metadata = await Metadata.openSqlite(cfg.dataDir, master, clock.now());
+  const lock = lockDataDir(cfg.dataDir); // before server.json is written: one server per directory
+  let metadata: Metadata;
+  try {
+    const master = MasterKey.loadOrCreate(cfg.dataDir);
+    metadata = await Metadata.openSqlite(cfg.dataDir, master, clock.now());
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   let stopMonitor = (): Promise<void> => Promise.resolve();
   try {
     const storage = o.storage ?? new LocalStorage(join(cfg.dataDir, "objects"));
@@ -201,11 +209,13 @@ export async function startServer(
         });
         await monitor.stop();
         await metadata.close();
+        lock.release();
       },
     };
   } catch (err) {
     await stopMonitor().catch(() => undefined);
     await metadata.close();
+    lock.release();
     throw err;
   }
 }

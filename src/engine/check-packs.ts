@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { decodeBlob, type BlobType } from "../format/blob.ts";
 import { decodeConfig } from "../format/config.ts";
-import { type IndexBlob, decodeIndex } from "../format/index-file.ts";
+import type { IndexBlob } from "../format/index-file.ts";
 import { objectId, shortId } from "../format/ids.ts";
 import { readKeyFileInfo } from "../format/keys.ts";
 import type { MasterKey } from "../format/master-key.ts";
@@ -73,51 +73,6 @@ export async function checkConfigAndKeys(s: CheckState): Promise<void> {
       s.problems.push({ severity: "error", object: `key ${shortId(id)}`, message: msg(err) });
     }
   }
-}
-
-/** Decodes every index and builds the blob and pack maps; damaged indexes are errors. */
-export async function checkIndexes(s: CheckState): Promise<void> {
-  const ids = (await collect(s.storage.list("index/")))
-    .map((o) => o.key.slice("index/".length))
-    .sort();
-  s.stats.indexes = ids.length;
-  await mapLimit(ids, CONCURRENCY, async (id) => {
-    let file;
-    try {
-      const bytes = await s.storage.get(`index/${id}`);
-      if (objectId(bytes) !== id)
-        throw new Error(
-          `Cannot open index ${shortId(id)}: checksum mismatch (content does not match its name)`,
-        );
-      file = decodeIndex(s.master, bytes, id);
-    } catch (err) {
-      s.problems.push({ severity: "error", object: `index ${shortId(id)}`, message: msg(err) });
-      return;
-    }
-    for (const p of file.packs) {
-      const known = s.packs.get(p.id);
-      if (known !== undefined && (known.size !== p.size || known.type !== p.type)) {
-        s.problems.push({
-          severity: "error",
-          object: `pack ${shortId(p.id)}`,
-          message: `indexes disagree about pack ${shortId(p.id)} (size ${known.size} vs ${p.size})`,
-        });
-      }
-      if (known === undefined)
-        s.packs.set(p.id, { id: p.id, type: p.type, size: p.size, blobs: p.blobs });
-      for (const [bid, offset, length, rawLength, flags] of p.blobs) {
-        const key = `${p.type}:${bid}`;
-        const first = s.blobs.get(key);
-        if (first === undefined)
-          s.blobs.set(key, { type: p.type, packId: p.id, offset, length, rawLength, flags });
-        else if (first.packId !== p.id) {
-          const more = s.copies.get(key) ?? [];
-          if (!more.includes(p.id)) more.push(p.id);
-          s.copies.set(key, more);
-        }
-      }
-    }
-  });
 }
 
 /**

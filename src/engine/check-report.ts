@@ -51,6 +51,14 @@ export interface CheckStats {
   bytesRead: number;
 }
 
+/** A command that repairs part of the damage found (see `repairAdvice`). */
+export interface RepairStep {
+  /** e.g. `coffer repair index`. */
+  command: string;
+  /** One line: what it fixes. */
+  why: string;
+}
+
 /**
  * Result of `check`: data, never an exception for damage. `ok` is true when there are no
  * errors (warnings and info do not count).
@@ -63,5 +71,7 @@ export interface CheckReport {
   affected: AffectedSnapshot[];
   /** Packs in storage that no index references (normal after an interrupted backup). */
   unreferencedPacks: string[];
+  /** The repair commands to run, in order (empty when there is nothing to repair). */
+  repairs: RepairStep[];
   stats: CheckStats;
 }

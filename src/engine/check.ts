@@ -2,14 +2,15 @@ import type { MasterKey } from "../format/master-key.ts";
 import type { Storage } from "../storage/storage.ts";
 import {
   checkConfigAndKeys,
-  checkIndexes,
   checkPackHeaders,
   checkPackList,
   pickSubset,
   readPacks,
   type CheckState,
 } from "./check-packs.ts";
+import { checkIndexes } from "./check-indexes.ts";
 import type { CheckReport, DamagedPack } from "./check-report.ts";
+import { repairAdvice } from "./repair/advice.ts";
 import { analyseSnapshots, checkManifests, loadSnapshots, loadTrees } from "./check-trees.ts";
 
 export type {
@@ -19,6 +20,7 @@ export type {
   CheckReport,
   CheckSeverity,
   DamagedPack,
+  RepairStep,
 } from "./check-report.ts";
 
 /** What check needs from a repository (a `Repository` satisfies it). */
@@ -127,14 +129,17 @@ export async function check(repo: CheckSource, o: CheckOptions = {}): Promise<Ch
       return { id, problem, blobs, snapshots: [...new Set(files.map((f) => f.snapshot))], files };
     });
 
+  affected.sort((a, b) => (a.id < b.id ? -1 : 1));
+  const repairs = repairAdvice({ problems: s.problems, damagedPacks, affected });
   let dataBlobs = 0;
   for (const b of s.blobs.values()) if (b.type === "data") dataBlobs++;
   return {
     ok: !s.problems.some((p) => p.severity === "error"),
     problems: s.problems,
     damagedPacks,
-    affected: affected.sort((a, b) => (a.id < b.id ? -1 : 1)),
+    affected,
     unreferencedPacks,
+    repairs,
     stats: {
       indexes: s.stats.indexes,
       packs: s.packs.size,

@@ -71,5 +71,10 @@ function describeReport(report: CheckReport): string[] {
     `checked ${String(s.snapshots)} snapshots, ${String(s.trees)} trees, ${String(s.packs)} packs${s.packsRead > 0 ? `, read ${String(s.packsRead)} packs` : ""}`,
   );
   lines.push(report.ok ? "no errors were found" : "Fatal: repository contains errors");
+  if (report.repairs.length > 0) {
+    lines.push("To repair, run in this order (docs/cli.md, coffer repair):");
+    for (const [i, r] of report.repairs.entries())
+      lines.push(`  ${String(i + 1)}. ${r.command}`, `     ${r.why}`);
+  }
   return lines;
 }

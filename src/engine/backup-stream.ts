@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { CofferError } from "../core/errors.ts";
+import { CofferError, isCofferError } from "../core/errors.ts";
 import { Chunker, gearTable } from "../format/chunker.ts";
 import type { TreeNode } from "../format/tree.ts";
 import {
@@ -252,7 +252,14 @@ export async function backupCommand(
   const stop = (): void => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
   };
-  o.signal?.addEventListener("abort", stop, { once: true });
+  // Aborted: the command's own children may hold its pipes open after it is killed, so stop
+  // reading them too (else the backup waits for them to exit).
+  const interrupt = (): void => {
+    stop();
+    out.discard();
+    child.stderr.destroy();
+  };
+  o.signal?.addEventListener("abort", interrupt, { once: true });
   return backupStream(repo, {
     ...rest,
     source: out,
@@ -276,13 +283,17 @@ export async function backupCommand(
     },
   }).then(
     (r) => {
-      o.signal?.removeEventListener("abort", stop);
+      o.signal?.removeEventListener("abort", interrupt);
       return r;
     },
     (err: unknown) => {
-      o.signal?.removeEventListener("abort", stop);
+      o.signal?.removeEventListener("abort", interrupt);
       stop();
       out.discard();
+      if (o.signal?.aborted === true && !isCofferError(err, "INTERRUPTED"))
+        throw new CofferError("INTERRUPTED", "Backup interrupted: nothing was committed", {
+          cause: err,
+        });
       throw err;
     },
   );

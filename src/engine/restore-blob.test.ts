@@ -4,7 +4,7 @@ import { encodeBlob } from "../format/blob.ts";
 import { generateMasterKey } from "../format/master-key.ts";
 import { deterministicRandom, pseudoRandomBytes } from "../format/testing/deterministic-random.ts";
 import { BlobDecoder, decodeRange } from "./restore-blob.ts";
-import type { DecodeJob } from "./restore-decoder.ts";
+import type { DecodeJob } from "./restore-blob.ts";
 
 const random = deterministicRandom("restore-blob");
 const master = generateMasterKey(random);

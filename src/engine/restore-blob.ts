@@ -1,11 +1,22 @@
 import { createRequire } from "node:module";
-import { CofferError, isCofferError } from "../core/errors.ts";
+import { CofferError, isCofferError, type ErrorCode } from "../core/errors.ts";
 import { FLAG_ZSTD } from "../format/blob.ts";
 import { blobId, shortId } from "../format/ids.ts";
 import type { MasterKey } from "../format/master-key.ts";
 import { unseal } from "../format/seal.ts";
 
-import type { DecodeJob, DecodeResult } from "./restore-decoder.ts";
+/** A decode job: a range's bytes (shared) and its blobs as `[id, start, length, flags, rawLength]`. */
+export interface DecodeJob {
+  input: SharedArrayBuffer;
+  inputLength: number;
+  output: SharedArrayBuffer;
+  blobs: [string, number, number, number, number][];
+  /** Whether the decoding thread checks plaintexts against IDs (else the receiver must). */
+  checkIds: boolean;
+}
+
+/** Per blob: the offset of its verified plaintext in the output area, or the error. */
+export type DecodeResult = number | { code: ErrorCode; message: string };
 
 type Binding = typeof import("zstd-napi/binding.js");
 

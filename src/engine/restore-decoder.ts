@@ -1,21 +1,8 @@
-import { CofferError, type ErrorCode } from "../core/errors.ts";
+import { CofferError } from "../core/errors.ts";
 import { masterKeyToBytes, type MasterKey } from "../format/master-key.ts";
 import { WorkerPool, type WorkerReply } from "./pipeline/worker-pool.ts";
-import { checkBlobId } from "./restore-blob.ts";
+import { checkBlobId, type DecodeJob, type DecodeResult } from "./restore-blob.ts";
 import type { PackRange } from "./restore-packs.ts";
-
-/** A decode job: a range's bytes (shared) and its blobs as `[id, start, length, flags, rawLength]`. */
-export interface DecodeJob {
-  input: SharedArrayBuffer;
-  inputLength: number;
-  output: SharedArrayBuffer;
-  blobs: [string, number, number, number, number][];
-  /** Whether the decoding thread checks plaintexts against IDs (else the receiver must). */
-  checkIds: boolean;
-}
-
-/** Per blob: the offset of its verified plaintext in the output area, or the error. */
-export type DecodeResult = number | { code: ErrorCode; message: string };
 
 const WORKER_URL = new URL(
   import.meta.url.endsWith(".ts") ? "./restore-worker.ts" : "./restore-worker.js",

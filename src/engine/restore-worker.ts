@@ -5,7 +5,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { masterKeyFromBytes } from "../format/master-key.ts";
 import { BlobDecoder, decodeRange } from "./restore-blob.ts";
-import type { DecodeJob } from "./restore-decoder.ts";
+import type { DecodeJob } from "./restore-blob.ts";
 
 const decoder = new BlobDecoder(masterKeyFromBytes(workerData as Uint8Array));
 

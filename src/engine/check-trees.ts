@@ -1,6 +1,5 @@
 import { decodeBlob } from "../format/blob.ts";
 import { objectId, shortId } from "../format/ids.ts";
-import { parseManifest } from "../format/manifest.ts";
 import { packKey } from "../format/pack.ts";
 import { decodeSnapshot, type Snapshot } from "../format/snapshot.ts";
 import { decodeTree, type TreeNode } from "../format/tree.ts";
@@ -205,74 +204,4 @@ export function analyseSnapshots(
   }
   for (const [id, why] of t.unreadable) affected.push({ id, unreadable: why, paths: [] });
   return { affected, packsOf };
-}
-
-/**
- * Compares every manifest's pack list with the packs its snapshot really references. A
- * manifest missing a referenced pack is an error (the gateway's GC could delete that pack);
- * an extra pack is a warning; a snapshot without manifest is a warning.
- */
-export async function checkManifests(
-  s: CheckState,
-  t: TreeState,
-  packsOf: Map<string, PackNeeds>,
-): Promise<void> {
-  const keys = (await collect(s.storage.list("manifests/"))).map((o) => o.key).sort();
-  const seen = new Set<string>();
-  await mapLimit(keys, 4, async (key) => {
-    const id = key.slice("manifests/".length);
-    const what = `manifest ${shortId(id)}`;
-    let m;
-    try {
-      const bytes = await s.storage.get(key);
-      if (objectId(bytes) !== id)
-        throw new Error(`Cannot read ${what}: content does not match its name`);
-      m = parseManifest(bytes);
-    } catch (err) {
-      s.problems.push({ severity: "error", object: what, message: msg(err) });
-      return;
-    }
-    seen.add(m.snapshot);
-    const real = packsOf.get(m.snapshot);
-    if (real === undefined) {
-      if (!t.unreadable.has(m.snapshot)) {
-        s.problems.push({
-          severity: "info",
-          object: what,
-          message: `${what} names snapshot ${shortId(m.snapshot)}, which does not exist (forgotten)`,
-        });
-      }
-      return;
-    }
-    const listed = new Set(m.packs);
-    const missing = [...real.required].filter((p) => !listed.has(p));
-    const allowed = new Set(real.required);
-    for (const cands of real.anyOf.values()) {
-      if (!cands.some((p) => listed.has(p))) missing.push(cands[0]!);
-      for (const p of cands) allowed.add(p);
-    }
-    const extra = m.packs.filter((p) => !allowed.has(p));
-    if (missing.length > 0) {
-      s.problems.push({
-        severity: "error",
-        object: what,
-        message: `${what} of snapshot ${shortId(m.snapshot)} omits ${missing.length} referenced pack(s): ${missing.slice(0, 5).map(shortId).join(", ")}`,
-      });
-    }
-    if (extra.length > 0) {
-      s.problems.push({
-        severity: "warning",
-        object: what,
-        message: `${what} of snapshot ${shortId(m.snapshot)} lists ${extra.length} pack(s) the snapshot does not reference: ${extra.slice(0, 5).map(shortId).join(", ")}`,
-      });
-    }
-  });
-  for (const id of t.snapshots.keys()) {
-    if (!seen.has(id))
-      s.problems.push({
-        severity: "warning",
-        object: `snapshot ${shortId(id)}`,
-        message: `snapshot ${shortId(id)} has no manifest (the gateway cannot see its packs)`,
-      });
-  }
 }

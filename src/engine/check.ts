@@ -11,7 +11,8 @@ import {
 import { checkIndexes } from "./check-indexes.ts";
 import type { CheckReport, DamagedPack } from "./check-report.ts";
 import { repairAdvice } from "./repair/advice.ts";
-import { analyseSnapshots, checkManifests, loadSnapshots, loadTrees } from "./check-trees.ts";
+import { checkManifests } from "./check-manifests.ts";
+import { analyseSnapshots, loadSnapshots, loadTrees } from "./check-trees.ts";
 
 export type {
   AffectedPath,

@@ -23,7 +23,11 @@ export function repairAdvice(
   const destroyed = errors.some((p) => p.message.includes("garbage collection destroyed"));
   const files = r.affected.some((a) => a.paths.length > 0);
   const unreadable = r.affected.filter((a) => a.unreadable !== undefined);
-  const manifests = errors.some((p) => p.object.startsWith("manifest "));
+  const manifests = r.problems.some(
+    (p) =>
+      p.object.startsWith("manifest ") &&
+      (p.severity === "error" || p.message.includes("coffer repair snapshots")),
+  );
   const steps: RepairStep[] = [];
   const why: string[] = [];
   if (badIndex.length > 0) why.push(`${badIndex.length} damaged index object(s)`);
@@ -53,7 +57,7 @@ export function repairAdvice(
   else if (manifests)
     steps.push({
       command: "coffer repair snapshots",
-      why: "writes exact manifests for the snapshots whose manifest is wrong",
+      why: "writes exact manifests for the snapshots whose manifest omits packs they use",
     });
   return steps;
 }

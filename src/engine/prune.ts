@@ -5,6 +5,7 @@ import { packKey } from "../format/pack.ts";
 import { readManifests, type StoredManifest } from "./forget.ts";
 import { saveIndex } from "./index-store.ts";
 import { PruneIndexes } from "./prune-indexes.ts";
+import { assertPrunable } from "./repair/prune-guard.ts";
 import { planPrune } from "./prune-phase1.ts";
 import { readPlans } from "./prune-plan.ts";
 import { DEFAULT_MAX_UNUSED, type UnusedLimit } from "./prune-select.ts";
@@ -190,6 +191,8 @@ async function pruneLocked(repo: Repository, o: PruneOptions): Promise<PruneRepo
   // The blob table is loaded by phase 1 (after phase 2's rewrite), or earlier only when a
   // snapshot has no manifest; index objects are decoded once, shared by both phases.
   const indexFiles = new PruneIndexes(repo);
+  // Nothing is deleted while an index object or a snapshot cannot be read.
+  await assertPrunable(repo, indexFiles, await repo.listIndexIds());
   const manifests = await readManifests(repo.storage);
   const { packs: referenced, orphans } = await referencedPacks(repo, manifests);
   const stored = await repo.listPackObjects();

@@ -10,7 +10,7 @@ import {
 } from "./check-packs.ts";
 import { checkIndexes } from "./check-indexes.ts";
 import type { CheckReport, DamagedPack } from "./check-report.ts";
-import { repairAdvice } from "./repair/advice.ts";
+import { repairAdvice } from "./repair/index.ts";
 import { checkManifests } from "./check-manifests.ts";
 import { analyseSnapshots, loadSnapshots, loadTrees } from "./check-trees.ts";
 

@@ -3,7 +3,7 @@ import { shortId } from "../format/ids.ts";
 import { readManifests } from "./forget.ts";
 import { accountUsage, blobKey } from "./prune-accounting.ts";
 import { PruneIndexes } from "./prune-indexes.ts";
-import { damagedIndexError } from "./repair/prune-guard.ts";
+import { damagedIndexError } from "./repair/index.ts";
 import { manifestJobs, rewriteManifests } from "./prune-manifests.ts";
 import { writePlan } from "./prune-plan.ts";
 import { selectPacks, type UnusedLimit } from "./prune-select.ts";

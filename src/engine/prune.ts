@@ -5,7 +5,7 @@ import { packKey } from "../format/pack.ts";
 import { readManifests, type StoredManifest } from "./forget.ts";
 import { saveIndex } from "./index-store.ts";
 import { PruneIndexes } from "./prune-indexes.ts";
-import { assertPrunable } from "./repair/prune-guard.ts";
+import { assertPrunable } from "./repair/index.ts";
 import { planPrune } from "./prune-phase1.ts";
 import { readPlans } from "./prune-plan.ts";
 import { DEFAULT_MAX_UNUSED, type UnusedLimit } from "./prune-select.ts";

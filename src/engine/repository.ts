@@ -10,7 +10,7 @@ import { type TreeNode, decodeTree } from "../format/tree.ts";
 import type { Storage } from "../storage/storage.ts";
 import { type DamagedObject, loadIndexFiles } from "./index-store.ts";
 import { collect, mapLimit } from "./parallel.ts";
-import { DamageLog } from "./repair/damage-log.ts";
+import { DamageLog } from "./damage-log.ts";
 import type { RepoCache } from "./repo-cache.ts";
 import {
   type InitOptions,

@@ -1,9 +1,10 @@
 import { CofferError } from "../../core/errors.ts";
-import { repairIndex, type RepairIndexReport } from "../../engine/repair/repair-index.ts";
 import {
+  repairIndex,
   repairSnapshots,
+  type RepairIndexReport,
   type RepairSnapshotsReport,
-} from "../../engine/repair/repair-snapshots.ts";
+} from "../../engine/repair/index.ts";
 import { flag, type Command } from "../command.ts";
 import type { CliContext } from "../context.ts";
 

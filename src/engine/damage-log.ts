@@ -1,5 +1,5 @@
-import { isCofferError } from "../../core/errors.ts";
-import { shortId } from "../../format/ids.ts";
+import { isCofferError } from "../core/errors.ts";
+import { shortId } from "../format/ids.ts";
 
 /** A damaged object skipped so that the rest of the repository stays usable. */
 export interface RepoWarning {

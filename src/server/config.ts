@@ -9,6 +9,7 @@ import {
   DEFAULT_AUDIT,
   parseAuditConfig,
 } from "./audit/audit-config.ts";
+import { DEFAULT_RETENTION_FLOOR, type RetentionFloor } from "./retention/floor.ts";
 
 /** TLS settings: a certificate/key pair on disk, or a self-signed one made on first run. */
 export interface TlsConfig {
@@ -50,6 +51,8 @@ export interface ServerConfig {
   alerts: AlertsConfig;
   /** How often `start` runs retention, GC and the deletion executor, in ms (default 10 min). */
   maintenanceIntervalMs: number;
+  /** The floor under every retention policy (`retention.floor`; src/server/retention/floor.ts). */
+  retentionFloor: RetentionFloor;
 }
 
 /** The shortest accepted `maintenance.interval` (each pass reads every source's manifests). */
@@ -80,6 +83,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   audit: DEFAULT_AUDIT,
   alerts: DEFAULT_ALERTS,
   maintenanceIntervalMs: 10 * 60 * 1000,
+  retentionFloor: DEFAULT_RETENTION_FLOOR,
 };
 
 function bad(file: string, what: string): CofferError {
@@ -137,6 +141,7 @@ const KNOWN = new Set([
   "audit",
   "alerts",
   "maintenance",
+  "retention",
 ]);
 
 function str(file: string, v: unknown, what: string): string {
@@ -161,6 +166,34 @@ function parseMaintenance(v: unknown, file: string): number {
   if (ms < MIN_MAINTENANCE_INTERVAL_MS)
     throw bad(file, `maintenance.interval must be at least 1s, got ${JSON.stringify(m.interval)}`);
   return ms;
+}
+
+/** `retention: { floor: { minAge: 7d, days: 7 } }` → the floor (0 and 0 turn it off). */
+function parseRetention(v: unknown, file: string): RetentionFloor {
+  const mapping = (x: unknown, what: string): Record<string, unknown> => {
+    if (typeof x !== "object" || x === null || Array.isArray(x))
+      throw bad(file, `${what} must be a mapping`);
+    return x as Record<string, unknown>;
+  };
+  const r = mapping(v, "retention");
+  for (const k of Object.keys(r))
+    if (k !== "floor") throw bad(file, `unknown field "retention.${k}"`);
+  const floor = { ...DEFAULT_RETENTION_FLOOR };
+  if (r.floor === undefined) return floor;
+  const f = mapping(r.floor, "retention.floor");
+  for (const k of Object.keys(f))
+    if (k !== "minAge" && k !== "days") throw bad(file, `unknown field "retention.floor.${k}"`);
+  if (f.minAge !== undefined)
+    floor.minAgeMs = parseDuration(f.minAge, "retention.floor.minAge", file);
+  if (f.days !== undefined) {
+    if (typeof f.days !== "number" || !Number.isInteger(f.days) || f.days < 0 || f.days > 366)
+      throw bad(
+        file,
+        `retention.floor.days must be a whole number of days from 0 to 366, got ${JSON.stringify(f.days)}`,
+      );
+    floor.days = f.days;
+  }
+  return floor;
 }
 
 /** Applies a parsed YAML document onto the defaults, refusing unknown or mistyped fields. */
@@ -194,6 +227,7 @@ export function applyConfigDocument(
   if (d.alerts !== undefined) cfg.alerts = parseAlertsConfig(d.alerts, file, parseDuration);
   if (d.maintenance !== undefined)
     cfg.maintenanceIntervalMs = parseMaintenance(d.maintenance, file);
+  if (d.retention !== undefined) cfg.retentionFloor = parseRetention(d.retention, file);
   if (d.clockSkew !== undefined) cfg.clockSkewMs = parseDuration(d.clockSkew, "clockSkew", file);
   if (d.maxObjectSize !== undefined) {
     if (

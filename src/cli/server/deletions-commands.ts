@@ -155,7 +155,10 @@ export async function deletionsCommand(
       }
       case "run": {
         const storage = new LocalStorage(join(cfg.dataDir, "objects"));
-        const r = await runMaintenance(m, storage, now, { minDelayMs: cfg.minDeletionDelayMs });
+        const r = await runMaintenance(m, storage, now, {
+          minDelayMs: cfg.minDeletionDelayMs,
+          floor: cfg.retentionFloor,
+        });
         const summary = {
           retentionFiled: r.retention.reduce((n, x) => n + x.filed.length, 0),
           gcFiled: r.gc.reduce((n, x) => n + x.filed.length, 0),

@@ -60,7 +60,8 @@ test("coffer-server start runs retention and the executor on its own schedule; a
   // the deletion while it is pending, then executed, by the schedule alone.
   const gw = await startGatewayProcess({
     fromSource: true,
-    config: "minDeletionDelay: 10s\nmaintenance:\n  interval: 1s\n",
+    config:
+      "minDeletionDelay: 10s\nmaintenance:\n  interval: 1s\nretention:\n  floor: { minAge: 0, days: 0 }\n",
   });
   cleanups.push(() => gw.stop());
   const dir = await mkdtemp(join(tmpdir(), "coffer-maint-"));

@@ -137,6 +137,7 @@ export async function policyCommand(
           now,
           minDelayMs: cfg.minDeletionDelayMs,
           dryRun: o.dryRun,
+          floor: cfg.retentionFloor,
         });
         if (r === undefined)
           throw new CofferError("NOT_FOUND", `No retention policy for ${s.name}`);

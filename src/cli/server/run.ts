@@ -71,6 +71,7 @@ export async function runServerCli(
           {
             minDelayMs: cfg.minDeletionDelayMs,
             intervalMs: cfg.maintenanceIntervalMs,
+            floor: cfg.retentionFloor,
             onError: (err) => {
               const why = (err instanceof Error ? err.message : String(err)).split("\n")[0] ?? "";
               io.err(

@@ -99,12 +99,16 @@ export async function putSnapshot(
   return id;
 }
 
-/** Moves the gateway clock to `t` and runs one maintenance pass there (14-day delay, 1-day margin). */
+/**
+ * Moves the gateway clock to `t` and runs one maintenance pass there (14-day delay, 1-day
+ * margin, no retention floor: these tests exercise short policies like `keep-last 2`).
+ */
 export function maintainAt(gw: TestGateway, t: number): ReturnType<typeof runMaintenance> {
   gw.clockOffset = t - Date.now();
   return runMaintenance(gw.running.metadata, gw.running.gateway.deps.objects.storage, t, {
     minDelayMs: 14 * DAY,
     gcMarginMs: DAY,
+    floor: { minAgeMs: 0, days: 0 },
   });
 }
 

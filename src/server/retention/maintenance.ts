@@ -3,6 +3,7 @@ import type { Storage } from "../../storage/storage.ts";
 import { executeDue, type ExecutorReport } from "../deletions/executor.ts";
 import { runGc, type GcReport } from "../gc/run-gc.ts";
 import type { Metadata } from "../metadata.ts";
+import type { RetentionFloor } from "./floor.ts";
 import { runRetention, type RetentionReport } from "./run-retention.ts";
 
 /** Settings of the maintenance job. */
@@ -13,6 +14,8 @@ export interface MaintenanceOptions {
   gcMarginMs?: number;
   /** Time zone of retention calendars (default UTC). */
   timeZone?: string;
+  /** The server floor under every policy (config `retention.floor`; default 7 days, 7 days). */
+  floor?: RetentionFloor;
 }
 
 /** One maintenance pass: retention → GC (packs, then index objects) → executor, for every source. */
@@ -45,6 +48,7 @@ export async function runMaintenance(
     const r = await runRetention(md, s, {
       ...base,
       ...(o.timeZone !== undefined ? { timeZone: o.timeZone } : {}),
+      ...(o.floor !== undefined ? { floor: o.floor } : {}),
     });
     if (r !== undefined) report.retention.push(r);
     report.gc.push(

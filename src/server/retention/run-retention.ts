@@ -7,6 +7,7 @@ import {
 import type { Metadata } from "../metadata.ts";
 import type { Source } from "../sources.ts";
 import { cancelDeletion, executionStarted, requestDeletion } from "../deletions/workflow.ts";
+import { applyFloor, DEFAULT_RETENTION_FLOOR, type RetentionFloor } from "./floor.ts";
 import { PolicyStore } from "./policy-store.ts";
 
 /** What one retention pass decided for a source. */
@@ -61,22 +62,33 @@ export async function retentionInput(
 
 /**
  * Applies a source's policy (anchor `latest`: windows end at the group's newest commit, so
- * nothing expires while backups have stopped) and files each forgotten snapshot's
- * `snapshots/<id>` and `manifests/<id>` objects as PENDING(retention). Idempotent.
+ * nothing expires while backups have stopped), then the server floor (`floor`, default
+ * {@link DEFAULT_RETENTION_FLOOR}: no count rule can file a snapshot it protects), and files
+ * each forgotten snapshot's `snapshots/<id>` and `manifests/<id>` objects as
+ * PENDING(retention). Idempotent.
  */
 export async function runRetention(
   md: Metadata,
   source: Source,
-  o: { now: number; minDelayMs: number; timeZone?: string; dryRun?: boolean },
+  o: {
+    now: number;
+    minDelayMs: number;
+    timeZone?: string;
+    dryRun?: boolean;
+    floor?: RetentionFloor;
+  },
 ): Promise<RetentionReport | undefined> {
   const stored = await new PolicyStore(md.db).get(source.bucket);
   if (stored === undefined) return undefined;
   const { snapshots, manifestKeys } = await retentionInput(md, source.bucket);
-  const decision = applyPolicy(snapshots, stored.policy, {
-    now: o.now,
-    anchor: "latest",
-    timeZone: o.timeZone ?? "UTC",
-  });
+  const timeZone = o.timeZone ?? "UTC";
+  const decision = applyFloor(
+    applyPolicy(snapshots, stored.policy, { now: o.now, anchor: "latest", timeZone }),
+    snapshots,
+    o.floor ?? DEFAULT_RETENTION_FLOOR,
+    o.now,
+    timeZone,
+  );
   const pending = new Map<string, { id: number; reason: string }>();
   for (const d of await md.deletions.list({ bucket: source.bucket, state: "PENDING" })) {
     if (d.key.startsWith("snapshots/"))

@@ -11,7 +11,7 @@ import { findSnapshot, listSnapshots } from "../find-snapshot.ts";
 import { forgetByPolicy } from "../forget.ts";
 import { ls } from "../ls.ts";
 import { prune } from "../prune.ts";
-import type { Repository } from "../repository.ts";
+import { Repository } from "../repository.ts";
 import { restore } from "../restore.ts";
 import { parsePolicy } from "../../retention/index.ts";
 import { testRepository } from "../testing/fixtures.ts";
@@ -51,7 +51,12 @@ async function damagedRepo(): Promise<{
   }
   await flipStoredByte(repo.storage, `index/${badIndex}`);
   await flipStoredByte(repo.storage, `snapshots/${ids[1]!}`);
-  return { repo, ids, badIndex, badSnapshot: ids[1]! };
+  // Opened afresh, as every command does: nothing loaded before the damage.
+  const fresh = await Repository.open(repo.storage, "test-password", {
+    random: repo.random,
+    clock: repo.clock,
+  });
+  return { repo: fresh, ids, badIndex, badSnapshot: ids[1]! };
 }
 
 test("loadIndex() skips a damaged index object with a warning naming it; the other indexes stay usable", async () => {

@@ -3,7 +3,7 @@ import type { ToolEnv } from "../dumps/run-tool.ts";
 import type { Repository } from "../engine/repository.ts";
 import type { HookSpec, JobConfig } from "./config.ts";
 import { runHook } from "./hooks.ts";
-import { doWork, type WorkResult } from "./job-kinds.ts";
+import type { WorkResult } from "./job-kinds.ts";
 
 /** How a run ended. `warning`: committed, but some files could not be read. */
 export type RunResult = "success" | "warning" | "failed" | "interrupted";
@@ -96,6 +96,8 @@ export async function runJob(
   try {
     await hooks("before", job.hooks.before, hookEnv());
     if (!signal.aborted) {
+      // The engine and the dump drivers load with the first run: an idle agent stays small.
+      const { doWork } = await import("./job-kinds.ts");
       const handle = await deps.open(runSignal);
       try {
         work = await doWork(job, {

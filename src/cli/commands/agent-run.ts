@@ -1,5 +1,4 @@
-import { readFile } from "node:fs/promises";
-import { unlink } from "node:fs/promises";
+import { readFile, unlink } from "node:fs/promises";
 import { PassThrough } from "node:stream";
 import { CofferError, fromSystemError } from "../../core/errors.ts";
 import { Agent, type AgentEvent } from "../../agent/agent.ts";

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs every *.test.ts under src/ with node's built-in test runner (via tsx).
+// Runs every *.test.ts under src/ and *.test.mjs under scripts/ with node's built-in test
+// runner (via tsx).
 //   node scripts/test.mjs                 all tests
 //   node scripts/test.mjs src/format      tests under a folder (or single files)
 // Extra node --test flags can follow `--`, e.g. `-- --test-name-pattern=chunk`.
@@ -15,7 +16,7 @@ const extra = dash >= 0 ? argv.slice(dash + 1) : [];
 function walk(p, out) {
   const st = statSync(p);
   if (st.isFile()) {
-    if (p.endsWith(".test.ts")) out.push(p);
+    if (p.endsWith(".test.ts") || p.endsWith(".test.mjs")) out.push(p);
     return out;
   }
   for (const e of readdirSync(p).sort()) {
@@ -24,7 +25,7 @@ function walk(p, out) {
   }
   return out;
 }
-const files = (roots.length ? roots : ["src"]).flatMap((r) => walk(r, []));
+const files = (roots.length ? roots : ["src", "scripts"]).flatMap((r) => walk(r, []));
 if (files.length === 0) {
   console.error("no test files found");
   process.exit(1);

@@ -8,6 +8,8 @@ export type AlertKind =
   | "deletion-executed"
   | "anomaly"
   | "quota"
+  | "burst"
+  | "retention-share"
   | "alerter"
   | "test";
 

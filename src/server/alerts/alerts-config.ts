@@ -45,6 +45,10 @@ export interface AlertsConfig {
   timeZone: string;
   anomaly: { changedRatio: number; sizeDrop: number };
   quotaWarnRatio: number;
+  /** A burst alert fires above this many times a source's expected snapshots in 24 hours. */
+  burstFactor: number;
+  /** A retention pass filing more than this share of a source's snapshots raises an alert. */
+  retentionShare: number;
   retry: { attempts: number; backoffMs: number };
   smtp?: SmtpConfig;
   webhooks: WebhookConfig[];
@@ -59,6 +63,8 @@ export const DEFAULT_ALERTS: AlertsConfig = {
   timeZone: "UTC",
   anomaly: { changedRatio: 0.8, sizeDrop: 0.5 },
   quotaWarnRatio: 0.9,
+  burstFactor: 2,
+  retentionShare: 0.5,
   retry: { attempts: 5, backoffMs: 60_000 },
   webhooks: [],
   sources: {},
@@ -144,6 +150,8 @@ export function parseAlertsConfig(v: unknown, file: string, duration: Duration):
     "timeZone",
     "anomaly",
     "quotaWarn",
+    "burst",
+    "retentionShare",
     "retry",
     "smtp",
     "webhooks",
@@ -169,6 +177,16 @@ export function parseAlertsConfig(v: unknown, file: string, duration: Duration):
       out.anomaly.sizeDrop = ratio(file, a.sizeDrop, "alerts.anomaly.sizeDrop");
   }
   if (d.quotaWarn !== undefined) out.quotaWarnRatio = ratio(file, d.quotaWarn, "alerts.quotaWarn");
+  if (d.retentionShare !== undefined)
+    out.retentionShare = ratio(file, d.retentionShare, "alerts.retentionShare");
+  if (d.burst !== undefined) {
+    if (typeof d.burst !== "number" || !(d.burst >= 1) || !Number.isFinite(d.burst))
+      throw fail(
+        file,
+        "alerts.burst must be a number of at least 1 (times the expected snapshots)",
+      );
+    out.burstFactor = d.burst;
+  }
   if (d.retry !== undefined) {
     const r = mapping(file, d.retry, "alerts.retry", ["attempts", "backoff"]);
     if (r.attempts !== undefined) {

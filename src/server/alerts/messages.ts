@@ -180,3 +180,41 @@ export function alerterMessage(
   };
 }
 export { formatInZone as describeTime } from "./cron.ts";
+
+/** A source committed far more snapshots than expected (count-based retention at risk). */
+export function burstMessage(
+  source: string,
+  tz: string,
+  o: { at: number; recent: number; expected: number; limit: number; basis: string },
+): Rendered {
+  return {
+    subject: `[coffer] ${source}: burst of ${o.recent} snapshots in 24 hours`,
+    text:
+      [
+        `Source: ${source}`,
+        `Snapshots committed in the 24 hours up to ${formatInZone(o.at, tz)}: ${o.recent}`,
+        `Expected: ${o.expected} (from ${o.basis}); alert above ${o.limit}`,
+        "A compromised client can push real snapshots out of a count-based policy (keep-last)",
+        "with junk ones. Check: coffer-server deletions list --source " + source,
+      ].join("\n") + "\n",
+  };
+}
+
+/** One retention pass filed more than the configured share of a source's snapshots. */
+export function retentionShareMessage(
+  source: string,
+  tz: string,
+  o: { at: number; filed: number; total: number; threshold: number },
+): Rendered {
+  const pct = Math.round((o.filed / Math.max(1, o.total)) * 100);
+  return {
+    subject: `[coffer] ${source}: retention filed ${pct}% of its snapshots for deletion`,
+    text:
+      [
+        `Source: ${source}`,
+        `Retention pass at: ${formatInZone(o.at, tz)}`,
+        `Snapshots filed for deletion: ${o.filed} of ${o.total} (threshold ${Math.round(o.threshold * 100)}%)`,
+        `If this was not intended: coffer-server deletions cancel --source ${source}`,
+      ].join("\n") + "\n",
+  };
+}

@@ -4,6 +4,7 @@ import { storageKey } from "../object-store.ts";
 import type { Alerter } from "./alerter.ts";
 import { tagsMatch } from "./expectations.ts";
 import * as msg from "./messages.ts";
+import { scanRetentionRisks } from "./scan-retention.ts";
 
 /** The status object a client writes after a failed run: `status/<ts>.json`. */
 export interface ClientStatus {
@@ -42,6 +43,7 @@ export async function scanEvents(a: Alerter, now: number): Promise<void> {
   await scanManifests(a, now);
   await scanDeletions(a, now);
   await scanQuotas(a, now);
+  await scanRetentionRisks(a, now);
 }
 
 async function groupOf(a: Alerter, source: string, tags: string[]): Promise<string | null> {

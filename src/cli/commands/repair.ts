@@ -20,6 +20,10 @@ function printIndexReport(ctx: CliContext, r: RepairIndexReport): void {
     ctx.out.line(`pack ${short(id)} is missing: its blobs are no longer indexed`);
   for (const p of r.invalidPacks)
     ctx.out.line(`pack ${short(p.id)} left out of the index: ${p.message}`);
+  for (const p of r.salvaged)
+    ctx.out.line(
+      `pack ${short(p.id)} is damaged (${p.message}): left out of the index, ${String(p.kept)} intact blob(s) ${r.dryRun ? "to be copied" : "copied"} to new packs, ${String(p.lost)} lost`,
+    );
   if (r.rebuiltPacks.length > 0)
     ctx.out.line(`${String(r.rebuiltPacks.length)} pack(s) indexed from their headers`);
   if (r.unchanged) {
@@ -30,7 +34,7 @@ function printIndexReport(ctx: CliContext, r: RepairIndexReport): void {
   ctx.out.line(
     `${verb} a new index of ${String(r.packs)} packs replacing ${String(r.oldIndexes)} index object(s)${r.dryRun ? "" : ` (${String(r.deletedIndexes)} deleted${r.pendingIndexDeletions > 0 ? `, ${String(r.pendingIndexDeletions)} pending deletion at the gateway, superseded meanwhile` : ""})`}`,
   );
-  if (r.removedPacks.length > 0 && !r.dryRun)
+  if (r.removedPacks.length + r.salvaged.length > 0 && !r.dryRun)
     ctx.out.line(
       "next: run coffer backup (data still on disk is uploaded again), then coffer repair snapshots --forget",
     );

@@ -9,6 +9,7 @@ import { fxBytes, writeFixture, type Fixture } from "../check-fixture.ts";
 import type { Repository } from "../repository.ts";
 import { testRepository } from "../testing/fixtures.ts";
 import { repairIndex } from "./repair-index.ts";
+import { repairSnapshots } from "./repair-snapshots.ts";
 import { GatewayLikeStorage, destroy, flipStoredByte, idsUnder } from "./repair-fixture.ts";
 
 async function twoSnapshots(
@@ -134,4 +135,44 @@ test("repairIndex() leaves out a pack whose header cannot be read, and refuses w
     assert.match(err.message, /storage lists none of the 2 indexed packs under data\//);
     return true;
   });
+});
+
+test("repairIndex({ readAllPacks }) leaves out a pack with a corrupt blob, copying its intact blobs first; repair snapshots then cuts the lost one", async () => {
+  const repo = await testRepository();
+  const fx = await writeFixture(
+    repo,
+    [
+      { type: "file", name: "a.bin", data: fxBytes(3000, 1) },
+      { type: "file", name: "b.bin", data: fxBytes(1000, 2) },
+    ],
+    { blobsPerPack: 4 },
+  );
+  const pack = fx.dataPacks[0]!;
+  await flipStoredByte(repo.storage, packKey(pack), 40); // inside the first blob
+  const before = await check(repo, { readData: true });
+  assert.deepEqual(
+    before.repairs.map((s) => s.command),
+    [
+      "coffer repair index --read-all-packs",
+      "coffer backup <the same paths>",
+      "coffer repair snapshots --forget",
+    ],
+  );
+  const r = await repairIndex(repo, { readAllPacks: true });
+  assert.deepEqual(
+    r.salvaged.map((x) => [x.id, x.kept, x.lost]),
+    [[pack, 3, 1]],
+  );
+  assert.match(r.salvaged[0]!.message, /checksum mismatch \(1 of 4 blobs fail authentication\)/);
+  await repo.loadIndex();
+  assert.equal(repo.packs.has(pack), false);
+  const s = await repairSnapshots(repo, { forget: true });
+  assert.deepEqual(
+    s.damaged.flatMap((d) => d.paths.map((p) => p.path)),
+    ["/a.bin"],
+  );
+  const after = await check(repo, { readData: true });
+  assert.equal(after.ok, true, JSON.stringify(after.problems));
+  assert.deepEqual(after.unreferencedPacks, [pack]);
+  assert.deepEqual(after.repairs, []);
 });

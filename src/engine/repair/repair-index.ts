@@ -1,4 +1,5 @@
 import { CofferError, isCofferError } from "../../core/errors.ts";
+import type { EncodedBlob } from "../../format/blob.ts";
 import { shortId } from "../../format/ids.ts";
 import type { IndexPack } from "../../format/index-file.ts";
 import { packKey } from "../../format/pack.ts";
@@ -6,13 +7,18 @@ import { saveIndex } from "../index-store.ts";
 import { collect, mapLimit } from "../parallel.ts";
 import type { Repository } from "../repository.ts";
 import { packEntryFromHeader, readIndexObjects } from "./pack-entries.ts";
+import { readWholePack, salvageBlobs } from "./salvage.ts";
 import { withRepairLock } from "./repair-lock.ts";
 
 /** Options of {@link repairIndex}. */
 export interface RepairIndexOptions {
   /** Say what would change; write and delete nothing (and take no lock). */
   dryRun?: boolean;
-  /** Rebuild every pack's entry from its header, not only where no readable index agrees. */
+  /**
+   * Download every pack whole (restic's `--read-all-packs`): an intact one is indexed from its
+   * header; a damaged one (SHA-256 not its name) is left out, the blobs that still verify
+   * copied into new packs first.
+   */
   readAllPacks?: boolean;
   /** Progress and decisions, one line each. */
   onEvent?: (message: string) => void;
@@ -35,6 +41,8 @@ export interface RepairIndexReport {
   removedPacks: string[];
   /** Stored packs whose header cannot be read: left out (prune removes them as unindexed). */
   invalidPacks: { id: string; message: string }[];
+  /** With `readAllPacks`: damaged packs left out, their `kept` intact blobs copied to new packs. */
+  salvaged: { id: string; message: string; kept: number; lost: number }[];
   /** New index objects written (the last one supersedes every old one). */
   newIndexes: string[];
   /** Old index objects deleted; behind a coffer gateway a deletion is pending instead. */
@@ -80,6 +88,7 @@ export async function repairIndex(
       rebuiltPacks: [],
       removedPacks: [...described.keys()].filter((id) => !stored.has(id)).sort(),
       invalidPacks: [],
+      salvaged: [],
       newIndexes: [],
       deletedIndexes: 0,
       pendingIndexDeletions: 0,
@@ -91,11 +100,20 @@ export async function repairIndex(
         `Cannot repair index: storage lists none of the ${described.size} indexed packs under data/ (wrong repository location?)`,
       );
     const ids = [...stored.keys()].sort();
-    const entries = await mapLimit(ids, 8, async (id): Promise<IndexPack | undefined> => {
+    const rescue: EncodedBlob[] = [];
+    const entries = await mapLimit(ids, o.readAllPacks === true ? 2 : 8, async (id) => {
       const size = stored.get(id) ?? 0;
       const known = described.get(id)?.find((p) => p.size === size);
       if (known !== undefined && o.readAllPacks !== true) return known;
       try {
+        if (o.readAllPacks === true) {
+          const v = await readWholePack(repo.storage, repo.master, id);
+          if (v.ok) return v.entry;
+          if (v.good.length + v.lost === 0) report.invalidPacks.push({ id, message: v.why });
+          else report.salvaged.push({ id, message: v.why, kept: v.good.length, lost: v.lost });
+          rescue.push(...v.good);
+          return undefined;
+        }
         const p = await packEntryFromHeader(repo.storage, repo.master, id, size);
         if (known === undefined) report.rebuiltPacks.push(id);
         return p;
@@ -110,6 +128,7 @@ export async function repairIndex(
     report.packs = packs.length;
     report.rebuiltPacks.sort();
     report.invalidPacks.sort((a, b) => (a.id < b.id ? -1 : 1));
+    report.salvaged.sort((a, b) => (a.id < b.id ? -1 : 1));
     // Nothing to fix: every old index is readable and describes exactly the stored packs.
     const superseded = new Set(old.readable.flatMap((f) => f.supersedes));
     const liveReadable = old.readable.filter((f) => !superseded.has(f.id));
@@ -118,9 +137,25 @@ export async function repairIndex(
       old.damaged.every((d) => superseded.has(d.id)) &&
       report.removedPacks.length === 0 &&
       report.invalidPacks.length === 0 &&
+      report.salvaged.length === 0 &&
       o.readAllPacks !== true &&
       packs.every((p) => indexedNow.has(p.id));
     if (report.unchanged || o.dryRun === true) return report;
+    if (rescue.length > 0) {
+      const copies = await salvageBlobs(
+        repo.storage,
+        repo.master,
+        repo.random,
+        repo.config.packSize,
+        packs,
+        rescue,
+      );
+      packs.push(...copies);
+      report.packs = packs.length;
+      log(
+        `copied ${rescue.length} intact blob(s) of damaged packs into ${copies.length} new pack(s)`,
+      );
+    }
 
     const max = Math.max(1, o.maxBlobsPerIndex ?? 200_000);
     const groups: IndexPack[][] = [[]];

@@ -67,6 +67,8 @@ export interface PruneReport {
   repacked: { packs: number; blobs: number; bytes: number; newPacks: number };
   /** Manifests recomputed because a pack they named is planned for deletion. */
   manifestsRewritten: number;
+  /** Temp files of writers that died mid-write, removed (local repositories; not in a dry run). */
+  staleTempFiles: number;
 }
 
 /** Packs referenced by snapshots: manifests, else a walk of the snapshot's trees. */
@@ -166,7 +168,13 @@ export async function prune(repo: Repository, o: PruneOptions = {}): Promise<Pru
           { clock: repo.clock, random: repo.random },
         );
         work.cache = repo.cache; // index, snapshots and tree packs (remote repositories)
-        return await pruneLocked(work, o);
+        // Leftovers of a backup or prune killed mid-write (never a live writer's files).
+        const staleTempFiles = (await repo.storage.cleanupTemp?.()) ?? 0;
+        if (staleTempFiles > 0)
+          log(
+            `removed ${String(staleTempFiles)} stale temp file${staleTempFiles === 1 ? "" : "s"} left by an interrupted run`,
+          );
+        return { ...(await pruneLocked(work, o)), staleTempFiles };
       } catch (err) {
         // Stopped: the one-line reason, not whatever step happened to fail on it.
         if (stop.signal.aborted) throw stop.signal.reason;
@@ -211,11 +219,14 @@ async function pruneLocked(repo: Repository, o: PruneOptions): Promise<PruneRepo
     unusedAfterBytes: 0,
     repacked: { packs: 0, blobs: 0, bytes: 0, newPacks: 0 },
     manifestsRewritten: 0,
+    staleTempFiles: 0,
   };
   if (o.dryRun !== true) for (const k of orphans) await repo.storage.delete(k);
 
-  // Phase 2: mature plans.
-  const mature = plans.filter((p) => p.createdAt + p.graceMs <= now);
+  // Phase 2: mature plans. An explicit grace (`--grace`) applies to every plan, earlier ones
+  // included (docs/cli.md: "execute plans only when older than this"); without one, each plan
+  // keeps the grace it was written with.
+  const mature = plans.filter((p) => p.createdAt + (o.graceMs ?? p.graceMs) <= now);
   report.waitingPlans = plans.length - mature.length;
   const indexIds = await repo.listIndexIds();
   // An unreadable index names nothing here (phase 1 reads it again and decides).

@@ -181,3 +181,27 @@ test("cleanupTemp() removes stale temp files, keeps fresh ones, and list() ignor
     assert.equal(await new LocalStorage(join(root, "missing")).cleanupTemp(), 0);
   });
 });
+
+test("cleanupTemp() removes a dead writer's temp files at once, by the PID in their name, and keeps live writers'", async () => {
+  await withRoot(async (root) => {
+    const owner = { tag: "0123456789ab", pid: 100 };
+    const alive = new Set([100, 200]);
+    const s = new LocalStorage(root, { owner, isAlive: (pid) => alive.has(pid) });
+    // Our own temp names carry the owner: a write in progress shows up as <tag>-100-<hex>.
+    const w = await s.createWriter();
+    await w.write([enc("half a pack")]);
+    const names = await readdir(join(root, "tmp"));
+    assert.equal(names.length, 1);
+    assert.match(names[0] ?? "", /^0123456789ab-100-[0-9a-f]{32}$/);
+    for (const n of ["0123456789ab-200-aa", "0123456789ab-300-bb", "ba9876543210-300-cc"])
+      await writeFile(join(root, "tmp", n), "partial");
+    // 300 is dead here; 200 is alive; "ba98…" is another machine (only the age rule applies).
+    assert.equal(await s.cleanupTemp(), 1);
+    assert.deepEqual(
+      (await readdir(join(root, "tmp"))).sort(),
+      [names[0], "0123456789ab-200-aa", "ba9876543210-300-cc"].sort(),
+    );
+    assert.equal(await w.commit("data/aa/obj"), "created");
+    assert.equal(Buffer.from(await s.get("data/aa/obj")).toString(), "half a pack");
+  });
+});

@@ -13,10 +13,16 @@ import {
 import { dirname, join, resolve } from "node:path";
 import type { Clock, Random } from "../core/deps.ts";
 import { CofferError, fromSystemError } from "../core/errors.ts";
-import { toHex } from "../core/hex.ts";
 import { systemClock, systemRandom } from "../core/system.ts";
 import { clampRange, validateKey, validatePrefix, validateRange } from "./keys.ts";
 import type { ByteRange, ObjectInfo, ObjectWriter, PutResult, Storage } from "./storage.ts";
+import {
+  type TempOwner,
+  currentTempOwner,
+  parseTempFileName,
+  processAlive,
+  tempFileName,
+} from "./temp-owner.ts";
 
 /** The file-system calls {@link LocalStorage} makes while writing; a seam for fault tests. */
 export interface LocalIo {
@@ -36,6 +42,10 @@ export interface LocalStorageOptions {
   clock?: Clock;
   /** Overrides for file-system calls; tests use it to inject failures. */
   io?: Partial<LocalIo>;
+  /** Owner encoded in temp file names (default: this process, see temp-owner.ts). */
+  owner?: TempOwner;
+  /** Whether a PID is alive (default: `kill(pid, 0)`); for {@link LocalStorage.cleanupTemp}. */
+  isAlive?: (pid: number) => boolean;
 }
 
 const defaultIo: LocalIo = {
@@ -69,6 +79,8 @@ export class LocalStorage implements Storage {
   readonly #random: Random;
   readonly #clock: Clock;
   readonly #io: LocalIo;
+  readonly #owner: TempOwner;
+  readonly #isAlive: (pid: number) => boolean;
   readonly #knownDirs = new Set<string>();
 
   constructor(root: string, options: LocalStorageOptions = {}) {
@@ -77,6 +89,13 @@ export class LocalStorage implements Storage {
     this.#random = options.random ?? systemRandom;
     this.#clock = options.clock ?? systemClock;
     this.#io = { ...defaultIo, ...options.io };
+    this.#owner = options.owner ?? currentTempOwner();
+    this.#isAlive = options.isAlive ?? processAlive;
+  }
+
+  /** A fresh temp file path under `tmp/`, named after this process (see temp-owner.ts). */
+  #tempPath(): string {
+    return join(this.root, TMP, tempFileName(this.#owner, this.#random(16)));
   }
 
   #path(key: string): string {
@@ -141,7 +160,7 @@ export class LocalStorage implements Storage {
         return await this.#existing(key, path);
       const tmpDir = join(this.root, TMP);
       await this.#ensureDir(tmpDir);
-      const tmp = join(tmpDir, toHex(this.#random(16)));
+      const tmp = this.#tempPath();
       try {
         const handle = await open(tmp, "wx", 0o444);
         try {
@@ -187,7 +206,7 @@ export class LocalStorage implements Storage {
       }
       const tmpDir = join(this.root, TMP);
       await this.#ensureDir(tmpDir);
-      const tmp = join(tmpDir, toHex(this.#random(16)));
+      const tmp = this.#tempPath();
       try {
         await copyFile(file, tmp);
         const copy = await open(tmp, "r");
@@ -216,7 +235,7 @@ export class LocalStorage implements Storage {
     let tmp: string;
     try {
       await this.#ensureDir(tmpDir);
-      tmp = join(tmpDir, toHex(this.#random(16)));
+      tmp = this.#tempPath();
       handle = await open(tmp, "wx", 0o444);
     } catch (err) {
       throw fromSystemError(err, `Cannot create a temp file in ${this.location}`);
@@ -401,9 +420,14 @@ export class LocalStorage implements Storage {
   }
 
   /**
-   * Removes temp files older than `maxAgeMs` (default one day), left behind by a process
-   * killed mid-write. Younger ones may belong to a write in progress in another process.
-   * Returns how many were removed.
+   * Removes the temp files that no write in progress can own, left behind by a process killed
+   * mid-write (SIGKILL, power loss), and returns how many it removed. A temp file is stale when
+   * its name says it was written by another process in this host/boot/PID namespace that no
+   * longer exists, or, whoever wrote it, when it was last modified more than `maxAgeMs`
+   * (default one day) ago. A live writer's files (this process's, or another live process's
+   * on this machine, or a recent one from another machine sharing the directory) are kept.
+   * Removing a live writer's file could only make its store fail (the final link finds no
+   * file), never store a partial object.
    */
   async cleanupTemp(maxAgeMs = 24 * 60 * 60 * 1000): Promise<number> {
     const tmpDir = join(this.root, TMP);
@@ -421,7 +445,14 @@ export class LocalStorage implements Storage {
         const path = join(tmpDir, entry.name);
         try {
           const st = await lstat(path);
-          if (!st.isFile() || st.mtimeMs > cutoff) continue;
+          if (!st.isFile()) continue;
+          const owner = parseTempFileName(entry.name);
+          const deadHere =
+            owner !== undefined &&
+            owner.tag === this.#owner.tag &&
+            owner.pid !== this.#owner.pid &&
+            !this.#isAlive(owner.pid);
+          if (!deadHere && st.mtimeMs > cutoff) continue;
           await unlink(path);
           removed++;
         } catch (err) {

@@ -68,6 +68,12 @@ export interface Storage {
    * `putIfAbsent` (see `engine/pipeline/pack-writer.ts`).
    */
   createWriter?(): Promise<ObjectWriter>;
+  /**
+   * Optional: removes temp files left behind by a writer that died mid-write (only backends
+   * that keep temp files, e.g. local's `tmp/`); returns how many it removed. Never removes a
+   * live writer's file.
+   */
+  cleanupTemp?(): Promise<number>;
   /** Releases connections and handles. */
   close?(): Promise<void>;
 }

@@ -11,6 +11,7 @@ import { formatBytes, formatDuration } from "../output.ts";
 import { Progress } from "../progress.ts";
 import { reportFailure } from "../report-status.ts";
 import { parseTime } from "./parse-time.ts";
+import { removeStaleTemp } from "../stale-temp.ts";
 
 /** `coffer backup`: backs up files, stdin, or a command's output. */
 export const backupCommandSpec: Command = {
@@ -99,6 +100,7 @@ async function runBackup(
     if (!useStdin && !fromCommand)
       await requireSomePath(args.positionals.map((p) => resolve(ctx.io.cwd, p)));
     const repo = await ctx.repository();
+    await removeStaleTemp(ctx, repo.storage);
     const started = ctx.io.clock.now();
     let result: BackupResult;
     let readErrors = 0;

@@ -12,6 +12,7 @@ import { ExitCode } from "../exit-codes.ts";
 import { formatBytes } from "../output.ts";
 import { reportFailure, writeRunStatus } from "../report-status.ts";
 import { parseTime } from "./parse-time.ts";
+import { removeStaleTemp } from "../stale-temp.ts";
 
 const SUBCOMMANDS = ["backup", "restore", "list", "discover"];
 
@@ -90,6 +91,7 @@ async function runBackup(ctx: CliContext, args: ParsedArgs): Promise<number> {
     throw new CofferError("BAD_INPUT", "db backup: give --db NAME (repeatable) or --all-databases");
   const timeArg = str(args, "time");
   const repo = await ctx.repository();
+  await removeStaleTemp(ctx, repo.storage);
   const failures: DbBackupOutcome[] = [];
   const outcomes = await backupDatabases(repo, {
     type,

@@ -24,6 +24,8 @@ export interface SpawnOptions {
   /** Runs `coffer` under this command, e.g. `withoutDacOverride()` from make-tree.ts. */
   prefix?: readonly string[];
   cwd?: string;
+  /** Leaves stdin open (after writing `stdin`, if any): the caller writes and ends it. */
+  openStdin?: boolean;
 }
 
 /** A running `coffer` child, and its outcome once it exits. */
@@ -67,7 +69,9 @@ export function spawnCoffer(
     });
   });
   child.stdin.on("error", () => undefined);
-  child.stdin.end(stdin ?? "");
+  if (opts.openStdin === true) {
+    if (stdin !== undefined) child.stdin.write(stdin);
+  } else child.stdin.end(stdin ?? "");
   return { child, done };
 }
 

@@ -1,6 +1,7 @@
 import type { DbInt } from "../db/dialect.ts";
 import { deletionFromRow, type DeletionRow } from "../deletions.ts";
 import { storageKey } from "../object-store.ts";
+import { applyAgentSchedule, parseAgentSchedule } from "./agent-schedule.ts";
 import type { Alerter } from "./alerter.ts";
 import { tagsMatch } from "./expectations.ts";
 import * as msg from "./messages.ts";
@@ -60,9 +61,13 @@ async function scanStatus(a: Alerter, now: number): Promise<void> {
   );
   for (const r of rows) {
     const at = Number(r.created_at);
-    const st = parseStatus(
-      await a.deps.storage.get(storageKey(r.bucket, r.key)).catch(() => new Uint8Array()),
-    );
+    const bytes = await a.deps.storage
+      .get(storageKey(r.bucket, r.key))
+      .catch(() => new Uint8Array());
+    // A `coffer agent`'s published schedule: derive the source's expectations from it.
+    const schedule = parseAgentSchedule(bytes);
+    if (schedule !== undefined) await applyAgentSchedule(a, r.bucket, schedule, at);
+    const st = schedule === undefined ? parseStatus(bytes) : undefined;
     if (st !== undefined && !st.ok) {
       const group = await groupOf(a, r.bucket, st.tags);
       await a.notify(

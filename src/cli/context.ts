@@ -15,6 +15,7 @@ import { readPassword } from "./password.ts";
 export class CliContext {
   readonly out: Output;
   private storageCache: Storage | undefined;
+  private openedKey: Uint8Array | undefined;
 
   constructor(
     readonly io: CliIO,
@@ -86,6 +87,7 @@ export class CliContext {
     const storage = await this.storage();
     const password = await this.password();
     const repo = await Repository.open(storage, password);
+    this.openedKey = repo.master.encKey;
     // Damaged index objects and snapshots are skipped with a warning naming them.
     repo.damage.onWarning = (w) => {
       this.out.warn(w.message, { object: w.object });
@@ -99,6 +101,11 @@ export class CliContext {
       await repo.cache.touch();
     }
     return repo;
+  }
+
+  /** The opened repository's encryption key: failed-run status details are sealed under it. */
+  statusKey(): Uint8Array | undefined {
+    return this.openedKey;
   }
 
   /** Releases the storage backend. */

@@ -4,7 +4,13 @@ import { CofferError } from "../core/errors.ts";
 
 /** What a sealed message is for; bound into the key derivation and the GCM AAD. */
 export type SealPurpose =
-  "blob/data" | "blob/tree" | "pack-header" | "index" | "snapshot" | "keyfile";
+  | "blob/data"
+  | "blob/tree"
+  | "pack-header"
+  | "index"
+  | "snapshot"
+  | "keyfile"
+  | "status";
 
 /** Length of the random salt at the start of every sealed message. */
 export const SEAL_SALT_LENGTH = 16;

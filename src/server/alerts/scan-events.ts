@@ -7,7 +7,12 @@ import { tagsMatch } from "./expectations.ts";
 import * as msg from "./messages.ts";
 import { scanRetentionRisks } from "./scan-retention.ts";
 
-/** The status object a client writes after a failed run: `status/<ts>.json`. */
+/**
+ * The status object a client writes after a run: `status/<ts>.json`. Version 2 (coffer
+ * since issue 11) carries only `ok`, `result`, `code`, tags, host, times and sizes in
+ * plaintext; the message and log are sealed in `details` under the repository key, which
+ * the gateway never has. A version 1 object's plaintext `message` is still shown.
+ */
 export interface ClientStatus {
   ok: boolean;
   message: string;
@@ -16,14 +21,20 @@ export interface ClientStatus {
 
 function parseStatus(bytes: Uint8Array): ClientStatus | undefined {
   try {
-    const d = JSON.parse(Buffer.from(bytes).toString("utf8")) as Partial<ClientStatus>;
+    const d = JSON.parse(Buffer.from(bytes).toString("utf8")) as Partial<
+      ClientStatus & { result: unknown; code: unknown }
+    >;
     if (typeof d.ok !== "boolean") return undefined;
     const tags = Array.isArray(d.tags)
       ? d.tags.filter((t): t is string => typeof t === "string").slice(0, 50)
       : [];
+    const word = (v: unknown): string | undefined =>
+      typeof v === "string" && /^[A-Za-z][\w-]{0,40}$/.test(v) ? v : undefined;
+    const code = word(d.code);
+    const summary = `${word(d.result) ?? (d.ok ? "success" : "failure")}${code !== undefined ? ` (${code})` : ""}; details are sealed in the repository`;
     return {
       ok: d.ok,
-      message: typeof d.message === "string" ? d.message.slice(0, 2000) : "",
+      message: typeof d.message === "string" ? d.message.slice(0, 2000) : summary,
       tags,
     };
   } catch {

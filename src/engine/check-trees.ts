@@ -23,11 +23,25 @@ export interface TreeState {
   trees: Map<string, TreeNode[] | string>;
 }
 
-/** Loads and authenticates every snapshot; damaged ones are errors. */
-export async function loadSnapshots(s: CheckState): Promise<TreeState> {
-  const ids = (await collect(s.storage.list("snapshots/")))
+/**
+ * Loads and authenticates every snapshot; damaged ones are errors. Snapshots in `pending`
+ * (their deletion is pending at a coffer gateway: forgotten, e.g. by `repair snapshots
+ * --forget`) are not checked, only reported as info.
+ */
+export async function loadSnapshots(
+  s: CheckState,
+  pending: ReadonlySet<string> = new Set(),
+): Promise<TreeState> {
+  const listed = (await collect(s.storage.list("snapshots/")))
     .map((o) => o.key.slice("snapshots/".length))
     .sort();
+  for (const id of listed.filter((x) => pending.has(x)))
+    s.problems.push({
+      severity: "info",
+      object: `snapshot ${shortId(id)}`,
+      message: `snapshot ${shortId(id)} is pending deletion at the gateway: not checked`,
+    });
+  const ids = listed.filter((x) => !pending.has(x));
   const t: TreeState = { snapshots: new Map(), unreadable: new Map(), trees: new Map() };
   await mapLimit(ids, 4, async (id) => {
     try {

@@ -12,6 +12,7 @@ import { checkIndexes } from "./check-indexes.ts";
 import type { CheckReport, DamagedPack } from "./check-report.ts";
 import { repairAdvice } from "./repair/index.ts";
 import { checkManifests } from "./check-manifests.ts";
+import { pendingDeletions } from "./forget.ts";
 import { analyseSnapshots, loadSnapshots, loadTrees } from "./check-trees.ts";
 
 export type {
@@ -99,7 +100,13 @@ export async function check(repo: CheckSource, o: CheckOptions = {}): Promise<Ch
   await checkPackHeaders(s, new Set([...reading, ...(s.gone ?? [])]));
   await readPacks(s, toRead);
 
-  const trees = await loadSnapshots(s);
+  const pending = await pendingDeletions(repo.storage); // behind a coffer gateway only
+  const forgotten = new Set(
+    [...(pending?.keys() ?? [])]
+      .filter((k) => k.startsWith("snapshots/"))
+      .map((k) => k.slice("snapshots/".length)),
+  );
+  const trees = await loadSnapshots(s, forgotten);
   await loadTrees(s, trees);
   const { affected, packsOf } = analyseSnapshots(s, trees);
   const needsGone = new Set<string>();

@@ -165,4 +165,18 @@ test("repairSnapshots() --forget behind a gateway files a pending deletion and s
   assert.ok(storage.pending.has(`snapshots/${fx.snapshotId}`));
   const again = await repairSnapshots(repo, { forget: true });
   assert.deepEqual(again.damaged, []);
+  // The original stays listed until the deletion executes; check does not count it.
+  await repairIndex(repo);
+  const report = await check(repo, { readData: true });
+  assert.equal(report.ok, true, JSON.stringify(report.problems));
+  assert.deepEqual(
+    report.problems.filter((p) => p.object === `snapshot ${fx.snapshotId.slice(0, 8)}`),
+    [
+      {
+        severity: "info",
+        object: `snapshot ${fx.snapshotId.slice(0, 8)}`,
+        message: `snapshot ${fx.snapshotId.slice(0, 8)} is pending deletion at the gateway: not checked`,
+      },
+    ],
+  );
 });

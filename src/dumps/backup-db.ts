@@ -153,7 +153,7 @@ async function backupSqlite(
   try {
     const name = basename(file);
     const tag = dbTag("sqlite", name);
-    const version = sqliteLibraryVersion();
+    const version = await sqliteLibraryVersion();
     const r = await backupStream(repo, {
       source: readFilePieces(copy.path),
       filename: safeName(name),
@@ -162,10 +162,10 @@ async function backupSqlite(
         "db.type": "sqlite",
         "db.name": name,
         "db.path": file,
-        "db.tool": "better-sqlite3 backup API",
+        "db.tool": "sqlite3 .backup",
         "db.tool_version": `SQLite ${version}`,
         "db.server_version": `SQLite ${version}`,
-        "db.format": "SQLite database file (online backup API copy)",
+        "db.format": "SQLite database file (online backup API copy, one read transaction)",
       },
       ...(o.host !== undefined ? { host: o.host } : {}),
       ...(o.time !== undefined ? { time: o.time } : {}),

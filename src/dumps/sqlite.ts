@@ -2,34 +2,69 @@ import { createReadStream } from "node:fs";
 import { mkdtemp, open, rename, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
-import Database from "better-sqlite3";
 import { CofferError, fromSystemError } from "../core/errors.ts";
+import { runTool, ToolError, toolFailure, type ToolEnv } from "./run-tool.ts";
 
-/** The SQLite library version better-sqlite3 was built with. */
-export function sqliteLibraryVersion(): string {
-  const db = new Database(":memory:");
-  try {
-    return String(db.prepare("select sqlite_version()").pluck().get());
-  } finally {
-    db.close();
-  }
+/**
+ * SQLite databases are copied and checked with the `sqlite3` command-line tool (Debian's
+ * `sqlite3` package), as PostgreSQL and MySQL dumps use `pg_dump` and `mariadb-dump`: the
+ * client ships no SQLite library of its own (ADR 0013).
+ */
+const SQLITE3 = "sqlite3";
+
+/** Options of the functions that run `sqlite3`. */
+export interface SqliteToolOptions {
+  /** Environment of the tool; its PATH finds `sqlite3`. Default: this process's. */
+  env?: ToolEnv;
 }
 
-function openSource(path: string): Database.Database {
-  try {
-    return new Database(path, { fileMustExist: true, timeout: 10_000 });
-  } catch (err) {
-    // A file we may only read: a read-only connection still runs the backup API.
-    try {
-      return new Database(path, { fileMustExist: true, readonly: true, timeout: 10_000 });
-    } catch {
-      throw new CofferError(
-        "NOT_FOUND",
-        `Cannot open SQLite database ${path}: ${(err as Error).message}`,
-        { cause: err },
-      );
-    }
+/**
+ * An absolute path as a SQLite URI (`file:/a/b%20c.db?mode=rw`), so that the tool never
+ * creates a missing file (`mode=rw`) and takes any character in a name literally.
+ */
+function sqliteUri(path: string, mode: "rw" | "ro"): string {
+  return `file:${path.split("/").map(encodeURIComponent).join("/")}?mode=${mode}`;
+}
+
+/** A dot-command argument in double quotes (the shell resolves `\\` and `\"` inside). */
+function dotArg(s: string): string {
+  if (/[\n\r]/.test(s))
+    throw new CofferError(
+      "BAD_INPUT",
+      `Cannot pass a path with a line break to sqlite3: ${JSON.stringify(s)}`,
+    );
+  return `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+}
+
+/** Runs `sqlite3` without reading ~/.sqliterc; a failure throws a one-line error. */
+async function sqlite3(
+  args: readonly string[],
+  what: string,
+  o: SqliteToolOptions,
+): Promise<string> {
+  const r = await runTool(SQLITE3, ["-batch", "-bail", "-init", "/dev/null", ...args], {
+    env: o.env ?? process.env,
+  });
+  if (r.code === null && r.signal === null && /command not found/.test(r.stderr)) {
+    throw new ToolError(
+      `${what}: the sqlite3 command-line tool is not installed (Debian: apt install sqlite3)`,
+      r.stderr,
+    );
   }
+  if (r.code !== 0) throw toolFailure(what, SQLITE3, r);
+  return r.stdout;
+}
+
+/** The version of the `sqlite3` tool (and of the SQLite library it runs), e.g. `3.40.1`. */
+export async function sqliteLibraryVersion(o: SqliteToolOptions = {}): Promise<string> {
+  const out = await sqlite3(["--version"], "Cannot run sqlite3 --version", o);
+  const m = /^(\d+(?:\.\d+)+)/.exec(out.trim());
+  if (!m?.[1])
+    throw new CofferError(
+      "COMMAND_FAILED",
+      `Cannot read the version in sqlite3 --version output: ${JSON.stringify(out.trim())}`,
+    );
+  return m[1];
 }
 
 /** A consistent copy of a live SQLite database, removed by `dispose()`. */
@@ -40,37 +75,52 @@ export interface SqliteCopy {
 }
 
 /**
- * Makes a consistent online copy of `path` with SQLite's backup API into a private temporary
- * directory. The first step only opens the backup; the second copies every page in one step
- * under one read transaction, so concurrent writers (in another process) can at worst cause
- * one restart, never an endless one, and the copy is the database at a single commit.
- * The copy is checked with `PRAGMA quick_check` before it is used.
+ * Makes a consistent online copy of `path` with SQLite's backup API (`sqlite3`'s `.backup`)
+ * into a private temporary directory. The copy runs inside one read transaction (`BEGIN` and
+ * a first read), so its steps never restart however busy concurrent writers (in other
+ * processes) are, and the copy is the database at a single commit. A missing file is an
+ * error, never created. The copy is checked with `PRAGMA quick_check` before it is used.
  */
-export async function sqliteConsistentCopy(path: string): Promise<SqliteCopy> {
-  const src = openSource(path);
+export async function sqliteConsistentCopy(
+  path: string,
+  o: SqliteToolOptions = {},
+): Promise<SqliteCopy> {
+  const st = await stat(path).catch((err: unknown) => {
+    throw fromSystemError(err, `Cannot open SQLite database ${path}`);
+  });
+  if (!st.isFile())
+    throw new CofferError(
+      "BAD_INPUT",
+      `Cannot back up SQLite database ${path}: not a regular file`,
+    );
   const dir = await mkdtemp(join(tmpdir(), "coffer-sqlite-"));
   const dispose = (): Promise<void> => rm(dir, { recursive: true, force: true });
   const copy = join(dir, "copy.db");
   try {
-    try {
-      await src.backup(copy, { progress: () => 0x7fffffff });
-    } catch (err) {
+    await sqlite3(
+      [
+        sqliteUri(path, "rw"),
+        ".timeout 10000",
+        "BEGIN",
+        "SELECT count(*) FROM sqlite_schema",
+        `.backup ${dotArg(copy)}`,
+        "COMMIT",
+      ],
+      `Cannot back up SQLite database ${path}`,
+      o,
+    );
+    const r = (
+      await sqlite3(
+        [sqliteUri(copy, "ro"), "PRAGMA quick_check"],
+        `Cannot check the copy of SQLite database ${path}`,
+        o,
+      )
+    ).trim();
+    if (r !== "ok")
       throw new CofferError(
-        "COMMAND_FAILED",
-        `Cannot back up SQLite database ${path}: ${(err as Error).message}`,
-        { cause: err },
+        "CORRUPT",
+        `SQLite database ${path} fails quick_check: ${r.split("\n")[0] ?? ""}`,
       );
-    } finally {
-      src.close();
-    }
-    const check = new Database(copy, { readonly: true });
-    try {
-      const r = check.pragma("quick_check", { simple: true });
-      if (r !== "ok")
-        throw new CofferError("CORRUPT", `SQLite database ${path} fails quick_check: ${String(r)}`);
-    } finally {
-      check.close();
-    }
     const size = (await stat(copy)).size;
     return { path: copy, size, dispose };
   } catch (err) {
@@ -85,7 +135,7 @@ export function readFilePieces(path: string): AsyncIterable<Uint8Array> {
 }
 
 /** Options for {@link restoreSqliteFile}. */
-export interface SqliteRestoreOptions {
+export interface SqliteRestoreOptions extends SqliteToolOptions {
   /** Replace an existing non-empty file (and remove its -wal/-shm/-journal). */
   dropExisting: boolean;
 }
@@ -121,17 +171,18 @@ export async function restoreSqliteFile(
     } finally {
       await fh.close();
     }
-    const check = new Database(tmp, { readonly: true });
-    try {
-      const r = check.pragma("integrity_check", { simple: true });
-      if (r !== "ok")
-        throw new CofferError(
-          "CORRUPT",
-          `Restored SQLite database fails integrity_check: ${String(r)}`,
-        );
-    } finally {
-      check.close();
-    }
+    const r = (
+      await sqlite3(
+        [sqliteUri(tmp, "ro"), "PRAGMA integrity_check"],
+        `Cannot check the restored SQLite database ${target}`,
+        o,
+      )
+    ).trim();
+    if (r !== "ok")
+      throw new CofferError(
+        "CORRUPT",
+        `Restored SQLite database fails integrity_check: ${r.split("\n")[0] ?? ""}`,
+      );
     if (existing !== undefined) {
       for (const ext of ["-wal", "-shm", "-journal"]) await rm(`${target}${ext}`, { force: true });
     }

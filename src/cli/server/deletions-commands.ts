@@ -1,9 +1,10 @@
 import { CofferError } from "../../core/errors.ts";
 import { systemClock } from "../../core/system.ts";
+import { adminActor } from "../../server/audit/admin.ts";
 import { parseDuration } from "../../server/config.ts";
 import type { ServerConfig } from "../../server/config.ts";
 import {
-  cancelDeletion,
+  cancelDeletions,
   cancelSourceDeletions,
   deletionSteps,
   formatDays,
@@ -73,7 +74,7 @@ export async function deletionsCommand(
 ): Promise<void> {
   await withAdminMetadata(cfg, async (m) => {
     const now = systemClock.now();
-    const by = o.by ?? `admin:${process.env.USER ?? "cli"}`;
+    const by = o.by ?? adminActor();
     switch (sub) {
       case "list": {
         const source = o.source === undefined ? undefined : await m.sources.require(o.source);
@@ -137,13 +138,13 @@ export async function deletionsCommand(
               "BAD_INPUT",
               "Usage: coffer-server deletions cancel ID... | --source S",
             );
-          cancelled = [];
-          for (const a of args) {
+          const ids = args.map((a) => {
             const id = Number(a);
             if (!Number.isSafeInteger(id))
               throw new CofferError("BAD_INPUT", `Invalid deletion id ${JSON.stringify(a)}`);
-            cancelled.push(await cancelDeletion(m, id, by, now));
-          }
+            return id;
+          });
+          cancelled = await cancelDeletions(m, ids, by, now);
         }
         if (o.json)
           io.out(JSON.stringify(cancelled.map((d) => ({ id: d.id, key: d.key, state: d.state }))));
@@ -207,7 +208,7 @@ export async function sourceDeletionCommand(
           "BAD_INPUT",
           `source hold takes on or off, got ${JSON.stringify(value)}`,
         );
-      const s = await setLegalHold(m, name, value === "on");
+      const s = await setLegalHold(m, name, value === "on", adminActor(), systemClock.now());
       const pending = (await listDeletions(m.db, { source: s, state: "PENDING" })).length;
       if (json)
         io.out(
@@ -231,7 +232,14 @@ export async function sourceDeletionCommand(
         { cause: err },
       );
     }
-    const s = await setDeletionDelay(m, name, ms, cfg.minDeletionDelayMs);
+    const s = await setDeletionDelay(
+      m,
+      name,
+      ms,
+      cfg.minDeletionDelayMs,
+      adminActor(),
+      systemClock.now(),
+    );
     if (json)
       io.out(JSON.stringify({ source: s.name, deletionDelayDays: s.deletionDelayMs / 86_400_000 }));
     else

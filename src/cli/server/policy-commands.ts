@@ -8,6 +8,7 @@ import {
   PolicyStore,
   type PolicyDocument,
 } from "../../server/retention/policy-store.ts";
+import { adminActor } from "../../server/audit/admin.ts";
 import { runRetention } from "../../server/retention/run-retention.ts";
 import { withAdminMetadata } from "./deletions-commands.ts";
 import type { CliIo } from "./io.ts";
@@ -98,7 +99,7 @@ export async function policyCommand(
           ...(o.group !== undefined ? { group: o.group } : {}),
           ...(o.groupBy !== undefined ? { groupBy: o.groupBy } : {}),
         });
-        const stored = await store.set(s.bucket, doc, `admin:${process.env.USER ?? "cli"}`, now);
+        const stored = await store.set(s.bucket, doc, adminActor(), now);
         io.out(
           o.json
             ? JSON.stringify(stored.document)
@@ -116,7 +117,7 @@ export async function policyCommand(
       }
       case "remove": {
         if (o.group === undefined) {
-          await store.remove(s.bucket);
+          await store.remove(s.bucket, adminActor(), now);
           io.out(
             `Retention policy of ${s.name} removed: every snapshot is kept (pending deletions stay pending).`,
           );
@@ -128,7 +129,7 @@ export async function policyCommand(
           ...current.document,
           groups: (current.document.groups ?? []).filter((g) => g.name !== o.group),
         };
-        await store.set(s.bucket, doc, `admin:${process.env.USER ?? "cli"}`, now);
+        await store.set(s.bucket, doc, adminActor(), now);
         io.out(`Group ${o.group} removed from ${s.name}'s policy.`);
         return;
       }

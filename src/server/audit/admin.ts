@@ -1,6 +1,6 @@
 import { userInfo } from "node:os";
-import type { Dialect } from "../db/dialect.ts";
-import { type AuditEntry, type AuditInput, AuditLog } from "./audit-log.ts";
+import type { Dialect, Queryable } from "../db/dialect.ts";
+import { type AuditEntry, type AuditInput, AuditLog, appendTx } from "./audit-log.ts";
 
 function whoami(): string {
   try {
@@ -8,6 +8,32 @@ function whoami(): string {
   } catch {
     return String(process.getuid?.() ?? "unknown");
   }
+}
+
+/** The actor of an admin command: `admin:<OS user>` (later the user or token). */
+export function adminActor(): string {
+  return `admin:${whoami()}`;
+}
+
+/**
+ * Records an admin action inside the caller's transaction, so the change and its audit entry
+ * commit together. `by` is the actor ({@link adminActor}, or `gateway` for the server).
+ */
+export async function auditAdminTx(
+  tx: Queryable,
+  e: { time: number; by: string; action: string; source: string; detail?: Record<string, unknown> },
+): Promise<void> {
+  await appendTx(tx, [
+    {
+      time: e.time,
+      credential: e.by,
+      clientIp: "local",
+      source: e.source,
+      action: e.action,
+      result: "ok",
+      ...(e.detail !== undefined ? { detail: e.detail } : {}),
+    },
+  ]);
 }
 
 /**

@@ -69,7 +69,7 @@ test("deletion workflow: delay, legal hold, cancel, idempotent executor with rec
       runServerCli([...a, "--data-dir", gw.dataDir], sink);
     // A source may lengthen its delay, never shorten it below the minimum.
     await assert.rejects(
-      setDeletionDelay(md, "web-01", 3 * DAY, 14 * DAY),
+      setDeletionDelay(md, "web-01", 3 * DAY, 14 * DAY, "admin:test", Date.now()),
       /server minimum is 14d/,
     );
     assert.equal(await cli("source", "delay", "web-01", "7d"), 2);

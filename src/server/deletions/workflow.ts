@@ -1,3 +1,4 @@
+import { auditAdminTx } from "../audit/admin.ts";
 import { appendTx } from "../audit/audit-log.ts";
 import { CofferError } from "../../core/errors.ts";
 import type { DbInt, Dialect, Queryable } from "../db/dialect.ts";
@@ -38,6 +39,7 @@ export async function recordStep(
   step: string,
   at: number,
   detail?: string,
+  actor = "gateway",
 ): Promise<void> {
   const write = async (tx: Queryable): Promise<void> => {
     await tx.run("INSERT INTO deletion_steps (deletion_id, step, at, detail) VALUES (?, ?, ?, ?)", [
@@ -54,7 +56,7 @@ export async function recordStep(
     await appendTx(tx, [
       {
         time: at,
-        credential: "gateway",
+        credential: actor,
         clientIp: "local",
         source: d.source ?? d.bucket,
         action: `deletion.${step}`,
@@ -143,7 +145,9 @@ export async function cancelDeletion(
       "UPDATE deletions SET state = 'CANCELLED', state_changed_at = ?, state_changed_by = ? WHERE id = ? AND state = 'PENDING'",
       [now, by, id],
     );
-    await recordStep(tx, id, "cancelled", now, by);
+    // An operator's cancel is audited under their name; a retention/GC revival as the gateway.
+    const actor = by.startsWith("admin:") ? by : "gateway";
+    await recordStep(tx, id, "cancelled", now, by, actor);
     // A snapshot kept must keep its manifests too (GC reads only manifests).
     const row2 = await tx.get<{ bucket: string; key: string }>(
       "SELECT bucket, key FROM deletions WHERE id = ?",
@@ -161,7 +165,7 @@ export async function cancelDeletion(
           "UPDATE deletions SET state = 'CANCELLED', state_changed_at = ?, state_changed_by = ? WHERE id = ? AND state = 'PENDING'",
           [now, by, l.id],
         );
-        await recordStep(tx, l.id, "cancelled", now, `${by} (with ${row2.key})`);
+        await recordStep(tx, l.id, "cancelled", now, `${by} (with ${row2.key})`, actor);
       }
     }
     const d = (await listDeletions(tx, { id }))[0];
@@ -177,10 +181,45 @@ export async function cancelSourceDeletions(
   by: string,
   now: number,
 ): Promise<Deletion[]> {
+  return cancelDeletions(
+    md,
+    (await md.deletions.list({ bucket: source.bucket, state: "PENDING" })).map((d) => d.id),
+    by,
+    now,
+    { skipStarted: true },
+  );
+}
+
+/**
+ * Cancels several deletions in order. Cancelling a snapshot's deletion also cancels its
+ * manifest's, so a later id that this same call already cancelled is reported, not refused.
+ * With `skipStarted`, deletions whose execution started are skipped instead of refused.
+ */
+export async function cancelDeletions(
+  md: Metadata,
+  ids: readonly number[],
+  by: string,
+  now: number,
+  o: { skipStarted?: boolean } = {},
+): Promise<Deletion[]> {
   const out: Deletion[] = [];
-  for (const d of await md.deletions.list({ bucket: source.bucket, state: "PENDING" })) {
-    if (await executionStarted(md.db, d.id)) continue;
-    out.push(await cancelDeletion(md, d.id, by, now));
+  const done = new Set<number>();
+  for (const id of ids) {
+    if (done.has(id)) continue;
+    const cur = (await listDeletions(md.db, { id }))[0];
+    if (
+      cur?.state === "CANCELLED" &&
+      cur.stateChangedBy === by &&
+      cur.stateChangedAt === now &&
+      out.length > 0
+    ) {
+      out.push(cur); // cancelled along with an earlier one of this call
+      done.add(id);
+      continue;
+    }
+    if (o.skipStarted === true && (await executionStarted(md.db, id))) continue;
+    out.push(await cancelDeletion(md, id, by, now));
+    done.add(id);
   }
   return out;
 }
@@ -226,10 +265,28 @@ export async function listDeletions(
   }));
 }
 
-/** Turns a source's legal hold on or off (a hold freezes every pending deletion). */
-export async function setLegalHold(md: Metadata, name: string, on: boolean): Promise<Source> {
+/**
+ * Turns a source's legal hold on or off (a hold freezes every pending deletion), audited as
+ * `source.hold` by `by` in the same transaction.
+ */
+export async function setLegalHold(
+  md: Metadata,
+  name: string,
+  on: boolean,
+  by: string,
+  now: number,
+): Promise<Source> {
   const s = await md.sources.require(name);
-  await md.db.run("UPDATE sources SET legal_hold = ? WHERE id = ?", [on ? 1 : 0, s.id]);
+  await md.db.transaction(async (tx) => {
+    await tx.run("UPDATE sources SET legal_hold = ? WHERE id = ?", [on ? 1 : 0, s.id]);
+    await auditAdminTx(tx, {
+      time: now,
+      by,
+      action: "source.hold",
+      source: s.name,
+      detail: { legalHold: on },
+    });
+  });
   return md.sources.require(name);
 }
 
@@ -242,6 +299,8 @@ export async function setDeletionDelay(
   name: string,
   delayMs: number,
   minDelayMs: number,
+  by: string,
+  now: number,
 ): Promise<Source> {
   const s = await md.sources.require(name);
   if (!Number.isSafeInteger(delayMs) || delayMs < minDelayMs) {
@@ -250,7 +309,16 @@ export async function setDeletionDelay(
       `Cannot set the deletion delay of ${name} to ${formatDays(delayMs)}: the server minimum is ${formatDays(minDelayMs)}`,
     );
   }
-  await md.db.run("UPDATE sources SET deletion_delay_ms = ? WHERE id = ?", [delayMs, s.id]);
+  await md.db.transaction(async (tx) => {
+    await tx.run("UPDATE sources SET deletion_delay_ms = ? WHERE id = ?", [delayMs, s.id]);
+    await auditAdminTx(tx, {
+      time: now,
+      by,
+      action: "source.delay",
+      source: s.name,
+      detail: { from: s.deletionDelayMs, to: delayMs },
+    });
+  });
   return md.sources.require(name);
 }
 

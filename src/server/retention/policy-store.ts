@@ -1,6 +1,7 @@
 import { CofferError } from "../../core/errors.ts";
 import { parsePolicy, type RetentionPolicy } from "../../retention/index.ts";
-import type { DbInt, Queryable } from "../db/dialect.ts";
+import { auditAdminTx } from "../audit/admin.ts";
+import type { DbInt, Dialect, Queryable } from "../db/dialect.ts";
 
 /**
  * A source's retention policy as the admin wrote it: the input form of
@@ -40,7 +41,22 @@ export class PolicyStore {
     };
   }
 
-  /** Validates and stores `document` (BAD_INPUT with a one-line reason when invalid). */
+  /** Runs `fn` in a transaction (or in the caller's, when this store was given one). */
+  #tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    return "transaction" in this.db ? (this.db as Dialect).transaction(fn) : fn(this.db);
+  }
+
+  async #sourceName(q: Queryable, bucket: string): Promise<string> {
+    return (
+      (await q.get<{ name: string }>("SELECT name FROM sources WHERE bucket = ?", [bucket]))
+        ?.name ?? bucket
+    );
+  }
+
+  /**
+   * Validates and stores `document` (BAD_INPUT with a one-line reason when invalid), with a
+   * `policy.set` audit entry by `by` in the same transaction.
+   */
   async set(
     bucket: string,
     document: PolicyDocument,
@@ -48,18 +64,37 @@ export class PolicyStore {
     now: number,
   ): Promise<StoredPolicy> {
     const policy = parsePolicy(document);
-    await this.db.run(
-      `INSERT INTO retention_policies (bucket, policy, updated_at, updated_by) VALUES (?, ?, ?, ?)
+    await this.#tx(async (q) => {
+      await q.run(
+        `INSERT INTO retention_policies (bucket, policy, updated_at, updated_by) VALUES (?, ?, ?, ?)
        ON CONFLICT (bucket) DO UPDATE SET policy = excluded.policy, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
-      [bucket, JSON.stringify(document), now, by],
-    );
+        [bucket, JSON.stringify(document), now, by],
+      );
+      await auditAdminTx(q, {
+        time: now,
+        by,
+        action: "policy.set",
+        source: await this.#sourceName(q, bucket),
+        detail: { policy: document },
+      });
+    });
     return { bucket, document, policy, updatedAt: now, updatedBy: by };
   }
 
-  async remove(bucket: string): Promise<boolean> {
-    return (
-      (await this.db.run("DELETE FROM retention_policies WHERE bucket = ?", [bucket])).changes > 0
-    );
+  /** Removes a source's policy, with a `policy.remove` audit entry by `by`. */
+  async remove(bucket: string, by: string, now: number): Promise<boolean> {
+    return this.#tx(async (q) => {
+      const gone =
+        (await q.run("DELETE FROM retention_policies WHERE bucket = ?", [bucket])).changes > 0;
+      if (gone)
+        await auditAdminTx(q, {
+          time: now,
+          by,
+          action: "policy.remove",
+          source: await this.#sourceName(q, bucket),
+        });
+      return gone;
+    });
   }
 
   async buckets(): Promise<string[]> {

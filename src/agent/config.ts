@@ -37,6 +37,8 @@ export interface JobConfig {
   hooks: Hooks;
   ping?: string;
   timeoutMs?: number;
+  /** How late past its window a run may finish before the gateway calls it late (default 1h). */
+  graceMs?: number;
 }
 
 /** The agent's configuration file, read and checked. */
@@ -89,6 +91,7 @@ const JOB = [
   "hooks",
   "ping",
   "timeout",
+  "grace",
 ];
 /** Keys that would put a secret in the file: refused, with where secrets go instead. */
 const SECRETS = ["password", "aws_secret_access_key", "secret_access_key", "secret"];
@@ -202,6 +205,7 @@ function parseJob(
   if (ping !== undefined && !/^https?:\/\/[^\s]+$/.test(ping))
     r.issue([...at, "ping"], "expected an http:// or https:// URL");
   const timeoutMs = r.duration([...at, "timeout"], 1000);
+  const graceMs = r.duration([...at, "grace"], 0);
   const own = parseHooks(r, [...at, "hooks"]);
   if (r.issues.length > before || what === undefined || schedule === undefined) return undefined;
   return {
@@ -217,6 +221,7 @@ function parseJob(
     },
     ...(ping !== undefined ? { ping } : {}),
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    ...(graceMs !== undefined ? { graceMs } : {}),
   };
 }
 

@@ -6,6 +6,7 @@ import { formatIssue } from "../../agent/config-reader.ts";
 import { parseAgentConfig, type AgentConfig, type JobConfig } from "../../agent/config.ts";
 import { askAgent, listenControl, type ControlReply } from "../../agent/control.ts";
 import { sendPing } from "../../agent/ping.ts";
+import { publishSchedule, publishedSchedule } from "../../agent/publish.ts";
 import { runJob, type RunDeps, type RunOutcome } from "../../agent/run-job.ts";
 import {
   defaultStateDir,
@@ -65,18 +66,26 @@ function repoContext(config: AgentConfig, io: CliIO, signal: AbortSignal): CliCo
   return new CliContext({ ...io, stdin, signal }, { values, positionals: [], rest: [] });
 }
 
+/** The repository's encryption key once a run opened it: run reports' details are sealed under it. */
+export interface SealKey {
+  key?: Uint8Array;
+}
+
 /** How a job runs in this process. */
 export function runDeps(
   config: () => AgentConfig,
   io: CliIO,
   host: string,
   log: RunDeps["log"],
+  seal: SealKey = {},
 ): RunDeps {
   return {
     open: async (signal) => {
       const ctx = repoContext(config(), io, signal);
       try {
-        return { repo: await ctx.repository(), close: () => ctx.close() };
+        const repo = await ctx.repository();
+        seal.key = repo.master.encKey;
+        return { repo, close: () => ctx.close() };
       } catch (err) {
         await ctx.close().catch(() => undefined);
         throw err;
@@ -98,6 +107,7 @@ export async function reportRun(
   io: CliIO,
   host: string,
   o: RunOutcome,
+  seal: SealKey = {},
 ): Promise<void> {
   if (!config.repository.startsWith("s3:")) return;
   const ctx = repoContext(config, io, new AbortController().signal);
@@ -117,7 +127,12 @@ export async function reportRun(
       snapshots: o.snapshots,
       log: o.log.slice(-100),
     };
-    await writeRunStatus(await ctx.storage(), status);
+    // The message and log lines are sealed under the repository key (dropped if no run opened it).
+    await writeRunStatus(
+      await ctx.storage(),
+      status,
+      seal.key !== undefined ? { key: seal.key } : {},
+    );
   } finally {
     await ctx.close().catch(() => undefined);
   }
@@ -135,6 +150,41 @@ export function eventWriter(io: CliIO, json: boolean): (e: AgentEvent) => void {
   };
 }
 
+/**
+ * Publishes the jobs' schedule to a coffer-server gateway (which derives late/down alerts
+ * from it); a local or plain repository has no one to tell. A failure is logged, never fatal.
+ */
+async function announce(
+  config: AgentConfig,
+  io: CliIO,
+  host: string,
+  log: (e: AgentEvent) => void,
+): Promise<void> {
+  if (!config.repository.startsWith("s3:")) return;
+  const ctx = repoContext(config, io, new AbortController().signal);
+  try {
+    const key = await publishSchedule(
+      await ctx.storage(),
+      host,
+      publishedSchedule(config),
+      io.clock.now(),
+    );
+    log({
+      time: io.clock.now(),
+      event: "published",
+      message: `schedule published to the gateway (${key})`,
+    });
+  } catch (err) {
+    log({
+      time: io.clock.now(),
+      event: "warning",
+      message: `cannot publish the schedule to the gateway: ${err instanceof Error ? err.message : String(err)}`,
+    });
+  } finally {
+    await ctx.close().catch(() => undefined);
+  }
+}
+
 /** `coffer agent run`: the daemon, in the foreground, until SIGTERM/SIGINT. */
 export async function runAgent(ctx: CliContext, file: string): Promise<number> {
   const io = ctx.io;
@@ -150,7 +200,8 @@ export async function runAgent(ctx: CliContext, file: string): Promise<number> {
   const event = (job: string, text: string, fields: Record<string, unknown> = {}): void => {
     log({ time: io.clock.now(), event: "log", job, message: text, ...fields });
   };
-  const deps = runDeps(() => config, io, host, event);
+  const seal: SealKey = {};
+  const deps = runDeps(() => config, io, host, event, seal);
   const agent = new Agent(config, state, {
     clock: io.clock,
     setTimer: (fn, ms) => {
@@ -162,7 +213,7 @@ export async function runAgent(ctx: CliContext, file: string): Promise<number> {
       };
     },
     run: (job, signal, runIndex) => runJob(job, deps, signal, runIndex),
-    report: (o) => reportRun(config, io, host, o),
+    report: (o) => reportRun(config, io, host, o, seal),
     ping: (url, kind, body) => sendPing(url, kind, body),
     log,
     save: (s) => saveState(paths, s),
@@ -199,6 +250,7 @@ export async function runAgent(ctx: CliContext, file: string): Promise<number> {
         });
       config = next;
       agent.reload(next);
+      void announce(next, io, host, log);
       log({
         time: io.clock.now(),
         event: "reload",
@@ -217,6 +269,7 @@ export async function runAgent(ctx: CliContext, file: string): Promise<number> {
   };
   process.on("SIGHUP", onHup);
   agent.start();
+  void announce(config, io, host, log);
   await new Promise<void>((resolve) => {
     if (io.signal.aborted) resolve();
     io.signal.addEventListener(
@@ -264,13 +317,14 @@ export async function runNow(ctx: CliContext, file: string, name: string): Promi
   const event = (j: string, text: string): void => {
     log({ time: ctx.io.clock.now(), event: "log", job: j, message: text });
   };
+  const seal: SealKey = {};
   const o = await runJob(
     job,
-    runDeps(() => config, ctx.io, host, event),
+    runDeps(() => config, ctx.io, host, event, seal),
     ctx.io.signal,
     0,
   );
-  await reportRun(config, ctx.io, host, o).catch(() => undefined);
+  await reportRun(config, ctx.io, host, o, seal).catch(() => undefined);
   log({
     time: ctx.io.clock.now(),
     event: "done",

@@ -1,7 +1,7 @@
-import { parseCron } from "../server/alerts/cron.ts";
-import { isCofferError } from "../core/errors.ts";
 import { ConfigReader, type ConfigIssue } from "./config-reader.ts";
 import { parseDatabases, type DatabasesSpec } from "./config-databases.ts";
+import { parseHooks } from "./config-hooks.ts";
+import { parseSchedule } from "./config-schedule.ts";
 import type { Schedule } from "./schedule.ts";
 
 export type { DatabasesSpec } from "./config-databases.ts";
@@ -97,22 +97,11 @@ const JOB = [
 const SECRETS = ["password", "aws_secret_access_key", "secret_access_key", "secret"];
 const SECRET_HINT =
   "secrets never go in the configuration: use password_file, password_command or the environment (COFFER_PASSWORD, AWS_SECRET_ACCESS_KEY)";
-const DEFAULT_HOOK_TIMEOUT = 5 * 60_000;
 
 /** Options for {@link parseAgentConfig}. */
 export interface ParseOptions {
   /** Time zone of cron schedules without `tz` (the host's). */
   defaultTz: string;
-}
-
-/** True when `tz` is an IANA time zone this Node knows. */
-function validZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Reads an agent configuration; every mistake is returned with its file, line and field. */
@@ -282,79 +271,4 @@ function parseWhat(
     `expected "1/N" (a different Nth each run) or a percentage like "10%", got ${JSON.stringify(subset)}`,
   );
   return undefined;
-}
-
-function parseSchedule(
-  r: ConfigReader,
-  at: string[],
-  keys: string[],
-  o: ParseOptions,
-): { schedule: Schedule; describe: string } | undefined {
-  const hasCron = keys.includes("schedule");
-  const hasEvery = keys.includes("every");
-  if (hasCron === hasEvery) {
-    r.issue(
-      at,
-      hasCron
-        ? "gives both schedule and every: use one"
-        : 'has no schedule: give schedule (cron, e.g. "0 3 * * *") or every (e.g. 1h)',
-    );
-    return undefined;
-  }
-  const windowMs = r.duration([...at, "window"], 1000);
-  const win = windowMs !== undefined ? { windowMs } : {};
-  const winText = windowMs !== undefined ? `, window ${String(r.get([...at, "window"]))}` : "";
-  if (hasEvery) {
-    if (keys.includes("tz")) r.issue(at, "applies to cron schedules only", "tz");
-    const everyMs = r.duration([...at, "every"], 1000);
-    if (everyMs === undefined) return undefined;
-    if (windowMs !== undefined && windowMs > everyMs)
-      r.issue([...at, "window"], "is longer than the interval (every)");
-    return {
-      schedule: { kind: "every", everyMs, ...win },
-      describe: `every ${String(r.get([...at, "every"]))}${winText}`,
-    };
-  }
-  const expr = r.str([...at, "schedule"]);
-  const tz = r.str([...at, "tz"]) ?? o.defaultTz;
-  if (!validZone(tz)) r.issue([...at, "tz"], `unknown time zone "${tz}" (e.g. Europe/Paris, UTC)`);
-  if (expr === undefined) return undefined;
-  try {
-    const cron = parseCron(expr);
-    return {
-      schedule: { kind: "cron", cron, tz, ...win },
-      describe: `${cron.source} (${tz})${winText}`,
-    };
-  } catch (err) {
-    if (!isCofferError(err)) throw err;
-    r.issue([...at, "schedule"], err.message);
-    return undefined;
-  }
-}
-
-function parseHooks(r: ConfigReader, at: (string | number)[]): Hooks {
-  const hooks: Hooks = { before: [], after: [], onError: [] };
-  r.keys(at, ["before", "after", "on_error", "timeout"]);
-  const timeoutMs = r.duration([...at, "timeout"], 1000) ?? DEFAULT_HOOK_TIMEOUT;
-  const list = (key: string): HookSpec[] => {
-    const v = r.get([...at, key]);
-    if (v === undefined || v === null) return [];
-    const items: unknown[] = Array.isArray(v) ? v : [v];
-    const out: HookSpec[] = [];
-    items.forEach((item, i) => {
-      const p = Array.isArray(v) ? [...at, key, i] : [...at, key];
-      if (typeof item === "string" && item.trim() !== "") out.push({ run: item, timeoutMs });
-      else if (item !== null && typeof item === "object" && !Array.isArray(item)) {
-        r.keys(p, ["run", "timeout"]);
-        const run = r.str([...p, "run"], true);
-        const t = r.duration([...p, "timeout"], 1000);
-        if (run !== undefined) out.push({ run, timeoutMs: t ?? timeoutMs });
-      } else r.issue(p, 'expected a shell command, or { run: "...", timeout: 30s }');
-    });
-    return out;
-  };
-  hooks.before = list("before");
-  hooks.after = list("after");
-  hooks.onError = list("on_error");
-  return hooks;
 }

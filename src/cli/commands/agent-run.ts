@@ -1,13 +1,11 @@
 import { readFile, unlink } from "node:fs/promises";
-import { PassThrough } from "node:stream";
 import { CofferError, fromSystemError } from "../../core/errors.ts";
 import { Agent, type AgentEvent } from "../../agent/agent.ts";
 import { formatIssue } from "../../agent/config-reader.ts";
 import { parseAgentConfig, type AgentConfig, type JobConfig } from "../../agent/config.ts";
 import { askAgent, listenControl, type ControlReply } from "../../agent/control.ts";
 import { sendPing } from "../../agent/ping.ts";
-import { publishSchedule, publishedSchedule } from "../../agent/publish.ts";
-import { runJob, type RunDeps, type RunOutcome } from "../../agent/run-job.ts";
+import { runJob } from "../../agent/run-job.ts";
 import {
   defaultStateDir,
   ensureStateDir,
@@ -16,11 +14,10 @@ import {
   statePaths,
   type StatePaths,
 } from "../../agent/state.ts";
-import type { ParsedArgs } from "../command.ts";
-import { CliContext } from "../context.ts";
+import type { CliContext } from "../context.ts";
 import { ExitCode } from "../exit-codes.ts";
 import type { CliIO } from "../io.ts";
-import { writeRunStatus, type RunStatus } from "../report-status.ts";
+import { announce, reportRun, runDeps, type SealKey } from "./agent-repository.ts";
 
 /** The configuration file when `--config` is not given. */
 export const DEFAULT_CONFIG = "/etc/coffer/agent.yaml";
@@ -52,92 +49,6 @@ export function pathsFor(config: AgentConfig | undefined, env: CliIO["env"]): St
   return statePaths(config?.stateDir ?? defaultStateDir(env, process.getuid?.() ?? 1000));
 }
 
-/** A CLI context on the agent's repository whose commits stop once `signal` aborts. */
-function repoContext(config: AgentConfig, io: CliIO, signal: AbortSignal): CliContext {
-  const values: ParsedArgs["values"] = { repo: config.repository };
-  if (config.passwordFile !== undefined) values["password-file"] = config.passwordFile;
-  if (config.passwordCommand !== undefined) values["password-command"] = config.passwordCommand;
-  if (config.tlsCa !== undefined) values["tls-ca"] = config.tlsCa;
-  if (config.tlsFingerprint !== undefined) values["tls-fingerprint"] = config.tlsFingerprint;
-  if (config.cacheDir !== undefined) values["cache-dir"] = config.cacheDir;
-  // No TTY: a missing password is an error, never a prompt.
-  const stdin = new PassThrough();
-  stdin.end();
-  return new CliContext({ ...io, stdin, signal }, { values, positionals: [], rest: [] });
-}
-
-/** The repository's encryption key once a run opened it: run reports' details are sealed under it. */
-export interface SealKey {
-  key?: Uint8Array;
-}
-
-/** How a job runs in this process. */
-export function runDeps(
-  config: () => AgentConfig,
-  io: CliIO,
-  host: string,
-  log: RunDeps["log"],
-  seal: SealKey = {},
-): RunDeps {
-  return {
-    open: async (signal) => {
-      const ctx = repoContext(config(), io, signal);
-      try {
-        const repo = await ctx.repository();
-        seal.key = repo.master.encKey;
-        return { repo, close: () => ctx.close() };
-      } catch (err) {
-        await ctx.close().catch(() => undefined);
-        throw err;
-      }
-    },
-    host,
-    env: io.env,
-    now: () => io.clock.now(),
-    log,
-  };
-}
-
-/**
- * Reports a finished run to a coffer-server gateway as a status object (the gateway raises
- * "backup failed" from it). A local or plain repository keeps the log only.
- */
-export async function reportRun(
-  config: AgentConfig,
-  io: CliIO,
-  host: string,
-  o: RunOutcome,
-  seal: SealKey = {},
-): Promise<void> {
-  if (!config.repository.startsWith("s3:")) return;
-  const ctx = repoContext(config, io, new AbortController().signal);
-  try {
-    const status: RunStatus & Record<string, unknown> = {
-      ok: o.result === "success" || o.result === "warning",
-      message: o.error ?? o.result,
-      tags: [`job:${o.job}`],
-      host,
-      time: new Date(o.end).toISOString(),
-      job: o.job,
-      result: o.result,
-      start: new Date(o.start).toISOString(),
-      duration: (o.end - o.start) / 1000,
-      bytes_read: o.bytesRead,
-      bytes_added: o.bytesAdded,
-      snapshots: o.snapshots,
-      log: o.log.slice(-100),
-    };
-    // The message and log lines are sealed under the repository key (dropped if no run opened it).
-    await writeRunStatus(
-      await ctx.storage(),
-      status,
-      seal.key !== undefined ? { key: seal.key } : {},
-    );
-  } finally {
-    await ctx.close().catch(() => undefined);
-  }
-}
-
 /** Writes agent events: one human line each, or JSON lines with `--json`. */
 export function eventWriter(io: CliIO, json: boolean): (e: AgentEvent) => void {
   return (e) => {
@@ -148,41 +59,6 @@ export function eventWriter(io: CliIO, json: boolean): (e: AgentEvent) => void {
     const t = new Date(e.time).toISOString().replace(/\.\d{3}Z$/, "Z");
     io.stdout.write(`${t} ${e.job !== undefined ? `${e.job}: ` : ""}${e.message}\n`);
   };
-}
-
-/**
- * Publishes the jobs' schedule to a coffer-server gateway (which derives late/down alerts
- * from it); a local or plain repository has no one to tell. A failure is logged, never fatal.
- */
-async function announce(
-  config: AgentConfig,
-  io: CliIO,
-  host: string,
-  log: (e: AgentEvent) => void,
-): Promise<void> {
-  if (!config.repository.startsWith("s3:")) return;
-  const ctx = repoContext(config, io, new AbortController().signal);
-  try {
-    const key = await publishSchedule(
-      await ctx.storage(),
-      host,
-      publishedSchedule(config),
-      io.clock.now(),
-    );
-    log({
-      time: io.clock.now(),
-      event: "published",
-      message: `schedule published to the gateway (${key})`,
-    });
-  } catch (err) {
-    log({
-      time: io.clock.now(),
-      event: "warning",
-      message: `cannot publish the schedule to the gateway: ${err instanceof Error ? err.message : String(err)}`,
-    });
-  } finally {
-    await ctx.close().catch(() => undefined);
-  }
 }
 
 /** `coffer agent run`: the daemon, in the foreground, until SIGTERM/SIGINT. */

@@ -77,6 +77,11 @@ done
 grep -q "^ExecStart=/usr/bin/coffer agent run --config /etc/coffer/agent.yaml$" \
   /usr/lib/systemd/system/coffer-agent.service || fail "coffer-agent.service ExecStart"
 grep -q "^User=coffer-server$" /usr/lib/systemd/system/coffer-server.service || fail "coffer-server.service User"
+if command -v systemd-analyze >/dev/null; then
+  systemd-analyze verify /usr/lib/systemd/system/coffer-agent.service \
+    /usr/lib/systemd/system/coffer-server.service >"$work/units.log" 2>&1 ||
+    { cat "$work/units.log" >&2; fail "systemd-analyze verify of the units"; }
+fi
 getent passwd coffer-server >/dev/null || fail "postinst did not create the coffer-server user"
 [ "$(stat -c %U /var/lib/coffer-server)" = coffer-server ] || fail "/var/lib/coffer-server is not coffer-server's"
 [ "$(stat -c '%U:%G %a' /etc/coffer-server/server.yaml)" = "root:coffer-server 640" ] || fail "server.yaml mode"

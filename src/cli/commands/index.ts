@@ -50,6 +50,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import("./restore.ts")).restoreCommand,
   },
   {
+    name: "mount",
+    summary: "mount the repository read-only through FUSE (snapshots/, latest, hosts/, tags/)",
+    load: async () => (await import("./mount.ts")).mountCommand,
+  },
+  {
     name: "check",
     summary: "verify the repository's structure, and with --read-data every blob",
     load: async () => (await import("./check.ts")).checkCommand,

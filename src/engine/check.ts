@@ -138,7 +138,7 @@ export async function check(repo: CheckSource, o: CheckOptions = {}): Promise<Ch
     });
 
   affected.sort((a, b) => (a.id < b.id ? -1 : 1));
-  const repairs = repairAdvice({ problems: s.problems, damagedPacks, affected });
+  const repairs = repairAdvice({ problems: s.problems, damagedPacks, affected, unreferencedPacks });
   let dataBlobs = 0;
   for (const b of s.blobs.values()) if (b.type === "data") dataBlobs++;
   return {

@@ -18,6 +18,8 @@ have openssl || need+=(openssl)
 have sqlite3 || need+=(sqlite3)
 have pg_dump || need+=(postgresql-client)
 have mariadb-dump || need+=(mariadb-client)
+# zsh: the shell completion test runs the generated zsh script (src/cli/completion.test.ts).
+have zsh || need+=(zsh)
 if [ ${#need[@]} -gt 0 ]; then
   echo "ensure-system-deps: installing ${need[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi

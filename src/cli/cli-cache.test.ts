@@ -42,7 +42,7 @@ after(async () => {
 
 const run = async (c: TestCreds, args: string[], cacheDir: string): Promise<string> => {
   const r = await runCoffer([...args, "-r", `s3:${gw.endpoint}/${c.bucket}`], {
-    COFFER_PASSWORD: "pw",
+    COFFER_PASSWORD: "test password",
     AWS_ACCESS_KEY_ID: c.accessKeyId,
     AWS_SECRET_ACCESS_KEY: c.secretAccessKey,
     COFFER_CACHE_DIR: cacheDir,

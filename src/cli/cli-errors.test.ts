@@ -88,7 +88,7 @@ describe("coffer under interruption, kills and a full disk (slow: real processes
       return;
     }
     try {
-      const env = { COFFER_REPOSITORY: join(mnt, "repo"), COFFER_PASSWORD: "pw" };
+      const env = { COFFER_REPOSITORY: join(mnt, "repo"), COFFER_PASSWORD: "test password" };
       assert.equal((await runCoffer(["init"], env)).code, 0);
       const big = join(f.dir, "big");
       await mkdir(big);

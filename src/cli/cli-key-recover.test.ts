@@ -14,7 +14,7 @@ describe("coffer key recover (slow: real processes)", () => {
     repo = join(dir, "repo");
     other = join(dir, "other");
     assert.equal((await runCoffer(["init", "-r", repo], { COFFER_PASSWORD: "forgotten" })).code, 0);
-    assert.equal((await runCoffer(["init", "-r", other], { COFFER_PASSWORD: "other" })).code, 0);
+    assert.equal((await runCoffer(["init", "-r", other], { COFFER_PASSWORD: "other password" })).code, 0);
     await writeFile(join(dir, "data.txt"), "precious\n");
     const b = await runCoffer(["backup", "-r", repo, join(dir, "data.txt")], {
       COFFER_PASSWORD: "forgotten",
@@ -56,7 +56,7 @@ describe("coffer key recover (slow: real processes)", () => {
   test("key recover refuses a key exported from another repository, in one line", async () => {
     const f = join(dir, "other-key.json");
     const e = await runCoffer(["key", "export", "-r", other, "--output", f], {
-      COFFER_PASSWORD: "other",
+      COFFER_PASSWORD: "other password",
     });
     assert.equal(e.code, 0, e.stderr);
     const r = await runCoffer(["key", "recover", "-r", repo, "--master-key-file", f], {

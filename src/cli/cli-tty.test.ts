@@ -56,7 +56,7 @@ describe("coffer on a terminal (slow: real processes on a pseudo-terminal)", () 
     await mkdir(src);
     for (let i = 0; i < 24; i++)
       await writeFile(join(src, `f${String(i)}`), pseudoRandomBytes(512 << 10, i + 1));
-    const env = { COFFER_REPOSITORY: repo, COFFER_PASSWORD: "pw", COFFER_PROGRESS_FPS: "50" };
+    const env = { COFFER_REPOSITORY: repo, COFFER_PASSWORD: "test password", COFFER_PROGRESS_FPS: "50" };
     assert.equal((await runCoffer(["init"], env)).code, 0);
 
     // "[0:01]  41.7% [========>           ] 10/24 files 5.0 MiB / 12.0 MiB 4.1 MiB/s ETA 0:02"

@@ -21,6 +21,11 @@ export const ExitCode = {
   WRONG_PASSWORD: 12,
   /** Interrupted (SIGINT/SIGTERM); nothing was committed. */
   INTERRUPTED: 130,
+  /**
+   * stdout or stderr was closed by the reader (`coffer ls latest | head`): coffer stops at
+   * once without a word, with the status of a process killed by SIGPIPE (128 + 13), as restic.
+   */
+  CLOSED_PIPE: 141,
 } as const;
 
 /** One of {@link ExitCode}'s values. */

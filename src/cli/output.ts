@@ -15,6 +15,14 @@ export class Output {
     if (!this.json) this.io.stdout.write(`${text}\n`);
   }
 
+  /**
+   * A line of a success summary on stdout: suppressed with `--quiet` (so cron mails nothing
+   * when all went well) and in JSON mode. Failures still print (warnings, errors).
+   */
+  summary(text = ""): void {
+    if (!this.quiet) this.line(text);
+  }
+
   /** An informational message on stderr (suppressed with --quiet or --json). */
   info(text: string): void {
     if (!this.quiet && !this.json) this.io.stderr.write(`${text}\n`);

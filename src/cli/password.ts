@@ -123,3 +123,21 @@ async function promptHidden(io: CliIO, prompt: string): Promise<string> {
     stdin.on("data", onData);
   });
 }
+
+/** Shortest password `init` and `key add|passwd|recover` accept without `--insecure-password`. */
+export const MIN_PASSWORD_LENGTH = 8;
+
+/**
+ * Refuses a new password shorter than {@link MIN_PASSWORD_LENGTH} characters (user-perceived
+ * characters, NFC) unless `insecure` (`--insecure-password`): a key file is open to offline guessing
+ * by anyone who can read it, so the password must carry the margin (docs/format.md §3).
+ */
+export function checkNewPassword(pw: string, insecure: boolean, what = "password"): string {
+  const n = Array.from(new Intl.Segmenter().segment(pw.normalize("NFC"))).length;
+  if (!insecure && n < MIN_PASSWORD_LENGTH)
+    throw new CofferError(
+      "BAD_INPUT",
+      `Refusing a ${what} of ${String(n)} character${n === 1 ? "" : "s"}: use at least ${String(MIN_PASSWORD_LENGTH)} (a passphrase of 5+ random words is best), or --insecure-password`,
+    );
+  return pw;
+}

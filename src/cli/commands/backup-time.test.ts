@@ -69,7 +69,7 @@ test("behind a coffer gateway, retention uses the commit time, not --time: a sna
   await writeFile(join(src, "a.txt"), "a");
   const a = await gw.addSource("web-01");
   const env = {
-    COFFER_PASSWORD: "pw",
+    COFFER_PASSWORD: "test password",
     AWS_ACCESS_KEY_ID: a.accessKeyId,
     AWS_SECRET_ACCESS_KEY: a.secretAccessKey,
     TZ: "UTC",

@@ -75,7 +75,7 @@ test("backup through an unreachable gateway (refused mid-upload) fails with one 
   const a = await gw.addSource("web-01");
   const repo = `s3:http://127.0.0.1:${String(relay.port)}/${a.bucket}`;
   const env = {
-    COFFER_PASSWORD: "pw",
+    COFFER_PASSWORD: "test password",
     AWS_ACCESS_KEY_ID: a.accessKeyId,
     AWS_SECRET_ACCESS_KEY: a.secretAccessKey,
   };

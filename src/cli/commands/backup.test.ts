@@ -31,7 +31,7 @@ test("backup onto a full disk prints one line, exits 1, commits nothing (slow: r
     return;
   }
   try {
-    const env = { COFFER_REPOSITORY: join(mnt, "repo"), COFFER_PASSWORD: "pw" };
+    const env = { COFFER_REPOSITORY: join(mnt, "repo"), COFFER_PASSWORD: "test password" };
     assert.equal((await runCoffer(["init"], env)).code, 0);
     // Many incompressible files (more than fit): several are in the workers when it fills,
     // which used to print a "could not be read" warning for each of them.

@@ -186,19 +186,19 @@ async function runBackup(
         total_duration: secs,
       });
     } else {
-      ctx.out.line(
+      ctx.out.summary(
         `Files:       ${s.newFiles} new, ${s.changedFiles} changed, ${s.unchangedFiles} unmodified`,
       );
-      ctx.out.line(
+      ctx.out.summary(
         `Dirs:        ${s.newDirs} new, ${s.changedDirs} changed, ${s.unchangedDirs} unmodified`,
       );
-      ctx.out.line(
+      ctx.out.summary(
         `Added to the repository: ${formatBytes(s.addedBytes)} (${formatBytes(s.storedBytes)} stored)`,
       );
-      ctx.out.line(
+      ctx.out.summary(
         `processed ${s.files} files, ${formatBytes(s.bytes)} in ${formatDuration(secs)}`,
       );
-      ctx.out.line(`snapshot ${result.snapshotId.slice(0, 8)} saved`);
+      ctx.out.summary(`snapshot ${result.snapshotId.slice(0, 8)} saved`);
     }
     if (readErrors > 0) {
       ctx.out.warn(

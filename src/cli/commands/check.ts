@@ -34,7 +34,9 @@ export const checkCommand: Command = {
     if (ctx.out.json) {
       ctx.out.data({ message_type: "summary", ...report });
     } else {
-      for (const line of describeReport(report)) ctx.out.line(line);
+      // -q: a clean check prints nothing; damage is always reported.
+      if (!report.ok || !ctx.out.quiet)
+        for (const line of describeReport(report)) ctx.out.line(line);
     }
     return report.ok ? ExitCode.OK : ExitCode.FATAL;
   },

@@ -11,7 +11,7 @@ describe("coffer db, end to end (slow: real CLI and PostgreSQL)", () => {
   const db = uniqueName("cli");
   const target = `${db}_restored`;
   const env = (): Record<string, string> => ({
-    COFFER_PASSWORD: "pw",
+    COFFER_PASSWORD: "test password",
     COFFER_REPOSITORY: join(dir, "repo"),
   });
 

@@ -119,7 +119,7 @@ async function runBackup(ctx: CliContext, args: ParsedArgs): Promise<number> {
           added_bytes: r.addedBytes,
         });
       } else {
-        ctx.out.line(
+        ctx.out.summary(
           `snapshot ${(r.snapshotId ?? "").slice(0, 8)} saved: ${r.type} database ${r.database}, ${formatBytes(r.bytes ?? 0)} dumped, ${formatBytes(r.addedBytes ?? 0)} new`,
         );
       }
@@ -193,7 +193,7 @@ async function runRestore(ctx: CliContext, args: ParsedArgs): Promise<number> {
         prepared: r.prepared,
       });
     } else {
-      ctx.out.line(
+      ctx.out.summary(
         `${r.prepared}; restored ${type} dump of ${r.source} from snapshot ${r.snapshotId.slice(0, 8)} (${formatBytes(r.bytes)}) into ${r.database}`,
       );
     }

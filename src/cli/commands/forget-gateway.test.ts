@@ -36,7 +36,7 @@ test("forget behind a coffer gateway files a pending deletion: snapshots shows i
   await writeFile(join(src, "a.txt"), "first version");
   const a = await gw.addSource("web-01");
   const env = {
-    COFFER_PASSWORD: "pw",
+    COFFER_PASSWORD: "test password",
     AWS_ACCESS_KEY_ID: a.accessKeyId,
     AWS_SECRET_ACCESS_KEY: a.secretAccessKey,
   };

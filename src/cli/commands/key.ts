@@ -3,8 +3,17 @@ import { CofferError } from "../../core/errors.ts";
 import { addKey, changePassword, exportMasterKey, listKeys, removeKey } from "../../engine/keys.ts";
 import { flag, str, type Command } from "../command.ts";
 import type { CliContext } from "../context.ts";
+import { checkNewPassword } from "../password.ts";
 
 async function newPassword(ctx: CliContext, file: string | undefined): Promise<string> {
+  return checkNewPassword(
+    await readNewPassword(ctx, file),
+    flag(ctx.args, "insecure-password"),
+    "new password",
+  );
+}
+
+async function readNewPassword(ctx: CliContext, file: string | undefined): Promise<string> {
   if (file !== undefined) {
     const text = (
       await readFile(file, "utf8").catch((err: unknown) => {
@@ -78,6 +87,10 @@ export const keyCommand: Command = {
       type: "string",
       arg: "FILE",
       help: "file holding the new password (or COFFER_NEW_PASSWORD)",
+    },
+    "insecure-password": {
+      type: "boolean",
+      help: "add/passwd/recover: accept a new password shorter than 8 characters",
     },
     paper: { type: "boolean", help: "export as printable text for paper escrow" },
     output: {

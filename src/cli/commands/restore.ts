@@ -79,7 +79,7 @@ export const restoreCommand: Command = {
         total_duration: secs,
       });
     } else {
-      ctx.out.line(
+      ctx.out.summary(
         `restored ${result.files} files, ${formatBytes(result.bytes)} in ${formatDuration(secs)}`,
       );
       if (result.errors.length > 0)

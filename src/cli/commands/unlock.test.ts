@@ -109,7 +109,7 @@ test("a SIGKILLed prune leaves a lock: other hosts are blocked until it is stale
   try {
     const env = {
       COFFER_REPOSITORY: `s3:http://127.0.0.1:${String(relay.port)}/b`,
-      COFFER_PASSWORD: "pw",
+      COFFER_PASSWORD: "test password",
       AWS_ACCESS_KEY_ID: "k",
       AWS_SECRET_ACCESS_KEY: "s",
       XDG_CACHE_HOME: join(dir, "cache"),

@@ -71,7 +71,7 @@ test("coffer-server start runs retention and the executor on its own schedule; a
   await writeFile(join(src, "a.txt"), "first");
   const a: SourceCreds = await gw.addSource("web-01");
   const env = {
-    COFFER_PASSWORD: "pw",
+    COFFER_PASSWORD: "test password",
     AWS_ACCESS_KEY_ID: a.accessKeyId,
     AWS_SECRET_ACCESS_KEY: a.secretAccessKey,
   };

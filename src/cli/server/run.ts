@@ -3,6 +3,7 @@ import { loadConfig, type ConfigOverrides, type ServerConfig } from "../../serve
 import { startServer, type RunningServer } from "../../server/server.ts";
 import { parseArgs, opt } from "./args.ts";
 import type { CliIo } from "./io.ts";
+import { serverMetaCommand } from "./meta-commands.ts";
 import { sourceCommand } from "./source-commands.ts";
 import { alertsCommand } from "./alerts-commands.ts";
 import { auditCommand } from "./audit-commands.ts";
@@ -15,7 +16,7 @@ import { policyCommand, POLICY_REPEATED, POLICY_VALUED, takeRepeated } from "./p
 /** Exit codes of `coffer-server` (docs/server.md). */
 export const EXIT = { OK: 0, ERROR: 1, USAGE: 2, CONFIG: 3 } as const;
 
-const USAGE = `Usage: coffer-server <command> [options]
+export const USAGE = `Usage: coffer-server <command> [options]
 
 Commands:
   start [--config F] [--data-dir DIR] [--listen HOST:PORT] [--http]
@@ -33,6 +34,9 @@ Commands:
   deletions show ID | deletions cancel ID... | deletions cancel --source S | deletions run
   policy set NAME (--preset P | --keep-* N | --tier DUR:KEEP ...) [--group SEL] [--group-by G]
   policy show NAME | policy remove NAME [--group SEL] | policy run NAME [--dry-run]
+  version
+  completion bash|zsh
+  COMMAND [SUBCOMMAND] --help   (the usage of one command)
 
 Every command takes --config F and --data-dir DIR.`;
 
@@ -55,6 +59,8 @@ export async function runServerCli(
   io: CliIo,
   onStarted?: (s: RunningServer) => void,
 ): Promise<number> {
+  const meta = serverMetaCommand(argv, io, USAGE);
+  if (meta !== undefined) return meta;
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {

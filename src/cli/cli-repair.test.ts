@@ -204,3 +204,26 @@ test("coffer heals in the order check, repair index, repair snapshots, backup (w
   expected.set(String(b.snapshot_id), await tree(src));
   await healed(d, expected);
 });
+
+test("coffer repair: a missing or unknown verb is a one-line usage error; on an intact repository both verbs change nothing", async () => {
+  const f = await cliFixture("coffer-cli-repair-usage-");
+  fixtures.push(f);
+  for (const args of [["repair"], ["repair", "packs"], ["repair", "index", "--forget"]]) {
+    const r = await f.run(args);
+    assert.equal(r.code, 2, args.join(" "));
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.match(r.stderr, /^coffer: repair/);
+  }
+  const src = join(f.dir, "src");
+  await mkdir(src);
+  await writeFile(join(src, "x"), "x\n");
+  assert.equal((await f.run(["backup", src])).code, 0);
+  const before = await ids(join(f.repo, "index"));
+  const ri = await f.run(["repair", "index"]);
+  assert.equal(ri.code, 0, ri.stderr);
+  assert.match(ri.stdout.toString(), /^index is complete: \d+ packs, nothing to repair\n$/);
+  const rs = await f.run(["repair", "snapshots", "--forget"]);
+  assert.equal(rs.code, 0, rs.stderr);
+  assert.equal(rs.stdout.toString(), "checked 1 snapshots: none is damaged\n");
+  assert.deepEqual(await ids(join(f.repo, "index")), before);
+});

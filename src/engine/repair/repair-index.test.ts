@@ -176,3 +176,22 @@ test("repairIndex({ readAllPacks }) leaves out a pack with a corrupt blob, copyi
   assert.deepEqual(after.unreferencedPacks, [pack]);
   assert.deepEqual(after.repairs, []);
 });
+
+test("repairIndex() after an index object was deleted outright: its snapshot is whole again, not 'not in any index'", async () => {
+  const { repo, fx, fx2 } = await twoSnapshots();
+  await repo.storage.delete(`index/${fx2.indexId}`);
+  await repo.loadIndex();
+  const broken = await check(repo);
+  assert.equal(broken.ok, false);
+  assert.deepEqual(
+    broken.repairs.map((s) => s.command),
+    ["coffer repair index"],
+  );
+  const r = await repairIndex(repo);
+  assert.deepEqual(r.rebuiltPacks, [...fx2.dataPacks, ...fx2.treePacks].sort());
+  const report = await check(repo, { readData: true });
+  assert.equal(report.ok, true, JSON.stringify(report.problems));
+  assert.deepEqual(report.unreferencedPacks, []);
+  for (const id of [...fx.blobPack.keys(), ...fx2.blobPack.keys()])
+    assert.ok(repo.index.has("data", id), `blob ${id}`);
+});

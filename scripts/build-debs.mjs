@@ -25,6 +25,7 @@ import {
 } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { buildPackages } from "./build-packages.mjs";
 import { cofferPage, serverPage } from "./man-pages.mjs";
@@ -106,8 +107,9 @@ function sizeKiB(dir) {
   const walk = (d) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) total += Math.ceil(statSync(p).size / 1024);
+      if (e.isDirectory()) {
+        if (e.name !== "DEBIAN") walk(p);
+      } else if (e.isFile()) total += Math.ceil(statSync(p).size / 1024);
       else total += 1;
     }
   };
@@ -135,9 +137,45 @@ function filesUnder(tree, sub) {
   return out.sort();
 }
 
+/** The copyright and changelog files Debian policy asks every package for. */
+function policyDocs(name, tree, version, commit, when) {
+  const doc = join(tree, "usr/share/doc", name);
+  write(
+    join(doc, "copyright"),
+    `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: coffer\nSource: https://github.com/coffer/coffer\n\nFiles: *\nCopyright: Coffer developers\nLicense: proprietary\n\nFiles: usr/lib/${name}/node_modules/*\nCopyright: their authors\nLicense: see the LICENSE file in each package's folder\n`,
+  );
+  write(
+    join(doc, "changelog.Debian.gz"),
+    gzipSync(
+      `${name} (${version}) unstable; urgency=medium\n\n  * Built from git commit ${commit}.\n\n -- Coffer developers <coffer@example.org>  ${when}\n`,
+      { level: 9 },
+    ),
+  );
+}
+
+/** DEBIAN/md5sums: every file but DEBIAN/ and the conffiles in etc/ (for `dpkg --verify`). */
+function md5sums(tree) {
+  const lines = [];
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        if (p !== join(tree, "DEBIAN") && p !== join(tree, "etc")) walk(p);
+      } else if (e.isFile()) {
+        lines.push(
+          `${createHash("md5").update(readFileSync(p)).digest("hex")}  ${relative(tree, p)}`,
+        );
+      }
+    }
+  };
+  walk(tree);
+  return `${lines.sort((a, b) => (a.slice(34) < b.slice(34) ? -1 : 1)).join("\n")}\n`;
+}
+
 /** Builds one .deb from `tree`; returns its path. */
 function dpkgDeb(name, tree, version, arch, nodeDepends) {
   const pkgDir = join(packaging, name);
+  write(join(tree, "DEBIAN", "md5sums"), md5sums(tree));
   const control = readFileSync(join(pkgDir, "control"), "utf8")
     .replaceAll("@VERSION@", version)
     .replaceAll("@ARCH@", arch)
@@ -194,6 +232,8 @@ export function buildDebs() {
   const clientPkg = readJson(join(clientDir, "package.json"));
   const serverPkg = readJson(join(serverDir, "package.json"));
   const date = run("git", ["log", "-1", "--format=%cs"], { cwd: root });
+  const commit = run("git", ["rev-parse", "--short=12", "HEAD"], { cwd: root });
+  const when = run("git", ["log", "-1", "--format=%aD"], { cwd: root });
   const nodeMajor = Number(process.versions.node.split(".")[0]);
 
   // coffer
@@ -258,6 +298,8 @@ export function buildDebs() {
     readFileSync(join(root, "docs/server.md"), "utf8"),
   );
 
+  policyDocs("coffer", ct, clientPkg.version, commit, when);
+  policyDocs("coffer-server", st, serverPkg.version, commit, when);
   const files = [
     // The client's addons are Node-API: any Node from 20 on loads them.
     dpkgDeb("coffer", ct, clientPkg.version, arch, "nodejs (>= 20)"),

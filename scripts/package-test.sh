@@ -82,6 +82,7 @@ if command -v systemd-analyze >/dev/null; then
     /usr/lib/systemd/system/coffer-server.service >"$work/units.log" 2>&1 ||
     { cat "$work/units.log" >&2; fail "systemd-analyze verify of the units"; }
 fi
+dpkg --verify coffer coffer-server || fail "dpkg --verify: installed files differ from the packages"
 getent passwd coffer-server >/dev/null || fail "postinst did not create the coffer-server user"
 [ "$(stat -c %U /var/lib/coffer-server)" = coffer-server ] || fail "/var/lib/coffer-server is not coffer-server's"
 [ "$(stat -c '%U:%G %a' /etc/coffer-server/server.yaml)" = "root:coffer-server 640" ] || fail "server.yaml mode"

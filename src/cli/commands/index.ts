@@ -55,6 +55,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import("./mount.ts")).mountCommand,
   },
   {
+    name: "serve",
+    summary: "serve the repository read-only over WebDAV (serve webdav)",
+    load: async () => (await import("./serve.ts")).serveCommand,
+  },
+  {
     name: "check",
     summary: "verify the repository's structure, and with --read-data every blob",
     load: async () => (await import("./check.ts")).checkCommand,

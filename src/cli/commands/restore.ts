@@ -2,10 +2,11 @@ import { resolve } from "node:path";
 import { CofferError } from "../../core/errors.ts";
 import { findSnapshot } from "../../engine/find-snapshot.ts";
 import { restore } from "../../engine/restore.ts";
-import { str, strs, type Command } from "../command.ts";
+import { flag, str, strs, type Command } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { formatBytes, formatDuration } from "../output.ts";
 import { Progress } from "../progress.ts";
+import { probeRestoreTarget, reportRestoreErrors } from "../restore-target.ts";
 import { filterOptions, readFilter } from "./snapshot-filter.ts";
 
 /** `coffer restore`: restores a snapshot into a directory. */
@@ -46,6 +47,7 @@ export const restoreCommand: Command = {
     const target = resolve(ctx.io.cwd, targetArg);
     const include = strs(args, "include");
     const exclude = strs(args, "exclude");
+    await probeRestoreTarget(target, process.pid);
     const progress = new Progress(ctx.io, ctx.out, "restore");
     const started = ctx.io.clock.now();
     ctx.out.info(`restoring snapshot ${id.slice(0, 8)} to ${target}`);
@@ -67,8 +69,7 @@ export const restoreCommand: Command = {
       progress.done();
     });
     const secs = (ctx.io.clock.now() - started) / 1000;
-    for (const e of result.errors)
-      ctx.out.warn(`cannot restore ${e.path}: ${e.message}`, { path: e.path });
+    reportRestoreErrors(ctx.out, result.errors, flag(args, "verbose"));
     if (ctx.out.json) {
       ctx.out.data({
         message_type: "summary",
@@ -84,7 +85,7 @@ export const restoreCommand: Command = {
       );
       if (result.errors.length > 0)
         ctx.out.line(
-          `${result.errors.length} file(s) could NOT be restored correctly (listed above)`,
+          `${String(result.errors.length)} file${result.errors.length === 1 ? "" : "s"} could NOT be restored correctly (see the warnings above)`,
         );
     }
     return result.errors.length > 0 ? ExitCode.FATAL : ExitCode.OK;

@@ -227,7 +227,7 @@ test("coffer agent run: after SIGSTOP and SIGCONT a missed run is caught up once
     (dir) => `jobs:
   tick:
     command: [echo, tick]
-    every: 2s
+    every: 3s
     tags: [${JSON.stringify(dir.slice(-6))}]
 `,
   );
@@ -237,18 +237,22 @@ test("coffer agent run: after SIGSTOP and SIGCONT a missed run is caught up once
       ev.some((e) => e.job === "tick" && e.event === "done"),
     );
     agent.proc.child.kill("SIGSTOP");
-    await new Promise((r) => setTimeout(r, 9000)); // four or more slots go by
+    await new Promise((r) => setTimeout(r, 15_000)); // four or five run times go by
     const seen = agent.events.length;
     agent.proc.child.kill("SIGCONT");
     await agent.until(
       "the catch-up and two runs after it",
       (ev) => ev.slice(seen).filter((e) => e.job === "tick" && e.event === "done").length >= 3,
     );
+    // One run makes up for the gap (the missed run times folded into it), not a burst of them.
+    // (A loaded machine may start a later run a little late; that folds in one at most.)
     const starts = agent.events.slice(seen).filter((e) => e.job === "tick" && e.event === "start");
-    const catchUps = starts.filter((e) => e.message.includes("catch-up"));
-    assert.equal(catchUps.length, 1, agent.dump());
-    assert.match(catchUps[0]?.message ?? "", /earlier missed run\(s\) folded in/);
-    assert.equal(starts[0], catchUps[0]);
+    const folded = starts.map((e) =>
+      Number(/\((\d+) earlier missed run\(s\) folded in\)/.exec(e.message)?.[1] ?? 0),
+    );
+    assert.ok(starts[0]?.message.includes("catch-up"), agent.dump());
+    assert.ok((folded[0] ?? 0) >= 3, agent.dump());
+    assert.equal(folded.filter((n) => n >= 3).length, 1, agent.dump());
   } finally {
     await agent.stop();
   }

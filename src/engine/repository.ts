@@ -42,16 +42,13 @@ const READ_CONCURRENCY = 8;
 export class Repository {
   /** Blob locations (filled by {@link loadIndex}); never packs that are unavailable. */
   index = new BlobTable();
-  /** Blobs of unavailable packs (gateway GC, prune candidates): read, never deduplicated against. */
+  /** Blobs of unavailable (gateway GC, prune plans) or missing packs: never deduplicated. */
   held = new BlobTable();
   /** Every pack named by a loaded index. */
   readonly packs = new Map<string, PackInfo>();
   /** IDs of index objects loaded (superseded ones excluded). */
   indexIds: string[] = [];
-  /**
-   * Local cache of index objects, snapshots and tree packs (ADR 0012); none (the default):
-   * everything is read from storage.
-   */
+  /** Local cache of index objects, snapshots, tree packs (ADR 0012); default none. */
   cache: RepoCache | undefined;
   /** Index objects skipped at the last {@link loadIndex} because they cannot be decoded. */
   damagedIndexes: DamagedObject[] = [];
@@ -149,10 +146,17 @@ export class Repository {
     );
   }
 
-  /** Loads the index unless already loaded (again when `verifyPacks` was not done yet). */
+  /**
+   * Loads the index unless already loaded. With `verifyPacks` (every backup), `data/` is
+   * listed each time, and the index loaded again when a pack it names is gone since.
+   */
   async ensureIndex(o: { verifyPacks?: boolean } = {}): Promise<void> {
     if (!this.#indexLoaded || (o.verifyPacks === true && !this.#packsVerified))
-      await this.loadIndex(o);
+      return this.loadIndex(o);
+    if (o.verifyPacks !== true) return;
+    const stored = new Set((await this.listPackObjects()).map((p) => p.id));
+    for (const id of this.packs.keys())
+      if (!stored.has(id) && !this.missingPacks.has(id)) return this.loadIndex(o);
   }
 
   /** See {@link DamageLog.skipUnreadableSnapshot} (snapshot listings skip damaged ones). */

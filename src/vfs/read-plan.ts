@@ -43,7 +43,7 @@ export function planRead(starts: readonly number[], offset: number, length: numb
   for (let i = lo; i < starts.length - 1 && starts[i]! < end; i++) {
     const bs = starts[i]!;
     const be = starts[i + 1]!;
-    if (be <= offset) continue;
+    if (be <= offset || be === bs) continue; // before the range, or an empty blob
     const s = Math.max(offset, bs);
     const e = Math.min(end, be);
     out.push({ index: i, start: s - bs, length: e - s });

@@ -120,3 +120,17 @@ test("findSnapshot() names unknown and ambiguous references", async () => {
   );
   await assert.rejects(findSnapshot(repo, "zz!"), (e) => isCofferError(e, "BAD_INPUT"));
 });
+
+test("findSnapshot() resolves latest~N to the Nth snapshot before the newest (within a filter)", async () => {
+  assert.equal((await findSnapshot(repo, "latest~0")).id, id("b002"));
+  assert.equal((await findSnapshot(repo, "latest~1")).id, id("3fa1"));
+  assert.equal((await findSnapshot(repo, "latest~3")).id, id("a001"));
+  assert.equal((await findSnapshot(repo, "latest~1", { host: "web1" })).id, id("3fb2"));
+  await assert.rejects(
+    findSnapshot(repo, "latest~4"),
+    (e) =>
+      isCofferError(e, "SNAPSHOT_NOT_FOUND") &&
+      e.message === "Cannot find snapshot latest~4: only 4 snapshots",
+  );
+  await assert.rejects(findSnapshot(repo, "latest~x"), (e) => isCofferError(e, "BAD_INPUT"));
+});

@@ -119,7 +119,8 @@ export async function listSnapshots(
 }
 
 /**
- * Resolves a snapshot reference: `latest` (the newest snapshot matching `filter`) or a
+ * Resolves a snapshot reference: `latest` (the newest snapshot matching `filter`),
+ * `latest~N` (the one N before it, as in git: `latest~1` is the previous one) or a
  * unique prefix of a snapshot ID (the filter is not applied to explicit IDs).
  * @throws CofferError SNAPSHOT_NOT_FOUND `Cannot find snapshot 3fa1: no such snapshot`
  * @throws CofferError AMBIGUOUS_ID `Cannot find snapshot 3f: ambiguous ID (3fa1c2d4, 3fb0e911)`
@@ -130,20 +131,27 @@ export async function findSnapshot(
   ref: string,
   filter: SnapshotFilter = {},
 ): Promise<FoundSnapshot> {
-  if (ref === "latest") {
+  const rel = /^latest(?:~(\d{1,6}))?$/.exec(ref);
+  if (rel !== null) {
+    const back = Number(rel[1] ?? "0");
     const all = await listSnapshots(repo, filter);
-    const newest = all.at(-1);
-    if (newest === undefined) {
-      const what = isEmptyFilter(filter) ? "no snapshots" : "no snapshot matches the filter";
-      throw new CofferError("SNAPSHOT_NOT_FOUND", `Cannot find snapshot latest: ${what}`);
+    const found = all.at(-1 - back);
+    if (found === undefined) {
+      const what =
+        all.length === 0
+          ? isEmptyFilter(filter)
+            ? "no snapshots"
+            : "no snapshot matches the filter"
+          : `only ${String(all.length)} snapshot${all.length === 1 ? "" : "s"}${isEmptyFilter(filter) ? "" : " match the filter"}`;
+      throw new CofferError("SNAPSHOT_NOT_FOUND", `Cannot find snapshot ${ref}: ${what}`);
     }
-    return newest;
+    return found;
   }
   const prefix = ref.toLowerCase();
   if (!/^[0-9a-f]{1,64}$/.test(prefix)) {
     throw new CofferError(
       "BAD_INPUT",
-      `Cannot find snapshot ${JSON.stringify(ref)}: expected "latest" or a hex snapshot ID`,
+      `Cannot find snapshot ${JSON.stringify(ref)}: expected "latest", "latest~N" or a hex snapshot ID`,
     );
   }
   const ids = (await repo.listSnapshotIds()).filter((id) => id.startsWith(prefix));

@@ -12,14 +12,19 @@ const msg = (err: unknown): string => (err instanceof Error ? err.message : Stri
  * unless another snapshot's manifest names that pack: then the gateway keeps it for now and
  * it is a warning (after a lost pack was uploaded again by a later backup, `coffer repair
  * snapshots` makes the older manifests exact). An extra pack is a warning; a snapshot
- * without manifest is a warning.
+ * without manifest is a warning. Manifests in `pending` (deletion pending at a coffer gateway)
+ * are left out.
  */
 export async function checkManifests(
   s: CheckState,
   t: TreeState,
   packsOf: Map<string, PackNeeds>,
+  pending: ReadonlySet<string> = new Set(),
 ): Promise<void> {
-  const keys = (await collect(s.storage.list("manifests/"))).map((o) => o.key).sort();
+  const keys = (await collect(s.storage.list("manifests/")))
+    .map((o) => o.key)
+    .filter((k) => !pending.has(k))
+    .sort();
   const read = await mapLimit(keys, 4, async (key) => {
     const id = key.slice("manifests/".length);
     const what = `manifest ${shortId(id)}`;

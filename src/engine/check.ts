@@ -121,7 +121,7 @@ export async function check(repo: CheckSource, o: CheckOptions = {}): Promise<Ch
       message: `snapshot ${snap.slice(0, 8)} needs pack ${pack.slice(0, 8)}, which the gateway's garbage collection destroyed`,
     });
   }
-  await checkManifests(s, trees, packsOf);
+  await checkManifests(s, trees, packsOf, new Set(pending?.keys() ?? []));
 
   const damagedPacks: DamagedPack[] = [...s.damaged]
     .sort((a, b) => (a[0] < b[0] ? -1 : 1))

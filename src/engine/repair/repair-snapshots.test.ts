@@ -180,3 +180,26 @@ test("repairSnapshots() --forget behind a gateway files a pending deletion and s
     ],
   );
 });
+
+test("repairSnapshots() gives a snapshot made whole again an exact manifest, once: behind a gateway the old one, pending deletion, is left out", async () => {
+  const storage = new GatewayLikeStorage();
+  const repo = await testRepository({ storage });
+  const files = (): FxNode[] => [{ type: "file", name: "a.bin", data: fxBytes(2000, 1) }];
+  const fx = await writeFixture(repo, files(), { blobsPerPack: 1 });
+  await destroy(storage, packKey(fx.dataPacks[0]!));
+  await repairIndex(repo);
+  // The same data stored again (as the next backup does): the snapshot is whole again, but
+  // its manifest names the lost pack and not the new one.
+  await writeFixture(repo, files(), { blobsPerPack: 1, time: "2026-01-05T00:00:00Z" });
+  const first = await repairSnapshots(repo);
+  assert.deepEqual(first.damaged, []);
+  assert.deepEqual(first.manifestsRewritten, [fx.snapshotId]);
+  assert.equal([...storage.pending].filter((k) => k.startsWith("manifests/")).length, 1);
+  const again = await repairSnapshots(repo);
+  assert.deepEqual(again.manifestsRewritten, []);
+  const report = await check(repo, { readData: true });
+  assert.deepEqual(
+    report.problems.filter((p) => p.severity !== "info"),
+    [],
+  );
+});

@@ -99,6 +99,11 @@ export async function repairSnapshots(
     };
     const rewriter = new TreeRewriter(repo, save);
     const manifests = await readManifests(repo.storage);
+    for (const [id, list] of manifests)
+      manifests.set(
+        id,
+        list.filter((m) => !pending.has(m.key)),
+      );
     const report: RepairSnapshotsReport = {
       dryRun,
       checked: ids.length,

@@ -12,7 +12,15 @@ import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { importsOf, isBuiltin, isServerOnly, packageOf, rel, walk } from "./package-layout.mjs";
+import {
+  importsOf,
+  isBuiltin,
+  isServerOnly,
+  isTestOnly,
+  packageOf,
+  rel,
+  walk,
+} from "./package-layout.mjs";
 
 const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const out = join(root, "out");
@@ -140,6 +148,12 @@ export function buildPackages({ pack = true } = {}) {
       cpSync(file, join(clientDir, "dist", r));
       nClient++;
     }
+  }
+  // Assets (not TypeScript, not documentation) go beside the modules of their folder.
+  for (const file of walk(join(root, "src"), [""])) {
+    const r = rel(join(root, "src"), file);
+    if (/\.(ts|md)$/.test(r) || isTestOnly(`src/${r}`)) continue;
+    cpSync(file, join(isServerOnly(`src/${r}`) ? serverDir : clientDir, "dist", r));
   }
   for (const [pkg, dir, src] of [
     [clientPkg, clientDir, "packages/client"],

@@ -10,8 +10,12 @@ import { readFileSync, readdirSync, statSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { dirname, join, relative, resolve, sep } from "node:path";
 
-/** Folders (relative to the repository root, with a trailing slash) only the server ships. */
-export const SERVER_ONLY = ["src/server/", "src/cli/server/"];
+/**
+ * Folders (relative to the repository root, with a trailing slash) only the server ships.
+ * `src/web/` is reserved for the operator's dashboard (issue 19): its assets must never reach
+ * protected hosts. A client-side web feature needs a folder of its own.
+ */
+export const SERVER_ONLY = ["src/server/", "src/cli/server/", "src/web/"];
 
 /**
  * Modules inside a server-only folder that client code may import, with the reason. They ship

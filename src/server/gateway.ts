@@ -72,9 +72,31 @@ export class Gateway {
   onRequest: ((log: RequestLog) => void) | undefined;
   hooks: RequestHooks = {};
 
+  readonly #inFlight = new Set<Promise<GatewayResponse>>();
+
   constructor(readonly deps: GatewayDeps) {}
 
+  /** Requests being handled now. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** Resolves once no request is being handled (shutdown: before the final audit anchor). */
+  async drain(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  }
+
   async handle(req: GatewayRequest): Promise<GatewayResponse> {
+    const p = this.#handle(req);
+    this.#inFlight.add(p);
+    try {
+      return await p;
+    } finally {
+      this.#inFlight.delete(p);
+    }
+  }
+
+  async #handle(req: GatewayRequest): Promise<GatewayResponse> {
     const requestId = randomBytes(8).toString("hex").toUpperCase();
     const now = this.deps.clock.now();
     const log: RequestLog = {

@@ -27,6 +27,9 @@ import { ObjectStore } from "./object-store.ts";
 import { loadTls } from "./tls.ts";
 import { startMonitor, type Monitor } from "./audit/monitor.ts";
 
+/** How long shutdown waits for requests in flight before cutting their connections. */
+const CLOSE_GRACE_MS = 10_000;
+
 /** Facts about a running server, written to `<dataDir>/server.json` for `source add`. */
 export interface ServerInfo {
   endpoint: string;
@@ -201,12 +204,24 @@ export async function startServer(
       tlsGenerated: generated,
       monitor,
       close: async () => {
-        await new Promise<void>((ok) => {
+        // Stop accepting, let requests in flight finish (cut their connections after a
+        // grace), and only then write the final audit entry and anchor: an entry written
+        // after the shutdown anchor would be unprotected.
+        const closed = new Promise<void>((ok) => {
           server.close(() => {
             ok();
           });
-          server.closeAllConnections();
         });
+        server.closeIdleConnections();
+        const cut = setTimeout(() => {
+          server.closeAllConnections();
+        }, CLOSE_GRACE_MS);
+        cut.unref();
+        await gateway.drain();
+        server.closeAllConnections();
+        clearTimeout(cut);
+        await closed;
+        await gateway.drain();
         await monitor.stop();
         await metadata.close();
         lock.release();

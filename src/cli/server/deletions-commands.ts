@@ -14,31 +14,14 @@ import {
   type DeletionState,
   type DeletionView,
 } from "../../server/deletions/workflow.ts";
-import { MasterKey } from "../../server/master-key.ts";
-import { Metadata } from "../../server/metadata.ts";
 import { runMaintenance } from "../../server/retention/maintenance.ts";
-import { prepareDataDir } from "../../server/server.ts";
 import { LocalStorage } from "../../storage/local.ts";
 import { join } from "node:path";
 import type { CliIo } from "./io.ts";
+import { withAdminData } from "./with-metadata.ts";
 
-/** Opens the metadata of `cfg.dataDir` for one admin command (works while the server runs). */
-export async function withAdminMetadata<T>(
-  cfg: ServerConfig,
-  fn: (m: Metadata) => Promise<T>,
-): Promise<T> {
-  prepareDataDir(cfg.dataDir);
-  const m = await Metadata.openSqlite(
-    cfg.dataDir,
-    MasterKey.loadOrCreate(cfg.dataDir),
-    systemClock.now(),
-  );
-  try {
-    return await fn(m);
-  } finally {
-    await m.close();
-  }
-}
+/** Opens the metadata for one admin command; anchors the audit head it appended to. */
+export const withAdminMetadata = withAdminData;
 
 const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 

@@ -78,6 +78,14 @@ export async function runServerCli(
             minDelayMs: cfg.minDeletionDelayMs,
             intervalMs: cfg.maintenanceIntervalMs,
             floor: cfg.retentionFloor,
+            // Every maintenance pass anchors the audit chain head (deletion steps it wrote).
+            onReport: () => {
+              s.monitor.anchor().catch((err: unknown) => {
+                io.err(
+                  `coffer-server: audit anchor failed: ${err instanceof Error ? err.message : String(err)}`,
+                );
+              });
+            },
             onError: (err) => {
               const why = (err instanceof Error ? err.message : String(err)).split("\n")[0] ?? "";
               io.err(

@@ -4,12 +4,11 @@ import { join } from "node:path";
 import { CofferError } from "../../core/errors.ts";
 import { systemClock } from "../../core/system.ts";
 import type { ServerConfig } from "../../server/config.ts";
-import { MasterKey } from "../../server/master-key.ts";
-import { Metadata } from "../../server/metadata.ts";
-import { prepareDataDir, type ServerInfo } from "../../server/server.ts";
+import type { ServerInfo } from "../../server/server.ts";
 import type { Source, SourceWithSecret } from "../../server/sources.ts";
 import { certFingerprint } from "../../server/tls.ts";
 import type { CliIo } from "./io.ts";
+import { withAdminData } from "./with-metadata.ts";
 import { auditAction } from "../../server/audit/admin.ts";
 
 /** Where clients reach the gateway, and its certificate fingerprint. */
@@ -40,19 +39,7 @@ export function endpointInfo(cfg: ServerConfig): { endpoint: string; tlsFingerpr
   return fp === undefined ? { endpoint } : { endpoint, tlsFingerprint: fp };
 }
 
-async function withMetadata<T>(cfg: ServerConfig, fn: (m: Metadata) => Promise<T>): Promise<T> {
-  prepareDataDir(cfg.dataDir);
-  const m = await Metadata.openSqlite(
-    cfg.dataDir,
-    MasterKey.loadOrCreate(cfg.dataDir),
-    systemClock.now(),
-  );
-  try {
-    return await fn(m);
-  } finally {
-    await m.close();
-  }
-}
+const withMetadata = withAdminData;
 
 function publicView(s: Source): Record<string, unknown> {
   return {

@@ -13,6 +13,11 @@ export interface AuditConfig {
    * Bounds how many newest entries can be deleted undetected (see ADR 0006).
    */
   anchorEvery: number;
+  /**
+   * Anchor at most this long (ms) after any new entry (default 1 minute): entries written
+   * after the last anchor are the ones that can be cut without detection.
+   */
+  anchorDelayMs: number;
 }
 
 const DAY = 86_400_000;
@@ -23,6 +28,7 @@ export const DEFAULT_AUDIT: AuditConfig = {
   retentionMs: 400 * DAY,
   anchorIntervalMs: 3_600_000,
   anchorEvery: 0,
+  anchorDelayMs: 60_000,
 };
 
 /** Parses `audit:`; `duration` is config.ts's duration parser. */
@@ -37,7 +43,7 @@ export function parseAuditConfig(
     throw new CofferError("CONFIG", `Invalid config ${file}: audit must be a mapping`);
   const d = v as Record<string, unknown>;
   for (const k of Object.keys(d)) {
-    if (!["enabled", "retention", "anchorInterval", "anchorEvery"].includes(k))
+    if (!["enabled", "retention", "anchorInterval", "anchorEvery", "anchorDelay"].includes(k))
       throw new CofferError("CONFIG", `Invalid config ${file}: unknown field "audit.${k}"`);
   }
   if (d.enabled !== undefined) {
@@ -55,6 +61,14 @@ export function parseAuditConfig(
       throw new CofferError(
         "CONFIG",
         `Invalid config ${file}: audit.anchorInterval must be at least 1s`,
+      );
+  }
+  if (d.anchorDelay !== undefined) {
+    out.anchorDelayMs = duration(d.anchorDelay, "audit.anchorDelay", file);
+    if (out.anchorDelayMs > 60_000)
+      throw new CofferError(
+        "CONFIG",
+        `Invalid config ${file}: audit.anchorDelay must be at most 1m (entries after the last anchor are unprotected)`,
       );
   }
   if (d.anchorEvery !== undefined) {

@@ -16,6 +16,8 @@ export interface Monitor {
   alerter: Alerter;
   /** Anchors the chain head now and prunes entries past retention. */
   housekeeping(): Promise<void>;
+  /** Anchors the chain head now (each maintenance pass does). */
+  anchor(): Promise<void>;
   /** Stops the timers, records the shutdown and anchors the final head. */
   stop(): Promise<void>;
 }
@@ -68,29 +70,45 @@ export async function startMonitor(o: {
   });
   let lastAnchored = 0;
   let anchoring: Promise<void> | undefined;
-  if (audit !== undefined && cfg.audit.anchorEvery > 0) {
+  let anchorTimer: NodeJS.Timeout | undefined;
+  const anchorNow = (): Promise<void> => {
+    if (audit === undefined) return Promise.resolve();
     const log = audit;
-    // Anchor every `anchorEvery` entries too, in the background (a failure is reported and the
-    // next commit tries again; the request that crossed the threshold never waits for it).
-    log.onCommitted = (seq) => {
-      if (anchoring !== undefined || seq - lastAnchored < cfg.audit.anchorEvery) return;
-      anchoring = writeAnchor(log, storage, clock.now())
-        .then((a) => {
-          if (a !== undefined) lastAnchored = a.seq;
-        })
-        .catch((err: unknown) => {
-          onError("audit anchor", err);
-        })
-        .finally(() => {
-          anchoring = undefined;
-        });
+    const run = (anchoring ?? Promise.resolve())
+      .then(() => writeAnchor(log, storage, clock.now()))
+      .then((a) => {
+        if (a !== undefined) lastAnchored = Math.max(lastAnchored, a.seq);
+      });
+    const tracked = run.finally(() => {
+      if (anchoring === tracked) anchoring = undefined;
+    });
+    anchoring = tracked.catch(() => undefined);
+    return run;
+  };
+  if (audit !== undefined) {
+    // Anchor within `anchorDelay` of any new entry (and at once every `anchorEvery` entries),
+    // in the background: a failure is reported and the next commit tries again; the request
+    // that appended never waits for it.
+    audit.onCommitted = (seq) => {
+      const report = (err: unknown): void => {
+        onError("audit anchor", err);
+      };
+      if (cfg.audit.anchorEvery > 0 && seq - lastAnchored >= cfg.audit.anchorEvery) {
+        void anchorNow().catch(report);
+        return;
+      }
+      if (anchorTimer !== undefined) return;
+      anchorTimer = setTimeout(() => {
+        anchorTimer = undefined;
+        void anchorNow().catch(report);
+      }, cfg.audit.anchorDelayMs);
+      anchorTimer.unref();
     };
   }
   const housekeeping = async (): Promise<void> => {
     if (audit === undefined) return;
     const now = clock.now();
-    const a = await writeAnchor(audit, storage, now);
-    if (a !== undefined) lastAnchored = Math.max(lastAnchored, a.seq);
+    await anchorNow();
     const keep = Math.max(cfg.audit.retentionMs, await longestDeletionDelay(cfg, metadata));
     await audit.prune(now - keep, now);
   };
@@ -112,19 +130,21 @@ export async function startMonitor(o: {
     audit,
     alerter,
     housekeeping,
+    anchor: anchorNow,
     async stop() {
       if (stopped) return;
       stopped = true;
       for (const t of timers) clearInterval(t);
       await alerter.idle();
       if (audit !== undefined) {
+        audit.onCommitted = undefined;
+        if (anchorTimer !== undefined) clearTimeout(anchorTimer);
         await audit.append({
           time: clock.now(),
           credential: "gateway",
           action: "server.stop",
           result: "ok",
         });
-        audit.onCommitted = undefined;
         await anchoring;
         await writeAnchor(audit, storage, clock.now());
       }

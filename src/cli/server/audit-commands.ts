@@ -45,7 +45,7 @@ export async function auditCommand(
     const audit = new AuditLog(m.db);
     switch (sub) {
       case "verify": {
-        const r = await verifyAudit(m.db, storage);
+        const r = await verifyAudit(m.db, storage, { retentionMs: cfg.audit.retentionMs });
         if (p.options.has("json")) io.out(JSON.stringify(r));
         else if (r.ok) {
           io.out(

@@ -1,5 +1,5 @@
 import type { Storage } from "../../storage/storage.ts";
-import type { Queryable } from "../db/dialect.ts";
+import type { DbInt, Queryable } from "../db/dialect.ts";
 import { type Anchor, listAnchors } from "./anchors.ts";
 import { type AuditRow, chainHash, GENESIS_HASH } from "./audit-log.ts";
 
@@ -30,16 +30,29 @@ export interface AuditReport {
 export async function verifyAudit(
   db: Queryable,
   storage: Storage | undefined,
+  o: { retentionMs?: number } = {},
 ): Promise<AuditReport> {
   const problems: AuditProblem[] = [];
   const prunes = new Map<number, string>();
-  for (const r of await db.all<{ detail: string | null }>(
-    "SELECT detail FROM audit_log WHERE action = 'audit.prune'",
+  const pruneRecords: PruneRecord[] = [];
+  for (const r of await db.all<{ seq: DbInt; time: DbInt; detail: string | null }>(
+    "SELECT seq, time, detail FROM audit_log WHERE action = 'audit.prune' ORDER BY seq",
   )) {
     try {
-      const d = JSON.parse(r.detail ?? "{}") as { firstKept?: number; prevHash?: string };
-      if (typeof d.firstKept === "number" && typeof d.prevHash === "string")
+      const d = JSON.parse(r.detail ?? "{}") as {
+        firstKept?: unknown;
+        prevHash?: unknown;
+        cutoff?: unknown;
+      };
+      if (typeof d.firstKept === "number" && typeof d.prevHash === "string") {
         prunes.set(d.firstKept, d.prevHash);
+        pruneRecords.push({
+          seq: Number(r.seq),
+          time: Number(r.time),
+          firstKept: d.firstKept,
+          cutoff: typeof d.cutoff === "number" ? d.cutoff : undefined,
+        });
+      }
     } catch {
       // an edited prune record shows up as a hash mismatch below
     }
@@ -99,8 +112,10 @@ export async function verifyAudit(
     anchors: 0,
     problems,
   };
+  let anchorsSeen: Anchor[] = [];
   if (storage !== undefined) {
     const { anchors, bad } = await listAnchors(storage);
+    anchorsSeen = anchors;
     report.anchors = anchors.length;
     for (const b of bad) problems.push({ seq: 0, message: `anchor ${b.key}: ${b.message}` });
     for (const a of anchors) {
@@ -122,7 +137,53 @@ export async function verifyAudit(
       else report.lastAnchor = a;
     }
   }
+  problems.push(...checkPrunes(pruneRecords, firstSeq, o.retentionMs, anchorsSeen));
   problems.sort((x, y) => x.seq - y.seq);
   report.ok = problems.length === 0;
   return report;
+}
+
+interface PruneRecord {
+  seq: number;
+  time: number;
+  firstKept: number;
+  cutoff: number | undefined;
+}
+
+/**
+ * A chain-correct `audit.prune` record can be forged by whoever can write the database: the
+ * oldest entries deleted and one record appended. Two facts it cannot fake:
+ * - the configured retention: an honest prune's cutoff is at least `retentionMs` before the
+ *   record's own time;
+ * - the anchors: an anchor of seq `a`, written at time T, proves entries after `a` were written
+ *   after T. A prune removes only entries older than its cutoff, so every anchor strictly
+ *   inside the removed range (before `firstKept - 1`) must be older than the cutoff.
+ */
+function checkPrunes(
+  records: readonly PruneRecord[],
+  firstSeq: number,
+  retentionMs: number | undefined,
+  anchors: readonly Anchor[],
+): AuditProblem[] {
+  const out: AuditProblem[] = [];
+  for (const p of records) {
+    if (p.cutoff === undefined) {
+      out.push({ seq: p.seq, message: `audit.prune at seq ${p.seq} records no cutoff (forged)` });
+      continue;
+    }
+    if (retentionMs !== undefined && p.cutoff > p.time - retentionMs)
+      out.push({
+        seq: p.seq,
+        message: `audit.prune at seq ${p.seq} removed entries newer than the audit retention allows (cutoff ${new Date(p.cutoff).toISOString()} is less than ${Math.round(retentionMs / 86_400_000)}d before the prune at ${new Date(p.time).toISOString()})`,
+      });
+    if (p.firstKept !== firstSeq) continue;
+    const cutoff = p.cutoff;
+    const young = anchors.find((a) => a.seq <= p.firstKept - 2 && a.time >= cutoff);
+    if (young !== undefined)
+      out.push({
+        seq: p.seq,
+        message: `audit.prune at seq ${p.seq} removed entries written after anchor ${young.key} (${new Date(young.time).toISOString()}), newer than its cutoff ${new Date(cutoff).toISOString()} (forged prune)`,
+      });
+  }
+  return out;
 }

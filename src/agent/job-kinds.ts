@@ -86,7 +86,7 @@ export async function doWork(job: JobConfig, c: WorkContext): Promise<WorkResult
 export function describeDamage(r: CheckReport): string {
   const parts: string[] = [];
   for (const d of r.damagedPacks.slice(0, 5)) {
-    const snaps = r.affected.map((a) => a.id.slice(0, 8));
+    const snaps = d.snapshots.map((id) => id.slice(0, 8));
     parts.push(
       `pack ${d.id.slice(0, 8)} is damaged (${d.problem})${snaps.length > 0 ? `, affecting snapshot(s) ${snaps.join(", ")}` : ""}`,
     );

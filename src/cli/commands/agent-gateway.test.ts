@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -59,6 +59,9 @@ jobs:
     command: [sh, -c, "echo no database here >&2; exit 3"]
     filename: broken.dump
     every: 3s
+  verify:
+    check: { read_data: true }
+    schedule: "0 4 * * *"
 `,
     );
     const subjects = (): string[] => smtp.mails.map((m) => m.subject);
@@ -123,6 +126,32 @@ jobs:
     assert.equal(
       await readFile(join(target, dir, "site.html"), "utf8"),
       "<p>served by web-01</p>\n",
+    );
+
+    // A flipped byte in a pack on the gateway: the check job fails and the gateway alerts.
+    const packs = gw.query<{ key: string; size: number }>(
+      "SELECT key, size FROM objects WHERE bucket = ? AND key LIKE 'data/%' ORDER BY size DESC",
+      c.bucket,
+    );
+    const file = gw.objectPath(c.bucket, packs[0]?.key ?? "");
+    await chmod(file, 0o644);
+    const fh = await open(file, "r+");
+    const b = Buffer.alloc(1);
+    await fh.read(b, 0, 1, 100);
+    b[0] = (b[0] ?? 0) ^ 0x10;
+    await fh.write(b, 0, 1, 100);
+    await fh.close();
+    const mails = smtp.mails.length;
+    const check = await runCoffer(["agent", "run-now", "verify", "--config", config], env);
+    assert.equal(check.code, 1, check.stderr + check.stdout.toString("utf8"));
+    assert.match(
+      check.stdout.toString("utf8"),
+      /verify: failed in .*: check found damage: pack [0-9a-f]{8}/,
+    );
+    await until("the check's failure alert", () =>
+      smtp.mails
+        .slice(mails)
+        .some((m) => m.subject.includes("backup FAILED") && m.text.includes("job:verify")),
     );
   } finally {
     await gw.stop();

@@ -26,7 +26,11 @@ export function checkObjectKey(key: string): void {
     throw new S3Error("InvalidArgument", `Invalid object key: ${why}`, { ArgumentName: "key" });
 }
 
-/** True when `key` lies under one of the source's scratch prefixes (deleted at once). */
+/**
+ * True when `key` lies under one of the source's scratch prefixes (deleted at once). A prefix
+ * matches as whole path segments at any depth, so a repository under a prefix
+ * (`restic -r s3:https://gw/bucket/restic`) has its `restic/locks/…` treated like `locks/…`.
+ */
 export function isScratch(key: string, prefixes: readonly string[]): boolean {
-  return prefixes.some((p) => key.startsWith(p));
+  return prefixes.some((p) => key.startsWith(p) || key.includes(`/${p}`));
 }

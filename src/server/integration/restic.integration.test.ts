@@ -116,3 +116,69 @@ describe("restic (s3 backend, path style, locks/ allow-listed) against a coffer-
     assertUntouched(gw, b, seeded);
   });
 });
+
+// A repository under a prefix (`s3:…/bucket/restic`): its `restic/locks/` are scratch too, so
+// restic removes its own locks and check/prune see none left over.
+describe("restic with a repository under a prefix against a coffer-server process (slow integration)", () => {
+  let gw: GatewayProcess;
+  let a: SourceCreds;
+  let dir: string;
+  const restic = (args: string[]) =>
+    run(
+      "restic",
+      ["--no-cache", ...args],
+      {
+        RESTIC_REPOSITORY: `s3:${gw.endpoint}/${a.bucket}/restic`,
+        RESTIC_PASSWORD: "correct horse battery staple",
+        AWS_ACCESS_KEY_ID: a.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: a.secretAccessKey,
+      },
+      { home: dir },
+    );
+  const ok = async (args: string[]): Promise<{ stdout: string; stderr: string }> => {
+    const r = await restic(args);
+    assert.equal(r.code, 0, `restic ${args.join(" ")}: ${r.stderr}`);
+    return r;
+  };
+  const locks = (): string[] =>
+    gw
+      .query<{ key: string }>(
+        "SELECT key FROM objects WHERE bucket = ? AND key LIKE 'restic/locks/%'",
+        a.bucket,
+      )
+      .map((r) => r.key);
+
+  before(async () => {
+    gw = await startGatewayProcess({ fromSource: true });
+    a = await gw.addSource("restic-prefix");
+    dir = mkdtempSync(join(tmpdir(), "coffer-restic-prefix-"));
+    mkdirSync(join(dir, "src"), { recursive: true });
+    writeFileSync(join(dir, "src/a.txt"), "first\n");
+  });
+  after(async () => {
+    await gw.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("init, backup, check, forget and prune leave no lock behind and report none stale", async () => {
+    await ok(["init"]);
+    assert.ok(gw.object(a.bucket, "restic/config") !== undefined);
+    await ok(["backup", "--host", "web-01", join(dir, "src")]);
+    assert.deepEqual(locks(), []);
+    writeFileSync(join(dir, "src/b.txt"), "second\n");
+    await ok(["backup", "--host", "web-01", join(dir, "src")]);
+    assert.deepEqual(locks(), []);
+    const check = await ok(["check"]);
+    assert.match(check.stdout, /no errors were found/);
+    assert.doesNotMatch(check.stdout + check.stderr, /stale|already locked|unable to (remove|refresh)/i);
+    const snaps = JSON.parse((await ok(["snapshots", "--json"])).stdout) as { id: string }[];
+    await ok(["forget", snaps[0]!.id]);
+    const prune = await ok(["prune"]);
+    assert.doesNotMatch(prune.stdout + prune.stderr, /stale|already locked|unable to (remove|refresh)/i);
+    assert.deepEqual(locks(), []);
+    const again = await ok(["check"]);
+    assert.doesNotMatch(again.stdout + again.stderr, /stale|already locked|unable to (remove|refresh)/i);
+    // Deleting a snapshot file is still only a request.
+    assert.equal(gw.deletions(a.bucket, `restic/snapshots/${snaps[0]!.id}`)[0]?.state, "PENDING");
+  });
+});

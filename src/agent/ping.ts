@@ -34,8 +34,15 @@ export async function sendPing(
     await res.body?.cancel().catch(() => undefined);
     return res.ok ? undefined : `HTTP ${String(res.status)}`;
   } catch (err) {
-    const cause = (err as { cause?: { code?: unknown } }).cause?.code;
+    // fetch's own message is "fetch failed"; the reason is in its cause.
+    const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
     const msg = err instanceof Error ? err.message : String(err);
-    return typeof cause === "string" ? `${cause}: ${msg}` : msg;
+    const why =
+      typeof cause?.code === "string"
+        ? cause.code
+        : typeof cause?.message === "string"
+          ? cause.message
+          : undefined;
+    return why !== undefined ? `${msg}: ${why}` : msg;
   }
 }

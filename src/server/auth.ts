@@ -30,7 +30,8 @@ export function claimedAccessKey(req: GatewayRequest): string | undefined {
 
 /**
  * Verifies a request's SigV4 signature (header or presigned) against the claimed source's
- * secret, the server region and the clock window. Refusals are S3 errors; the body is
+ * secret, that source's region (`source add --region`; the server region for an unknown key)
+ * and the clock window. Refusals are S3 errors; the body is
  * verified later, while it streams.
  */
 export async function authenticate(
@@ -48,7 +49,7 @@ export async function authenticate(
         ? { secret: source.secretAccessKey, source }
         : undefined,
     now,
-    { region: o.region, maxSkewMs: o.maxSkewMs },
+    { region: source?.region ?? o.region, maxSkewMs: o.maxSkewMs },
   );
   if (!result.ok) {
     const code: S3ErrorCode = result.code in S3_ERRORS ? result.code : "InvalidRequest";

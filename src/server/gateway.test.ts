@@ -1,3 +1,10 @@
+import {
+  GetBucketLocationCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from "@aws-sdk/client-s3";
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { startTestGateway, xmlField, type TestCreds, type TestGateway } from "./testing/harness.ts";
@@ -57,5 +64,43 @@ describe("Gateway: isolation by addressing style", () => {
     });
     assert.equal(r.status, 200);
     assert.equal(r.body.toString(), "a");
+  });
+});
+
+describe("Gateway: sources in other regions", () => {
+  test("a source added with a non-default region signs and works in that region only", async () => {
+    const gw = await startTestGateway();
+    try {
+      const s = await gw.running.metadata.sources.add(
+        {
+          name: "paris-01",
+          region: "eu-west-3",
+          scratchPrefixes: ["locks/"],
+          deletionDelayMs: 14 * 86_400_000,
+        },
+        Date.now(),
+      );
+      const client = (region: string) =>
+        new S3Client({
+          endpoint: gw.endpoint,
+          region,
+          forcePathStyle: true,
+          credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey },
+          maxAttempts: 1,
+        });
+      const paris = client("eu-west-3");
+      await paris.send(new PutObjectCommand({ Bucket: s.bucket, Key: "k", Body: "v" }));
+      const got = await paris.send(new GetObjectCommand({ Bucket: s.bucket, Key: "k" }));
+      assert.equal(await got.Body?.transformToString(), "v");
+      const loc = await paris.send(new GetBucketLocationCommand({ Bucket: s.bucket }));
+      assert.equal(loc.LocationConstraint, "eu-west-3");
+      await assert.rejects(
+        client("us-east-1").send(new GetObjectCommand({ Bucket: s.bucket, Key: "k" })),
+        (e: S3ServiceException) =>
+          e.name === "AuthorizationHeaderMalformed" && /expecting 'eu-west-3'/.test(e.message),
+      );
+    } finally {
+      await gw.close();
+    }
   });
 });

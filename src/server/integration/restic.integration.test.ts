@@ -170,15 +170,40 @@ describe("restic with a repository under a prefix against a coffer-server proces
     assert.deepEqual(locks(), []);
     const check = await ok(["check"]);
     assert.match(check.stdout, /no errors were found/);
-    assert.doesNotMatch(check.stdout + check.stderr, /stale|already locked|unable to (remove|refresh)/i);
+    assert.doesNotMatch(
+      check.stdout + check.stderr,
+      /stale|already locked|unable to (remove|refresh)/i,
+    );
     const snaps = JSON.parse((await ok(["snapshots", "--json"])).stdout) as { id: string }[];
     await ok(["forget", snaps[0]!.id]);
     const prune = await ok(["prune"]);
-    assert.doesNotMatch(prune.stdout + prune.stderr, /stale|already locked|unable to (remove|refresh)/i);
+    assert.doesNotMatch(
+      prune.stdout + prune.stderr,
+      /stale|already locked|unable to (remove|refresh)/i,
+    );
     assert.deepEqual(locks(), []);
     const again = await ok(["check"]);
-    assert.doesNotMatch(again.stdout + again.stderr, /stale|already locked|unable to (remove|refresh)/i);
+    assert.doesNotMatch(
+      again.stdout + again.stderr,
+      /stale|already locked|unable to (remove|refresh)/i,
+    );
     // Deleting a snapshot file is still only a request.
     assert.equal(gw.deletions(a.bucket, `restic/snapshots/${snaps[0]!.id}`)[0]?.state, "PENDING");
+  });
+
+  test("a source in a non-default region: restic signs for eu-west-3 and works", async () => {
+    const paris = await gw.addSource("restic-paris", { region: "eu-west-3" });
+    const env = {
+      RESTIC_REPOSITORY: `s3:${gw.endpoint}/${paris.bucket}/restic`,
+      RESTIC_PASSWORD: "pw",
+      AWS_ACCESS_KEY_ID: paris.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: paris.secretAccessKey,
+    };
+    for (const args of [["init"], ["backup", join(dir, "src")], ["check"]]) {
+      const r = await run("restic", ["--no-cache", "-o", "s3.region=eu-west-3", ...args], env, {
+        home: dir,
+      });
+      assert.equal(r.code, 0, `restic ${args.join(" ")}: ${r.stderr}`);
+    }
   });
 });

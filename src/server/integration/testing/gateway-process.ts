@@ -111,7 +111,7 @@ export interface GatewayProcess {
   /** The self-signed certificate (PEM file), usable as the CA bundle (HTTPS only). */
   caFile?: string;
   /** `coffer-server source add NAME --json`. */
-  addSource(name: string): Promise<SourceCreds>;
+  addSource(name: string, o?: { region?: string }): Promise<SourceCreds>;
   /** Runs another `coffer-server` command on this data dir (and config), e.g. `deletions list`. */
   admin(args: readonly string[]): Promise<ProcResult>;
   /** True while the server process runs. */
@@ -218,10 +218,21 @@ export async function startGatewayProcess(o: GatewayProcessOptions = {}): Promis
     ...(info.tlsFingerprint !== undefined
       ? { tlsFingerprint: info.tlsFingerprint, caFile: join(dataDir, "tls", "cert.pem") }
       : {}),
-    async addSource(name) {
+    async addSource(name, so = {}) {
+      const region = so.region !== undefined ? ["--region", so.region] : [];
       const r = await runOk(
         process.execPath,
-        [...entry, "source", "add", name, "--data-dir", dataDir, ...configArgs, "--json"],
+        [
+          ...entry,
+          "source",
+          "add",
+          name,
+          ...region,
+          "--data-dir",
+          dataDir,
+          ...configArgs,
+          "--json",
+        ],
         {},
         { home: dataDir },
       );

@@ -92,7 +92,8 @@ function printCredentials(
     "On the protected server:",
     `  export AWS_ACCESS_KEY_ID=${s.accessKeyId}`,
     `  export AWS_SECRET_ACCESS_KEY=${s.secretAccessKey}`,
-    `  coffer init -r ${repo}`,
+    ...(s.region !== "us-east-1" ? [`  export AWS_DEFAULT_REGION=${s.region}`] : []),
+    `  coffer init -r ${repo}${tlsFingerprint !== undefined ? ` --tls-fingerprint ${tlsFingerprint}` : ""}`,
     "",
     "The secret is shown only now; rotate it with `coffer-server source rotate-credentials`.",
   );

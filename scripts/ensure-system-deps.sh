@@ -9,6 +9,8 @@ have restic || need+=(restic)
 # borg (Debian's borgbackup): npm run bench measures it side by side with restic.
 have borg || need+=(borgbackup)
 have rclone || need+=(rclone)
+# curl: the WebDAV tests (coffer serve webdav) speak PROPFIND/GET/Range through it.
+have curl || need+=(curl)
 # Debian's awscli v2 at /usr/bin/aws (a pip/pyenv v1 `aws` earlier on PATH does not count).
 [ -x /usr/bin/aws ] || need+=(awscli)
 have s3cmd || need+=(s3cmd)

@@ -23,6 +23,8 @@ class Harness {
   readonly pings: string[] = [];
   private timers: { at: number; fn: () => void; live: boolean }[] = [];
   saved: AgentState | undefined;
+  /** Timers asked for with no delay (a busy loop shows up as many of them). */
+  immediate = 0;
   readonly agent: Agent;
 
   constructor(
@@ -32,6 +34,7 @@ class Harness {
     this.agent = new Agent(cfg, state, {
       clock: this.clock,
       setTimer: (fn, ms) => {
+        if (ms === 0) this.immediate++;
         const t = { at: this.clock.now() + ms, fn, live: true };
         this.timers.push(t);
         return {
@@ -212,4 +215,21 @@ test("Agent.runNow() starts a job outside its schedule but never a second copy",
   await h.settle();
   assert.equal(h.agent.status()[0]?.last?.result, "success");
   assert.equal(h.agent.status()[0]?.next, Date.UTC(2026, 0, 11, 3, 0));
+});
+
+test("Agent drops a due retry that a run-now run supersedes, instead of waking up in a loop", async () => {
+  const h = new Harness(
+    config('retry: { initial: 10s }\njobs:\n  a: { files: [/a], schedule: "0 3 * * *" }\n'),
+  );
+  h.agent.start();
+  assert.equal(h.agent.runNow("a").ok, true);
+  h.running("a").finish("failed", "NETWORK");
+  await h.settle();
+  assert.ok(h.agent.status()[0]?.retry !== null, "a retry is pending");
+  assert.equal(h.agent.runNow("a").ok, true); // runs before the retry is due
+  const before = h.immediate;
+  await h.advance(30_000); // the retry's time passes while that run goes on
+  assert.ok(h.immediate - before <= 1, `${String(h.immediate - before)} zero-delay wake-ups`);
+  assert.equal(h.agent.status()[0]?.retry, null);
+  assert.equal(h.started.length, 2);
 });

@@ -182,15 +182,12 @@ export class Agent {
             : "scheduled";
           this.queue.push({ job: j.name, due: d.due, attempt: 0, why });
         }
-      } else if (
-        js.retry !== undefined &&
-        js.retry.at <= now &&
-        !this.running.has(j.name) &&
-        !this.queue.some((q) => q.job === j.name)
-      ) {
+      } else if (js.retry !== undefined && js.retry.at <= now) {
         const { attempt } = js.retry;
         delete js.retry;
-        this.queue.push({ job: j.name, attempt, why: `retry ${String(attempt)}` });
+        // A run already running or waiting (run-now) supersedes the retry.
+        if (!this.running.has(j.name) && !this.queue.some((q) => q.job === j.name))
+          this.queue.push({ job: j.name, attempt, why: `retry ${String(attempt)}` });
       }
       const next = nextDue(j.schedule, off, js.handled ?? now);
       if (next !== undefined) js.next = next.at;
@@ -224,55 +221,76 @@ export class Agent {
     this.log("start", `started (${q.why})`, { job: job.name, attempt: q.attempt });
     if (job.ping !== undefined && q.attempt === 0)
       this.sendPing(job, "start", `${job.name}: started`);
-    const done = (async () => {
-      const o = await this.deps.run(job, ac.signal, js.runs);
+    const done = this.finish(job, q, ac, js, start).catch((err: unknown) => {
+      // Never expected (runs return their failures as data), but never fatal to the daemon.
       this.running.delete(job.name);
       delete js.running;
-      if (o.result !== "interrupted") js.runs++;
-      js.last = o;
-      if (o.result === "success" || o.result === "warning") js.lastSuccess = o.end;
-      const secs = ((o.end - o.start) / 1000).toFixed(1);
-      this.log("done", `${o.result} in ${secs}s${o.error !== undefined ? `: ${o.error}` : ""}`, {
-        job: job.name,
-        result: o.result,
-        duration: (o.end - o.start) / 1000,
-        bytes_read: o.bytesRead,
-        bytes_added: o.bytesAdded,
-        snapshots: o.snapshots,
-        ...(o.code !== undefined ? { code: o.code } : {}),
-      });
-      if (o.result === "interrupted" || this.stopped) {
-        await this.persist();
-        return;
-      }
-      let retrying = false;
-      if (o.result === "failed" && o.transient) {
-        const off = this.offset(job);
-        const due = q.due ?? { slot: start, at: start };
-        const deadline = js.retry?.deadline ?? retryDeadline(job.schedule, off, due);
-        const at = retryAt(o.end, q.attempt + 1, this.config.retry, deadline);
-        if (at !== undefined) {
-          js.retry = { attempt: q.attempt + 1, at, deadline };
-          retrying = true;
-          this.log("retry", `transient failure: retry ${String(q.attempt + 1)} at ${iso(at)}`, {
-            job: job.name,
-          });
-        }
-      }
-      if (!retrying) {
-        await this.deps.report(o).catch((err: unknown) => {
-          this.log(
-            "warning",
-            `cannot report the run: ${err instanceof Error ? err.message : String(err)}`,
-            { job: job.name },
-          );
-        });
-        if (job.ping !== undefined)
-          this.sendPing(job, o.result === "failed" ? "failure" : "success", o.log.join("\n"));
-      }
+      this.log(
+        "error",
+        `internal error after a run: ${err instanceof Error ? err.message : String(err)}`,
+        {
+          job: job.name,
+        },
+      );
       this.tick();
-    })();
+    });
     this.running.set(job.name, { ac, done });
+  }
+
+  /** Runs the job to its outcome, then records, reports, pings and schedules a retry. */
+  private async finish(
+    job: JobConfig,
+    q: { due?: Due; attempt: number },
+    ac: AbortController,
+    js: JobState,
+    start: number,
+  ): Promise<void> {
+    const o = await this.deps.run(job, ac.signal, js.runs);
+    this.running.delete(job.name);
+    delete js.running;
+    if (o.result !== "interrupted") js.runs++;
+    js.last = o;
+    if (o.result === "success" || o.result === "warning") js.lastSuccess = o.end;
+    const secs = ((o.end - o.start) / 1000).toFixed(1);
+    this.log("done", `${o.result} in ${secs}s${o.error !== undefined ? `: ${o.error}` : ""}`, {
+      job: job.name,
+      result: o.result,
+      duration: (o.end - o.start) / 1000,
+      bytes_read: o.bytesRead,
+      bytes_added: o.bytesAdded,
+      snapshots: o.snapshots,
+      ...(o.code !== undefined ? { code: o.code } : {}),
+    });
+    if (o.result === "interrupted" || this.stopped) {
+      await this.persist();
+      return;
+    }
+    let retrying = false;
+    if (o.result === "failed" && o.transient) {
+      const off = this.offset(job);
+      const due = q.due ?? { slot: start, at: start };
+      const deadline = js.retry?.deadline ?? retryDeadline(job.schedule, off, due);
+      const at = retryAt(o.end, q.attempt + 1, this.config.retry, deadline);
+      if (at !== undefined) {
+        js.retry = { attempt: q.attempt + 1, at, deadline };
+        retrying = true;
+        this.log("retry", `transient failure: retry ${String(q.attempt + 1)} at ${iso(at)}`, {
+          job: job.name,
+        });
+      }
+    }
+    if (!retrying) {
+      await this.deps.report(o).catch((err: unknown) => {
+        this.log(
+          "warning",
+          `cannot report the run: ${err instanceof Error ? err.message : String(err)}`,
+          { job: job.name },
+        );
+      });
+      if (job.ping !== undefined)
+        this.sendPing(job, o.result === "failed" ? "failure" : "success", o.log.join("\n"));
+    }
+    this.tick();
   }
 
   private sendPing(job: JobConfig, kind: PingKind, body: string): void {

@@ -1,5 +1,6 @@
 import type { Random } from "../core/deps.ts";
 import { CofferError, isCofferError } from "../core/errors.ts";
+import type { BlobType } from "../format/blob.ts";
 import { BlobTable } from "../format/blob-table.ts";
 import { type IndexFile, type IndexPack, decodeIndex, encodeIndex } from "../format/index-file.ts";
 import { shortId } from "../format/ids.ts";
@@ -7,7 +8,13 @@ import type { MasterKey } from "../format/keys.ts";
 import type { Storage } from "../storage/storage.ts";
 import type { ObjectCache } from "./object-cache.ts";
 import { collect, mapLimit } from "./parallel.ts";
-import type { PackInfo } from "./repository.ts";
+
+/** Information about one pack, from the index. */
+export interface PackInfo {
+  id: string;
+  type: BlobType;
+  size: number;
+}
 
 /** Result of {@link loadIndexFiles}. */
 export interface LoadedIndex {

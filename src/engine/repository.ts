@@ -8,7 +8,7 @@ import type { MasterKey } from "../format/keys.ts";
 import { type Snapshot, decodeSnapshot, encodeSnapshot } from "../format/snapshot.ts";
 import { type TreeNode, decodeTree } from "../format/tree.ts";
 import type { Storage } from "../storage/storage.ts";
-import { type DamagedObject, loadIndexFiles } from "./index-store.ts";
+import { type DamagedObject, type PackInfo, loadIndexFiles } from "./index-store.ts";
 import { collect, mapLimit } from "./parallel.ts";
 import { DamageLog } from "./damage-log.ts";
 import type { RepoCache } from "./repo-cache.ts";
@@ -25,12 +25,7 @@ import { getPack, readTreePack as readWholeTreePack, truncated } from "./reposit
 export type { RepoConfig } from "../format/config.ts";
 export type { InitOptions, OpenOptions } from "./repository-open.ts";
 
-/** Information about one pack, from the index. */
-export interface PackInfo {
-  id: string;
-  type: BlobType;
-  size: number;
-}
+export type { PackInfo } from "./index-store.ts";
 
 /** How many objects are fetched at once when loading indexes and snapshots. */
 const READ_CONCURRENCY = 8;

@@ -1,4 +1,5 @@
 import { MAX_KEY_BYTES } from "../storage/keys.ts";
+import type { Queryable } from "./db/dialect.ts";
 import { S3Error } from "./s3/errors.ts";
 
 /**
@@ -33,4 +34,39 @@ export function checkObjectKey(key: string): void {
  */
 export function isScratch(key: string, prefixes: readonly string[]): boolean {
   return prefixes.some((p) => key.startsWith(p) || key.includes(`/${p}`));
+}
+
+/**
+ * Refuses a key the file-system layout cannot hold next to what is stored: one whose parent
+ * path is an object (`a` stored, PUT `a/b/c`) or one that is the parent path of stored
+ * objects (`a/b/c` stored, PUT `a/b`). S3 lets such keys coexist; coffer's layout does not
+ * yet, so the write is refused with a clear 409 before any byte is received, never a 500.
+ */
+export async function checkKeyLayout(db: Queryable, bucket: string, key: string): Promise<void> {
+  const parts = key.split("/");
+  for (let i = 1; i < parts.length; i++) {
+    const parent = parts.slice(0, i).join("/");
+    if (
+      (await db.get("SELECT 1 AS x FROM objects WHERE bucket = ? AND key = ?", [
+        bucket,
+        parent,
+      ])) !== undefined
+    )
+      throw new S3Error(
+        "KeyConflict",
+        `Cannot store ${key}: ${parent} is an object, and keys that are prefixes of each other as paths cannot coexist here yet`,
+      );
+  }
+  const under = `${key}/`;
+  if (
+    (await db.get("SELECT 1 AS x FROM objects WHERE bucket = ? AND substr(key, 1, ?) = ? LIMIT 1", [
+      bucket,
+      under.length,
+      under,
+    ])) !== undefined
+  )
+    throw new S3Error(
+      "KeyConflict",
+      `Cannot store ${key}: objects exist under ${under}, and keys that are prefixes of each other as paths cannot coexist here yet`,
+    );
 }

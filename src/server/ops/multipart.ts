@@ -3,7 +3,7 @@ import { createReadStream } from "node:fs";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { ObjectContext, RequestContext } from "../context.ts";
-import { checkObjectKey } from "../keys.ts";
+import { checkKeyLayout, checkObjectKey } from "../keys.ts";
 import type { GatewayResponse } from "../request.ts";
 import { S3Error } from "../s3/errors.ts";
 import { xmlBlocks, xmlText } from "../s3/xml.ts";
@@ -35,6 +35,7 @@ async function requireUpload(ctx: ObjectContext): Promise<UploadRecord> {
 export async function createUpload(ctx: ObjectContext): Promise<GatewayResponse> {
   const { bucket, key } = ctx.target;
   checkObjectKey(key);
+  await checkKeyLayout(ctx.deps.metadata.db, bucket, key);
   const uploadId = randomBytes(16).toString("hex");
   await mkdir(partDir(ctx, uploadId), { recursive: true });
   await ctx.deps.metadata.uploads.create({
@@ -159,6 +160,7 @@ export async function completeUpload(ctx: ObjectContext): Promise<GatewayRespons
     await out.sync();
     await out.close();
     const sha256 = sha.digest("hex");
+    await checkKeyLayout(ctx.deps.metadata.db, bucket, key);
     const admitted = await admitObject(ctx, { path: tmp, size, sha256 });
     const r = await ctx.deps.objects.commit(
       { bucket, key, path: tmp, size, sha256, etag },

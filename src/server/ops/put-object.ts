@@ -1,6 +1,6 @@
 import type { ReceivedBody } from "../body.ts";
 import type { ObjectContext, RequestContext } from "../context.ts";
-import { checkObjectKey } from "../keys.ts";
+import { checkKeyLayout, checkObjectKey } from "../keys.ts";
 import { receivePayload } from "../payload.ts";
 import type { GatewayResponse } from "../request.ts";
 import { S3Error } from "../s3/errors.ts";
@@ -39,6 +39,7 @@ export async function putObject(ctx: ObjectContext): Promise<GatewayResponse> {
   const { bucket, key } = ctx.target;
   checkObjectKey(key);
   const ifNoneMatch = wantsIfNoneMatch(ctx);
+  await checkKeyLayout(ctx.deps.metadata.db, bucket, key);
   if (ctx.req.headers["x-amz-copy-source"] !== undefined)
     throw new S3Error("NotImplemented", "CopyObject is not supported");
   // No fsync of the temp file: ObjectStore.commit makes the stored object durable before

@@ -40,6 +40,7 @@ export const S3_ERRORS = {
   XAmzContentSHA256Mismatch: 400,
   // Coffer-specific refusals, in S3 style.
   ObjectImmutable: 409,
+  KeyConflict: 409,
   InvalidManifest: 400,
   InvalidIndex: 400,
 } as const;

@@ -1,3 +1,5 @@
+import { S3Error } from "./errors.ts";
+
 /** Escapes text for XML element content and attribute values. */
 export function xmlEscape(s: string): string {
   return s.replace(
@@ -38,11 +40,28 @@ export function plainXml(root: string, body: XmlNode): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n${render(root, body)}`;
 }
 
+/** XML 1.0 `Char`: a character reference outside it is not well-formed. */
+function xmlChar(cp: number): string {
+  const ok =
+    cp === 0x9 ||
+    cp === 0xa ||
+    cp === 0xd ||
+    (cp >= 0x20 && cp <= 0xd7ff) ||
+    (cp >= 0xe000 && cp <= 0xfffd) ||
+    (cp >= 0x10000 && cp <= 0x10ffff);
+  if (!ok)
+    throw new S3Error(
+      "MalformedXML",
+      "The XML you provided was not well-formed or did not validate against our published schema (a character reference names no XML character).",
+    );
+  return String.fromCodePoint(cp);
+}
+
 function decodeEntities(s: string): string {
   return s.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos);/gi, (_, e: string) => {
     const lower = e.toLowerCase();
-    if (lower.startsWith("#x")) return String.fromCodePoint(parseInt(lower.slice(2), 16));
-    if (lower.startsWith("#")) return String.fromCodePoint(parseInt(lower.slice(1), 10));
+    if (lower.startsWith("#x")) return xmlChar(parseInt(lower.slice(2), 16));
+    if (lower.startsWith("#")) return xmlChar(parseInt(lower.slice(1), 10));
     return (
       ({ amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" } as Record<string, string>)[lower] ?? ""
     );

@@ -39,7 +39,7 @@ function run(cmd: string, args: string[], fd?: number): Promise<Ran> {
 
 /**
  * A FUSE mount of a {@link BrowseTree}, speaking the kernel protocol on /dev/fuse directly
- * (no libfuse; see ADR 0021). The device is opened here and handed to `mount -t fuse.coffer`
+ * (no libfuse; see ADR 0015). The device is opened here and handed to `mount -t fuse.coffer`
  * as its fd 3; one read is outstanding at a time and every request is answered
  * asynchronously, so a slow blob fetch does not hold up other requests.
  */

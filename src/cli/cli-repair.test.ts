@@ -131,12 +131,22 @@ test("coffer heals a lost pack, a damaged index and a damaged snapshot: check, r
   const d = await damagedRepository();
   const { f, src } = d;
   // Finding 3: the damage blocks nothing that is readable; each command names it.
-  const ls = await f.run(["snapshots"]);
+  const list = await f.run(["snapshots"]);
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(
+    list.stderr,
+    new RegExp(
+      `warning: Cannot open snapshot ${d.badSnapshot.slice(0, 8)}: authentication failed; skipped \\(run coffer repair snapshots --forget\\)`,
+    ),
+  );
+  const [oldest] = [...d.content.keys()];
+  const ls = await f.run(["ls", oldest!.slice(0, 8)]);
   assert.equal(ls.code, 0, ls.stderr);
+  assert.match(ls.stdout.toString(), /\/keep\.txt\n/);
   assert.match(
     ls.stderr,
     new RegExp(
-      `warning: Cannot open snapshot ${d.badSnapshot.slice(0, 8)}: authentication failed; skipped \\(run coffer repair snapshots --forget\\)`,
+      `warning: Cannot open index ${d.badIndex.slice(0, 8)}: authentication failed; skipped \\(run coffer repair index\\)`,
     ),
   );
   const prune = await f.run(["prune"]);

@@ -1,6 +1,9 @@
 import { parseArgs } from "node:util";
 import { CofferError } from "../core/errors.ts";
+import type { ParsedArgs } from "./args.ts";
 import type { CliContext } from "./context.ts";
+
+export { flag, str, strs, type ParsedArgs } from "./args.ts";
 
 /** One option of a command, in `util.parseArgs` form plus help text. */
 export interface OptionSpec {
@@ -10,14 +13,6 @@ export interface OptionSpec {
   /** Shown in `--help`; the value's name after `=` for string options, e.g. "GLOB". */
   help: string;
   arg?: string;
-}
-
-/** Parsed arguments handed to a command. */
-export interface ParsedArgs {
-  values: Record<string, string | boolean | string[] | boolean[] | undefined>;
-  positionals: string[];
-  /** Everything after a literal `--`. */
-  rest: string[];
 }
 
 /** A `coffer` subcommand: a name, its options, and what it does. */
@@ -123,23 +118,4 @@ export function commandHelp(cmd: Command): string {
   lines.push("Global options:");
   for (const [n, o] of Object.entries(globalOptions)) lines.push(fmt(n, o));
   return lines.join("\n");
-}
-
-/** A string option's value, or undefined. */
-export function str(args: ParsedArgs, name: string): string | undefined {
-  const v = args.values[name];
-  return typeof v === "string" ? v : undefined;
-}
-
-/** A repeated string option's values (empty when absent). */
-export function strs(args: ParsedArgs, name: string): string[] {
-  const v = args.values[name];
-  if (v === undefined) return [];
-  if (Array.isArray(v)) return v.filter((x): x is string => typeof x === "string");
-  return typeof v === "string" ? [v] : [];
-}
-
-/** A boolean flag. */
-export function flag(args: ParsedArgs, name: string): boolean {
-  return args.values[name] === true;
 }

@@ -5,7 +5,7 @@ import { RepoCache } from "../engine/repo-cache.ts";
 import { Repository } from "../engine/repository.ts";
 import { openStorage } from "../storage/open.ts";
 import type { Storage } from "../storage/storage.ts";
-import { str, type ParsedArgs } from "./command.ts";
+import { str, type ParsedArgs } from "./args.ts";
 import { guardCommit } from "./commit-guard.ts";
 import type { CliIO } from "./io.ts";
 import { Output } from "./output.ts";

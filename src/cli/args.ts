@@ -1,4 +1,5 @@
 /** The arguments a command receives, and typed accessors for its options. */
+
 /** Parsed arguments handed to a command. */
 export interface ParsedArgs {
   values: Record<string, string | boolean | string[] | boolean[] | undefined>;

@@ -289,3 +289,28 @@ test("coffer agent validate names file, line and field of each mistake; install 
     /^\* \* \* \* \* flock -n .*cron\.lock .* agent run --config /m,
   );
 });
+
+test("coffer agent install without systemd adds the crontab line once and says what it did", async () => {
+  const s = await setup(() => `jobs:\n  www: { files: [/srv], schedule: "0 3 * * *" }\n`);
+  // A stand-in `crontab` keeping the table in a file: `-l` prints it, `-` replaces it.
+  const bin = join(s.dir, "bin");
+  await mkdir(bin);
+  const table = join(s.dir, "crontab.txt");
+  await writeFile(
+    join(bin, "crontab"),
+    `#!/bin/sh\nif [ "$1" = "-l" ]; then cat ${table} 2>/dev/null || { echo "no crontab for root" >&2; exit 1; }; else cat > ${table}; fi\n`,
+    { mode: 0o755 },
+  );
+  await writeFile(table, "0 1 * * * /usr/local/bin/rotate-logs\n");
+  const env = { ...s.env, PATH: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}` };
+  const first = await runCoffer(["agent", "install", "--crontab", "--config", s.config], env);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout.toString("utf8"), /added to the crontab/);
+  const lines = (await readFile(table, "utf8")).trim().split("\n");
+  assert.equal(lines[0], "0 1 * * * /usr/local/bin/rotate-logs");
+  assert.match(lines[2] ?? "", /^\* \* \* \* \* flock -n .* agent run --config /);
+  const again = await runCoffer(["agent", "install", "--crontab", "--config", s.config], env);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout.toString("utf8"), /already starts the agent; left unchanged/);
+  assert.equal((await readFile(table, "utf8")).trim().split("\n").length, lines.length);
+});

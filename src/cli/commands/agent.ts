@@ -216,6 +216,6 @@ async function install(
       "COMMAND_FAILED",
       `crontab - failed: ${(r.stderr || r.error?.message || "").trim()}`,
     );
-  ctx.out.line(`no systemd here: added to the crontab:\n${text.trimEnd()}`);
+  ctx.out.line(`${cron ? "" : "no systemd here: "}added to the crontab:\n${text.trimEnd()}`);
   return ExitCode.OK;
 }

@@ -45,6 +45,10 @@ export interface ServerConfig {
   maxObjectBytes: number;
   /** Allowed clock skew of signed requests in milliseconds (±15 min). */
   clockSkewMs: number;
+  /** A request body with no byte for this long (ms) is refused with 400 RequestTimeout. */
+  bodyTimeoutMs: number;
+  /** Open connections allowed from one client address; more are closed at once. */
+  maxConnectionsPerClient: number;
   /** The audit log (src/server/audit). */
   audit: AuditConfig;
   /** Alerts: expectations are in the database, channels and thresholds here (src/server/alerts). */
@@ -80,6 +84,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   scratchPrefixes: ["locks/"],
   maxObjectBytes: 5 * 1024 * 1024 * 1024,
   clockSkewMs: 15 * 60 * 1000,
+  bodyTimeoutMs: 60_000,
+  maxConnectionsPerClient: 64,
   audit: DEFAULT_AUDIT,
   alerts: DEFAULT_ALERTS,
   maintenanceIntervalMs: 10 * 60 * 1000,
@@ -138,6 +144,8 @@ const KNOWN = new Set([
   "publicUrl",
   "maxObjectSize",
   "clockSkew",
+  "bodyTimeout",
+  "maxConnectionsPerClient",
   "audit",
   "alerts",
   "maintenance",
@@ -229,6 +237,16 @@ export function applyConfigDocument(
     cfg.maintenanceIntervalMs = parseMaintenance(d.maintenance, file);
   if (d.retention !== undefined) cfg.retentionFloor = parseRetention(d.retention, file);
   if (d.clockSkew !== undefined) cfg.clockSkewMs = parseDuration(d.clockSkew, "clockSkew", file);
+  if (d.bodyTimeout !== undefined) {
+    cfg.bodyTimeoutMs = parseDuration(d.bodyTimeout, "bodyTimeout", file);
+    if (cfg.bodyTimeoutMs < 100) throw bad(file, "bodyTimeout must be at least 100ms");
+  }
+  if (d.maxConnectionsPerClient !== undefined) {
+    const n = d.maxConnectionsPerClient;
+    if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 1)
+      throw bad(file, "maxConnectionsPerClient must be a positive whole number");
+    cfg.maxConnectionsPerClient = n;
+  }
   if (d.maxObjectSize !== undefined) {
     if (
       typeof d.maxObjectSize !== "number" ||

@@ -115,8 +115,11 @@ export class Gateway {
       log.errorCode = e.code;
       if (e.code === "InternalError") log.error = err;
       res = errorResponse(e, req, requestId, log);
-      // Let the client finish sending what it was sending; abort the stream if it is large.
-      await drain(req.body, 64 * 1024 * 1024).catch(() => undefined);
+      // An authenticated client may finish sending what it was sending (bounded in size and,
+      // by the edge, in idle time); an unauthenticated body is never read: the connection is
+      // closed after the answer.
+      if (log.accessKeyId !== undefined)
+        await drain(req.body, 64 * 1024 * 1024).catch(() => undefined);
     }
     res.headers["x-amz-request-id"] = requestId;
     res.headers["x-amz-id-2"] = requestId;

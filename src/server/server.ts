@@ -9,7 +9,7 @@ import {
 } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { Clock } from "../core/deps.ts";
@@ -82,6 +82,28 @@ function sweepTmp(dataDir: string, now: number): void {
       // raced with its owner: fine
     }
   }
+}
+
+/**
+ * Closes a new connection at once when its client address already has `max` open: one
+ * address cannot exhaust the server's sockets with idle or slow requests.
+ */
+function limitConnectionsPerClient(server: Server, max: number): void {
+  const open = new Map<string, number>();
+  server.on("connection", (socket: Socket) => {
+    const addr = socket.remoteAddress ?? "";
+    const n = (open.get(addr) ?? 0) + 1;
+    if (n > max) {
+      socket.destroy();
+      return;
+    }
+    open.set(addr, n);
+    socket.once("close", () => {
+      const left = (open.get(addr) ?? 1) - 1;
+      if (left <= 0) open.delete(addr);
+      else open.set(addr, left);
+    });
+  });
 }
 
 function listen(server: Server, host: string, port: number): Promise<number> {
@@ -161,7 +183,7 @@ export async function startServer(
       ...(o.onMonitorError ? { onError: o.onMonitorError } : {}),
     });
     stopMonitor = () => monitor.stop();
-    const handler = nodeHandler(gateway);
+    const handler = nodeHandler(gateway, { bodyIdleMs: cfg.bodyTimeoutMs });
     let server: Server;
     let fingerprint: string | undefined;
     let generated = false;
@@ -172,8 +194,10 @@ export async function startServer(
       generated = tls.generated;
       server = createHttpsServer({ cert: tls.cert, key: tls.key }, handler);
     }
-    server.requestTimeout = 0;
+    server.requestTimeout = 0; // uploads may be long; idle bodies time out (bodyTimeout)
     server.keepAliveTimeout = 30_000;
+    server.headersTimeout = Math.min(60_000, Math.max(cfg.bodyTimeoutMs, 1000));
+    limitConnectionsPerClient(server, cfg.maxConnectionsPerClient);
     const port = await listen(server, cfg.host, cfg.port);
     sweepTmp(cfg.dataDir, clock.now());
     const host =

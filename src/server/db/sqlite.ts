@@ -36,7 +36,10 @@ export class SqliteDialect implements Dialect {
       this.#db = new Database(path);
       this.#db.pragma("journal_mode = WAL");
       this.#db.pragma("busy_timeout = 10000");
-      this.#db.pragma("synchronous = NORMAL");
+      // FULL: in WAL mode, NORMAL may lose the last commits on power loss, and the gateway
+      // acknowledges a write-once object (ledger row, manifest, deletion) only after its
+      // commit; an acknowledged row must survive (issue 11, finding 14).
+      this.#db.pragma("synchronous = FULL");
       this.#db.pragma("foreign_keys = ON");
     } catch (err) {
       throw new CofferError(

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { isCofferError } from "../../core/errors.ts";
+import { CofferError, isCofferError } from "../../core/errors.ts";
 import { decodeIndex } from "../../format/index-file.ts";
 import { packKey } from "../../format/pack.ts";
+import { MemoryStorage } from "../../storage/memory.ts";
 import { check } from "../check.ts";
 import { fxBytes, writeFixture, type FxNode } from "../check-fixture.ts";
 import { readManifests } from "../forget.ts";
@@ -203,3 +204,30 @@ test("repairSnapshots() gives a snapshot made whole again an exact manifest, onc
     [],
   );
 });
+
+test("repairSnapshots() stops on a storage failure, writing nothing: an unreachable tree is not a lost one", async () => {
+  const storage = new FailingPacks();
+  const repo = await testRepository({ storage });
+  await writeFixture(repo, tree(), { blobsPerPack: 1 });
+  const before = {
+    snapshots: await idsUnder(storage, "snapshots/"),
+    data: await idsUnder(storage, "data/"),
+  };
+  storage.failing = true;
+  await assert.rejects(repairSnapshots(repo, { forget: true }), (err: unknown) =>
+    isCofferError(err, "NETWORK"),
+  );
+  storage.failing = false;
+  assert.deepEqual(await idsUnder(storage, "snapshots/"), before.snapshots);
+  assert.deepEqual(await idsUnder(storage, "data/"), before.data);
+});
+
+/** Reads of packs fail with NETWORK while `failing`. */
+class FailingPacks extends MemoryStorage {
+  failing = false;
+  override async get(key: string, range?: { offset: number; length: number }): Promise<Uint8Array> {
+    if (this.failing && key.startsWith("data/"))
+      throw new CofferError("NETWORK", `Cannot read ${key}: connection reset`);
+    return super.get(key, range);
+  }
+}

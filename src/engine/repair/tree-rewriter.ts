@@ -23,6 +23,9 @@ export interface RewrittenTree {
   fresh: Set<string>;
 }
 
+/** Tree loads in flight at once (range GETs on a remote repository). */
+const LOADS = 8;
+
 /**
  * Says whether a blob can still be read: indexed, and its pack present (a repository loaded
  * with `verifyPacks` keeps blobs of missing packs out of its table, in `held`).
@@ -41,6 +44,9 @@ export function blobAvailable(repo: Repository, type: BlobType, id: string): boo
  */
 export class TreeRewriter {
   readonly #memo = new Map<string, Promise<RewrittenTree | undefined>>();
+  /** Tree loads in flight, and those waiting for a slot (at most {@link LOADS} at once). */
+  #loading = 0;
+  readonly #waiting: (() => void)[] = [];
   /** Every blob found lost, as `data:<id>` / `tree:<id>`. */
   readonly lost = new Set<string>();
 
@@ -54,6 +60,8 @@ export class TreeRewriter {
     let p = this.#memo.get(id);
     if (p === undefined) {
       p = this.#rewrite(id);
+      // Awaited later, in order: a failure meanwhile must not count as unhandled.
+      p.catch(() => undefined);
       this.#memo.set(id, p);
     }
     return p;
@@ -70,10 +78,15 @@ export class TreeRewriter {
 
   async #load(id: string): Promise<TreeNode[] | undefined> {
     if (blobAvailable(this.repo, "tree", id)) {
+      if (this.#loading >= LOADS) await new Promise<void>((r) => this.#waiting.push(r));
+      this.#loading++;
       try {
         return await this.repo.loadTree(id);
       } catch (err) {
         if (!isCofferError(err, "CORRUPT") && !isCofferError(err, "NOT_FOUND")) throw err;
+      } finally {
+        this.#loading--;
+        this.#waiting.shift()?.();
       }
     }
     this.lost.add(`tree:${id}`);
@@ -88,6 +101,10 @@ export class TreeRewriter {
       const loc = this.repo.locate(type, blob);
       if (loc !== undefined) out.packs.add(loc.packId);
     };
+    // Subdirectories are rewritten concurrently (tree loads are bounded), results in order.
+    const subs = new Map<string, Promise<RewrittenTree | undefined>>();
+    for (const n of nodes)
+      if (n.type === "dir" && n.subtree !== undefined) subs.set(n.subtree, this.rewrite(n.subtree));
     let changed = false;
     const kept: TreeNode[] = [];
     for (const n of nodes) {
@@ -117,7 +134,7 @@ export class TreeRewriter {
         }
         for (const b of content) place("data", b);
       } else if (n.type === "dir" && n.subtree !== undefined) {
-        let sub = await this.rewrite(n.subtree);
+        let sub = await (subs.get(n.subtree) ?? this.rewrite(n.subtree));
         if (sub === undefined) {
           sub = this.empty();
           out.changes.push({

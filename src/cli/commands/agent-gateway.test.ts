@@ -4,13 +4,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { AgentProcess } from "../../agent/testing/agent-process.ts";
+import { pgAdmin, pgChecksums, pgDrop, uniqueName } from "../../dumps/testing/servers.ts";
 import { startTestSmtp } from "../../server/alerts/testing.ts";
 import { startGatewayProcess } from "../../server/integration/testing/gateway-process.ts";
 import { runCoffer } from "../testing/run-coffer.ts";
 
 const dirs: string[] = [];
+const dbs: string[] = [];
 after(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
+  for (const d of dbs) await pgDrop(d);
 });
 
 async function until(what: string, pred: () => boolean | Promise<boolean>): Promise<void> {
@@ -22,6 +25,14 @@ async function until(what: string, pred: () => boolean | Promise<boolean>): Prom
 }
 
 test("coffer agent against a real coffer-server (slow integration): runs restore, a failed job alerts, the published schedule makes the gateway raise late when the agent stops and recovered when it restarts, by real SMTP", async () => {
+  const shop = uniqueName("agent_gw_shop");
+  const restored = uniqueName("agent_gw_restored");
+  dbs.push(shop, restored);
+  await pgAdmin(`create database "${shop}"`);
+  await pgAdmin(
+    "create table items (id int primary key, name text); insert into items select g, 'item ' || g from generate_series(1, 500) g",
+    shop,
+  );
   const smtp = await startTestSmtp();
   const gw = await startGatewayProcess({
     fromSource: true,
@@ -59,6 +70,9 @@ jobs:
     command: [sh, -c, "echo no database here >&2; exit 3"]
     filename: broken.dump
     every: 3s
+  shop:
+    databases: [{ type: postgres, db: [${shop}] }]
+    every: 3s
   verify:
     check: { read_data: true }
     schedule: "0 4 * * *"
@@ -68,11 +82,12 @@ jobs:
     let agent = new AgentProcess(config, env);
     try {
       await agent.until(
-        "the schedule published and www backed up twice",
+        "the schedule published, www backed up twice, the database once",
         (ev) =>
           ev.some((e) => e.event === "published") &&
           ev.filter((e) => e.job === "www" && e.event === "done" && e.result === "success")
-            .length >= 2,
+            .length >= 2 &&
+          ev.some((e) => e.job === "shop" && e.event === "done" && e.result === "success"),
       );
       await until("the broken job's failure alert", () =>
         subjects().some((s) => s.includes("backup FAILED")),
@@ -85,7 +100,11 @@ jobs:
         "SELECT grp, tag_match, every_ms FROM alert_expectations WHERE source = 'web-01' ORDER BY grp",
       )
       .map((r) => `${r.grp} ${r.tag_match} ${String(r.every_ms)}`);
-    assert.deepEqual(groups, ["agent:broken job:broken 3000", "agent:www job:www 3000"]);
+    assert.deepEqual(groups, [
+      "agent:broken job:broken 3000",
+      "agent:shop job:shop 3000",
+      "agent:www job:www 3000",
+    ]);
     const failed = smtp.mails.find((m) => m.subject.includes("backup FAILED"));
     assert.match(failed?.text ?? "", /job:broken/);
     assert.ok(!(failed?.text ?? "").includes("no database here"), "the error text stays sealed");
@@ -127,6 +146,27 @@ jobs:
       await readFile(join(target, dir, "site.html"), "utf8"),
       "<p>served by web-01</p>\n",
     );
+
+    // The database dump restores, through the gateway, to exactly its source.
+    const db = await runCoffer(
+      [
+        "db",
+        "restore",
+        "latest",
+        "-r",
+        c.repository,
+        "--type",
+        "postgres",
+        "--db",
+        restored,
+        "--create",
+        "--from",
+        shop,
+      ],
+      env,
+    );
+    assert.equal(db.code, 0, db.stderr);
+    assert.deepEqual(await pgChecksums(restored), await pgChecksums(shop));
 
     // A flipped byte in a pack on the gateway: the check job fails and the gateway alerts.
     const packs = gw.query<{ key: string; size: number }>(

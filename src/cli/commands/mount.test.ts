@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { fuseUnusable, isMounted, until } from "./mount-testing.ts";
 import { createHash } from "node:crypto";
-import { closeSync, openSync, readFileSync } from "node:fs";
 import {
   chmod,
   mkdir,
@@ -14,7 +14,6 @@ import {
 } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import {
   compareTrees,
   formatDifferences,
@@ -24,37 +23,7 @@ import {
 import { cliFixture, type CliFixture } from "../testing/cli-fixture.ts";
 import { spawnCoffer, type CofferChild } from "../testing/run-coffer.ts";
 
-/** Why real FUSE cannot be tested here, or undefined when it can. */
-function fuseUnusable(): string | undefined {
-  if (process.getuid?.() !== 0) return "mounting needs root";
-  try {
-    closeSync(openSync("/dev/fuse", "r+"));
-  } catch (err) {
-    return `/dev/fuse is unusable: ${(err as Error).message}`;
-  }
-  return undefined;
-}
-
 const LARGE = 48 * 1024 * 1024;
-
-function isMounted(mnt: string): boolean {
-  return readFileSync("/proc/mounts", "utf8")
-    .split("\n")
-    .some((l) => l.split(" ")[1] === mnt);
-}
-
-/** Waits (polling) until `cond` holds; fails after `tries` polls. */
-async function until(
-  what: string,
-  cond: () => boolean | Promise<boolean>,
-  tries = 1200,
-): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (await cond()) return;
-    await sleep(50);
-  }
-  assert.fail(`gave up waiting: ${what}`);
-}
 
 async function backup(f: CliFixture, src: string, tag: string): Promise<void> {
   const r = await f.run(["backup", "-q", "--tag", tag, src]);

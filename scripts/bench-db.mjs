@@ -16,7 +16,7 @@ const { values } = parseArgs({
 const days = Number(values.days ?? 30);
 const rows = Number(values.rows ?? 200000);
 const pattern = values.pattern ?? "scattered";
-const { Repository } = await import("../src/engine/repository.ts");
+const { Repository } = await import("../src/engine/repository/repository.ts");
 const { LocalStorage } = await import("../src/storage/local.ts");
 const { backupDatabases } = await import("../src/dumps/backup-db.ts");
 

@@ -20,8 +20,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { writeFixture } from "../src/engine/check-fixture.ts";
-import { Repository } from "../src/engine/repository.ts";
+import { writeFixture } from "../src/engine/testing/check-fixture.ts";
+import { Repository } from "../src/engine/repository/repository.ts";
 import { S3Storage } from "../src/storage/s3.ts";
 
 const root = resolve(fileURLToPath(new URL("..", import.meta.url)));

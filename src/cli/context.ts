@@ -1,8 +1,8 @@
 import { hostname, userInfo } from "node:os";
 import { CofferError } from "../core/errors.ts";
-import { defaultCacheDir } from "../engine/cache-dir.ts";
-import { RepoCache } from "../engine/repo-cache.ts";
-import { Repository } from "../engine/repository.ts";
+import { defaultCacheDir } from "../engine/cache/cache-dir.ts";
+import { RepoCache } from "../engine/cache/repo-cache.ts";
+import { Repository } from "../engine/repository/repository.ts";
 import { openStorage } from "../storage/open.ts";
 import type { Storage } from "../storage/storage.ts";
 import { str, type ParsedArgs } from "./args.ts";

@@ -1,5 +1,5 @@
-import { listSnapshots } from "../engine/find-snapshot.ts";
-import type { Repository } from "../engine/repository.ts";
+import { listSnapshots } from "../engine/browse/find-snapshot.ts";
+import type { Repository } from "../engine/repository/repository.ts";
 import { parseDbTag, type DbType } from "./types.ts";
 
 /** One database dump snapshot. */

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readdirSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { digestTree, pruneFixture, type PruneFixture } from "../../engine/prune-fixture.ts";
+import { digestTree, pruneFixture, type PruneFixture } from "../../engine/testing/prune-fixture.ts";
 import { jsonLines, runCoffer } from "../testing/run-coffer.ts";
 
 function listRepo(dir: string, base = dir, out: string[] = []): string[] {

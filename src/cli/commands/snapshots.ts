@@ -1,5 +1,5 @@
-import { listSnapshots } from "../../engine/find-snapshot.ts";
-import { pendingDeletions } from "../../engine/forget.ts";
+import { listSnapshots } from "../../engine/browse/find-snapshot.ts";
+import { pendingDeletions } from "../../engine/prune/forget.ts";
 import type { Command } from "../command.ts";
 import { filterOptions, readFilter } from "./snapshot-filter.ts";
 

@@ -4,7 +4,7 @@ import { type IndexPack, decodeIndex } from "../../format/index-file.ts";
 import type { MasterKey } from "../../format/master-key.ts";
 import { PACK_TAIL_READ, packKey, readPackHeader } from "../../format/pack.ts";
 import type { Storage } from "../../storage/storage.ts";
-import { collect, mapLimit } from "../parallel.ts";
+import { collect, mapLimit } from "../../core/parallel.ts";
 
 /**
  * The index entry of pack `id` of `size` bytes, rebuilt from its own sealed header (one

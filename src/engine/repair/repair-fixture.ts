@@ -4,7 +4,7 @@
  */
 import { MemoryStorage } from "../../storage/memory.ts";
 import type { Storage } from "../../storage/storage.ts";
-import { collect } from "../parallel.ts";
+import { collect } from "../../core/parallel.ts";
 
 /** Flips one bit of stored object `key` at byte `at` (default: the middle). */
 export async function flipStoredByte(storage: Storage, key: string, at?: number): Promise<void> {

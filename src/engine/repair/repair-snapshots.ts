@@ -10,11 +10,11 @@ import {
   forgetSnapshots,
   pendingDeletions,
   readManifests,
-} from "../forget.ts";
-import { addPack, saveIndex } from "../index-store.ts";
-import { Packer } from "../pipeline/packer.ts";
-import type { Repository } from "../repository.ts";
-import { ROOT, displayPath, joinPath } from "../walk-tree.ts";
+} from "../prune/forget.ts";
+import { addPack, saveIndex } from "../repository/index-store.ts";
+import { Packer } from "../backup/pipeline/packer.ts";
+import type { Repository } from "../repository/repository.ts";
+import { ROOT, displayPath, joinPath } from "../repository/walk-tree.ts";
 import { findUnindexedCopies } from "./unindexed.ts";
 import { withRepairLock } from "./repair-lock.ts";
 import { TreeRewriter } from "./tree-rewriter.ts";

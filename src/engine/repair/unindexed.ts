@@ -1,8 +1,8 @@
 import { isCofferError } from "../../core/errors.ts";
 import { objectId } from "../../format/ids.ts";
 import { packKey } from "../../format/pack.ts";
-import { collect, mapLimit } from "../parallel.ts";
-import type { Repository } from "../repository.ts";
+import { collect, mapLimit } from "../../core/parallel.ts";
+import type { Repository } from "../repository/repository.ts";
 import { packEntryFromHeader } from "./pack-entries.ts";
 
 /**

@@ -10,8 +10,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isCofferError } from "../../core/errors.ts";
-import { collect } from "../parallel.ts";
-import type { Repository } from "../repository.ts";
+import { collect } from "../../core/parallel.ts";
+import type { Repository } from "../repository/repository.ts";
 
 /**
  * Runs per kind of output: 25 in `npm test` (each run starts a worker pool, ~150 ms), 200 with

@@ -10,7 +10,7 @@ import {
 } from "./packs.ts";
 import { checkIndexes } from "./indexes.ts";
 import type { CheckReport, DamagedPack } from "./report.ts";
-import { repairAdvice } from "../repair/index.ts";
+import { repairAdvice } from "./advice.ts";
 import { checkManifests } from "./manifests.ts";
 import { pendingDeletions } from "../prune/forget.ts";
 import { analyseSnapshots, loadSnapshots, loadTrees } from "./trees.ts";

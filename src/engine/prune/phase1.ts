@@ -3,7 +3,7 @@ import { shortId } from "../../format/ids.ts";
 import { readManifests } from "./forget.ts";
 import { accountUsage, blobKey } from "./accounting.ts";
 import { PruneIndexes } from "./indexes.ts";
-import { damagedIndexError } from "../repair/index.ts";
+import { damagedIndexError } from "./guard.ts";
 import { manifestJobs, rewriteManifests } from "./manifests.ts";
 import { writePlan } from "./plan.ts";
 import { selectPacks, type UnusedLimit } from "./select.ts";

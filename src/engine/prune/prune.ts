@@ -5,7 +5,7 @@ import { packKey } from "../../format/pack.ts";
 import { readManifests, type StoredManifest } from "./forget.ts";
 import { saveIndex } from "../repository/index-store.ts";
 import { PruneIndexes } from "./indexes.ts";
-import { assertPrunable } from "../repair/index.ts";
+import { assertPrunable } from "./guard.ts";
 import { planPrune } from "./phase1.ts";
 import { readPlans } from "./plan.ts";
 import { DEFAULT_MAX_UNUSED, type UnusedLimit } from "./select.ts";

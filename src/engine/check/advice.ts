@@ -1,4 +1,4 @@
-import type { CheckReport, RepairStep } from "../check/report.ts";
+import type { CheckReport, RepairStep } from "./report.ts";
 
 const isError = (p: CheckReport["problems"][number]): boolean => p.severity === "error";
 

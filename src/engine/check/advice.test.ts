@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { CheckReport } from "../check/report.ts";
+import type { CheckReport } from "./report.ts";
 import { repairAdvice } from "./advice.ts";
 
 type Input = Pick<CheckReport, "problems" | "damagedPacks" | "affected" | "unreferencedPacks">;

@@ -13,6 +13,12 @@ export interface FuseMountOptions {
   source?: string;
 }
 
+/**
+ * Reads outstanding on the device at once. Each blocks a libuv pool thread (4 by default)
+ * while idle; two let the next request be taken while the last one's reply is on its way.
+ */
+const READERS = 2;
+
 /** Request buffer: larger than the kernel's minimum (max_write + headers, 8 KiB). */
 const BUFFER = 256 * 1024 + 4096;
 
@@ -40,7 +46,7 @@ function run(cmd: string, args: string[], fd?: number): Promise<Ran> {
 /**
  * A FUSE mount of a {@link BrowseTree}, speaking the kernel protocol on /dev/fuse directly
  * (no libfuse; see ADR 0015). The device is opened here and handed to `mount -t fuse.coffer`
- * as its fd 3; one read is outstanding at a time and every request is answered
+ * as its fd 3; two reads are outstanding at a time and every request is answered
  * asynchronously, so a slow blob fetch does not hold up other requests.
  */
 export class FuseMount {
@@ -105,7 +111,7 @@ export class FuseMount {
     );
     let mounted = false;
     void mounting.then((r) => (mounted = r.code === 0));
-    m.#loop(() => mounted);
+    for (let i = 0; i < READERS; i++) m.#loop(() => mounted);
     const r = await mounting;
     if (r.code !== 0) {
       m.#close();

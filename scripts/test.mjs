@@ -31,9 +31,12 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? "2";
+// The AWS SDK's Node-version notice would otherwise be printed once per test process that
+// builds an S3 client (the binaries turn it off the same way: src/cli/quiet-sdk.ts).
+const env = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...process.env };
 const r = spawnSync(
   process.execPath,
   ["--import", "tsx", "--test", `--test-concurrency=${concurrency}`, ...extra, ...files],
-  { stdio: "inherit" },
+  { stdio: "inherit", env },
 );
 process.exit(r.status ?? 1);

@@ -1,9 +1,9 @@
 import { CofferError } from "../core/errors.ts";
 import type { ToolEnv } from "../dumps/run-tool.ts";
-import { backup } from "../engine/backup/backup.ts";
-import { backupCommand } from "../engine/backup/stream.ts";
-import { check, type CheckReport } from "../engine/check/check.ts";
-import type { Repository } from "../engine/repository/repository.ts";
+import { backup } from "../engine/backup/index.ts";
+import { backupCommand } from "../engine/backup/index.ts";
+import { check, type CheckReport } from "../engine/check/index.ts";
+import type { Repository } from "../engine/repository/index.ts";
 import type { JobConfig, JobWhat } from "./config.ts";
 
 /** What one job's work produced (before hooks). */

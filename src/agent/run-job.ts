@@ -1,6 +1,6 @@
 import { isCofferError, type ErrorCode } from "../core/errors.ts";
 import type { ToolEnv } from "../dumps/run-tool.ts";
-import type { Repository } from "../engine/repository/repository.ts";
+import type { Repository } from "../engine/repository/index.ts";
 import type { HookSpec, JobConfig } from "./config.ts";
 import { runHook } from "./hooks.ts";
 import type { WorkResult } from "./job-kinds.ts";

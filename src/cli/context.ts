@@ -1,8 +1,8 @@
 import { hostname, userInfo } from "node:os";
 import { CofferError } from "../core/errors.ts";
-import { defaultCacheDir } from "../engine/cache/cache-dir.ts";
-import { RepoCache } from "../engine/cache/repo-cache.ts";
-import { Repository } from "../engine/repository/repository.ts";
+import { defaultCacheDir } from "../engine/cache/index.ts";
+import { RepoCache } from "../engine/cache/index.ts";
+import { Repository } from "../engine/repository/index.ts";
 import { openStorage } from "../storage/open.ts";
 import type { Storage } from "../storage/storage.ts";
 import { str, type ParsedArgs } from "./args.ts";

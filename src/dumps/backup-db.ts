@@ -1,8 +1,8 @@
 import type { ChildProcess } from "node:child_process";
 import { basename, resolve } from "node:path";
 import { CofferError, isCofferError } from "../core/errors.ts";
-import { backupStream } from "../engine/backup/stream.ts";
-import type { Repository } from "../engine/repository/repository.ts";
+import { backupStream } from "../engine/backup/index.ts";
+import type { Repository } from "../engine/repository/index.ts";
 import type { ServerDriver } from "./driver.ts";
 import { mysqlDriver } from "./mysql.ts";
 import { postgresDriver } from "./postgres.ts";

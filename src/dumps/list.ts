@@ -1,5 +1,5 @@
-import { listSnapshots } from "../engine/browse/find-snapshot.ts";
-import type { Repository } from "../engine/repository/repository.ts";
+import { listSnapshots } from "../engine/browse/index.ts";
+import type { Repository } from "../engine/repository/index.ts";
 import { parseDbTag, type DbType } from "./types.ts";
 
 /** One database dump snapshot. */

@@ -1,9 +1,9 @@
 import { once } from "node:events";
 import { resolve } from "node:path";
 import { CofferError } from "../core/errors.ts";
-import { fileContent } from "../engine/browse/dump.ts";
-import { findSnapshot, type FoundSnapshot } from "../engine/browse/find-snapshot.ts";
-import type { Repository } from "../engine/repository/repository.ts";
+import { fileContent } from "../engine/browse/index.ts";
+import { findSnapshot, type FoundSnapshot } from "../engine/browse/index.ts";
+import type { Repository } from "../engine/repository/index.ts";
 import { serverDriver } from "./backup-db.ts";
 import { StderrTail, spawnTool, toolFailure, type ToolEnv } from "./run-tool.ts";
 import { restoreSqliteFile } from "./sqlite.ts";

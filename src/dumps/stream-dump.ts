@@ -1,9 +1,9 @@
 import type { ChildProcess } from "node:child_process";
-import type { BackupResult } from "../engine/backup/commit.ts";
+import type { BackupResult } from "../engine/backup/index.ts";
 import { CofferError } from "../core/errors.ts";
-import { backupStream } from "../engine/backup/stream.ts";
-import { assertAllStored, readPipe } from "../engine/backup/pipe-source.ts";
-import type { Repository } from "../engine/repository/repository.ts";
+import { backupStream } from "../engine/backup/index.ts";
+import { assertAllStored, readPipe } from "../engine/backup/index.ts";
+import type { Repository } from "../engine/repository/index.ts";
 import type { ToolCommand } from "./driver.ts";
 import { StderrTail, spawnTool, toolFailure, type ToolEnv } from "./run-tool.ts";
 

@@ -6,11 +6,11 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { parseManifest } from "../format/manifest.ts";
 import { LocalStorage } from "../storage/local.ts";
-import { check } from "./check/check.ts";
-import { ls } from "./browse/ls.ts";
+import { check } from "./check/index.ts";
+import { ls } from "./browse/index.ts";
 import { collect } from "../core/parallel.ts";
-import { Repository } from "./repository/repository.ts";
-import { restore } from "./restore/restore.ts";
+import { Repository } from "./repository/index.ts";
+import { restore } from "./restore/index.ts";
 import { GOLDEN_DIR, type GoldenExpected, describeTree } from "./testing/make-golden.ts";
 
 // The checked-in v1 repository (testdata/repo-v1, built once by testing/make-golden.ts) must

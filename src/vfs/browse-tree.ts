@@ -1,6 +1,6 @@
 import type { Clock } from "../core/deps.ts";
 import { CofferError, isCofferError } from "../core/errors.ts";
-import type { FoundSnapshot } from "../engine/browse/find-snapshot.ts";
+import type { FoundSnapshot } from "../engine/browse/index.ts";
 import type { TreeNode } from "../format/tree.ts";
 import { BlobCache } from "./blob-cache.ts";
 import { hashIno, ROOT_INO } from "./ino.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { FoundSnapshot } from "../engine/browse/find-snapshot.ts";
+import type { FoundSnapshot } from "../engine/browse/index.ts";
 import type { Snapshot } from "../format/snapshot.ts";
 import { buildLayout, localTimeFormatter } from "./layout.ts";
 

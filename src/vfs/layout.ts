@@ -1,5 +1,5 @@
 import { isSafeName } from "../format/tree.ts";
-import { timeNs, type FoundSnapshot } from "../engine/browse/find-snapshot.ts";
+import { timeNs, type FoundSnapshot } from "../engine/browse/index.ts";
 
 /** One snapshot as it appears in the browse tree. */
 export interface LayoutSnapshot {

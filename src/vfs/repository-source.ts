@@ -1,7 +1,7 @@
 import { setTimeout as sleepMs } from "node:timers/promises";
 import { isCofferError } from "../core/errors.ts";
-import { listSnapshots, type SnapshotFilter } from "../engine/browse/find-snapshot.ts";
-import type { Repository } from "../engine/repository/repository.ts";
+import { listSnapshots, type SnapshotFilter } from "../engine/browse/index.ts";
+import type { Repository } from "../engine/repository/index.ts";
 import type { VfsSource } from "./browse-tree.ts";
 
 /** Waits before each further attempt of a read that failed on the network (15.5 s in all). */

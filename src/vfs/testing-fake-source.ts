@@ -1,5 +1,5 @@
 import { CofferError } from "../core/errors.ts";
-import type { FoundSnapshot } from "../engine/browse/find-snapshot.ts";
+import type { FoundSnapshot } from "../engine/browse/index.ts";
 import type { Snapshot } from "../format/snapshot.ts";
 import type { TreeNode } from "../format/tree.ts";
 import type { VfsSource } from "./browse-tree.ts";

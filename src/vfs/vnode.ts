@@ -1,5 +1,5 @@
 import type { TreeNode } from "../format/tree.ts";
-import { displayPath } from "../engine/repository/walk-tree.ts";
+import { displayPath } from "../engine/repository/index.ts";
 import { snapshotNodeIno } from "./ino.ts";
 
 /** What a browse-tree node is. */

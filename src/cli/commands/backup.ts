@@ -1,10 +1,10 @@
 import { lstat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { CofferError } from "../../core/errors.ts";
-import { backup } from "../../engine/backup/backup.ts";
-import { backupCommand, backupStream } from "../../engine/backup/stream.ts";
-import type { BackupResult, BackupWarning } from "../../engine/backup/backup.ts";
-import { scanTotals } from "../../engine/backup/scan.ts";
+import { backup } from "../../engine/backup/index.ts";
+import { backupCommand, backupStream } from "../../engine/backup/index.ts";
+import type { BackupResult, BackupWarning } from "../../engine/backup/index.ts";
+import { scanTotals } from "../../engine/backup/index.ts";
 import { flag, str, strs, type Command } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { formatBytes, formatDuration } from "../output.ts";

@@ -1,11 +1,11 @@
 import { CofferError } from "../../core/errors.ts";
-import { defaultCacheDir } from "../../engine/cache/cache-dir.ts";
+import { defaultCacheDir } from "../../engine/cache/index.ts";
 import {
   type CacheInfo,
   DEFAULT_CACHE_MAX_AGE_DAYS,
   listCaches,
   removeOldCaches,
-} from "../../engine/cache/cache-list.ts";
+} from "../../engine/cache/index.ts";
 import { type Command, str } from "../command.ts";
 
 const MiB = 1024 * 1024;

@@ -1,5 +1,5 @@
 import { CofferError } from "../../core/errors.ts";
-import { check, type CheckReport } from "../../engine/check/check.ts";
+import { check, type CheckReport } from "../../engine/check/index.ts";
 import { flag, str, type Command } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 

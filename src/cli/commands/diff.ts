@@ -1,6 +1,6 @@
 import { CofferError } from "../../core/errors.ts";
-import { diff } from "../../engine/browse/diff.ts";
-import { findSnapshot } from "../../engine/browse/find-snapshot.ts";
+import { diff } from "../../engine/browse/index.ts";
+import { findSnapshot } from "../../engine/browse/index.ts";
 import type { Command } from "../command.ts";
 import { displayPath, jsonPath } from "../paths.ts";
 

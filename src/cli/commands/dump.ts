@@ -3,8 +3,8 @@ import { rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { finished } from "node:stream/promises";
 import { CofferError } from "../../core/errors.ts";
-import { dump } from "../../engine/browse/dump.ts";
-import { findSnapshot } from "../../engine/browse/find-snapshot.ts";
+import { dump } from "../../engine/browse/index.ts";
+import { findSnapshot } from "../../engine/browse/index.ts";
 import { str, type Command } from "../command.ts";
 import { filterOptions, readFilter } from "./snapshot-filter.ts";
 

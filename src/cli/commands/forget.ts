@@ -1,12 +1,12 @@
 import { CofferError } from "../../core/errors.ts";
-import { findSnapshot } from "../../engine/browse/find-snapshot.ts";
+import { findSnapshot } from "../../engine/browse/index.ts";
 import {
   forgetByPolicy,
   forgetSnapshots,
   pendingDeletions,
   type ForgetOutcome,
-} from "../../engine/prune/forget.ts";
-import { prune } from "../../engine/prune/prune.ts";
+} from "../../engine/prune/index.ts";
+import { prune } from "../../engine/prune/index.ts";
 import { assertTimeZone } from "../../retention/calendar.ts";
 import { parsePolicyFlags } from "../../retention/index.ts";
 import { flag, str, strs, type Command, type OptionSpec } from "../command.ts";

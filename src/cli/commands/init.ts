@@ -1,6 +1,6 @@
 import { readdir } from "node:fs/promises";
 import { CofferError } from "../../core/errors.ts";
-import { Repository } from "../../engine/repository/repository.ts";
+import { Repository } from "../../engine/repository/index.ts";
 import type { Storage } from "../../storage/storage.ts";
 import { flag, type Command } from "../command.ts";
 import { checkNewPassword } from "../password.ts";

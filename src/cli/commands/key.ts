@@ -1,6 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { CofferError } from "../../core/errors.ts";
-import { addKey, changePassword, exportMasterKey, listKeys, removeKey } from "../../engine/repository/keys.ts";
+import { addKey, changePassword, exportMasterKey, listKeys, removeKey } from "../../engine/repository/index.ts";
 import { flag, str, type Command } from "../command.ts";
 import type { CliContext } from "../context.ts";
 import { checkNewPassword } from "../password.ts";
@@ -58,7 +58,7 @@ async function recover(
     );
   });
   const { importMasterKey } = await import("../../format/keys.ts");
-  const { Repository } = await import("../../engine/repository/repository.ts");
+  const { Repository } = await import("../../engine/repository/index.ts");
   const { master, repoId } = importMasterKey(text);
   const repo = await Repository.openWithMasterKey(await ctx.storage(), master, repoId);
   const pw = await newPassword(ctx, newPasswordFile);

@@ -1,5 +1,5 @@
-import { findSnapshot } from "../../engine/browse/find-snapshot.ts";
-import { ls } from "../../engine/browse/ls.ts";
+import { findSnapshot } from "../../engine/browse/index.ts";
+import { ls } from "../../engine/browse/index.ts";
 import { CofferError } from "../../core/errors.ts";
 import { flag, type Command } from "../command.ts";
 import { displayPath, jsonPath } from "../paths.ts";

@@ -1,6 +1,6 @@
 import { CofferError } from "../../core/errors.ts";
-import { prune, type PruneOptions, type PruneReport } from "../../engine/prune/prune.ts";
-import { parseMaxUnused, parseSize } from "../../engine/prune/select.ts";
+import { prune, type PruneOptions, type PruneReport } from "../../engine/prune/index.ts";
+import { parseMaxUnused, parseSize } from "../../engine/prune/index.ts";
 import { flag, str, type Command, type OptionSpec, type ParsedArgs } from "../command.ts";
 import type { CliContext } from "../context.ts";
 import { formatBytes } from "../output.ts";

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { CofferError } from "../../core/errors.ts";
-import { findSnapshot } from "../../engine/browse/find-snapshot.ts";
-import { restore } from "../../engine/restore/restore.ts";
+import { findSnapshot } from "../../engine/browse/index.ts";
+import { restore } from "../../engine/restore/index.ts";
 import { flag, str, strs, type Command } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { formatBytes, formatDuration } from "../output.ts";

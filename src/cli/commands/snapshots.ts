@@ -1,5 +1,5 @@
-import { listSnapshots } from "../../engine/browse/find-snapshot.ts";
-import { pendingDeletions } from "../../engine/prune/forget.ts";
+import { listSnapshots } from "../../engine/browse/index.ts";
+import { pendingDeletions } from "../../engine/prune/index.ts";
 import type { Command } from "../command.ts";
 import { filterOptions, readFilter } from "./snapshot-filter.ts";
 

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { mkdtempSync, rmSync } from "node:fs";
 import { test } from "node:test";
 import { pruneFixture } from "../../engine/testing/prune-fixture.ts";
-import { decodeLock, encodeLock, type LockInfo } from "../../engine/prune/lock-decision.ts";
+import { decodeLock, encodeLock, type LockInfo } from "../../engine/prune/index.ts";
 import { FakeS3 } from "../../storage/testing/fake-s3.ts";
 import { runCoffer, spawnCoffer } from "../testing/run-coffer.ts";
 

@@ -1,5 +1,5 @@
-import { describeHolder, type LockEntry } from "../../engine/prune/lock-decision.ts";
-import { unlock } from "../../engine/prune/unlock.ts";
+import { describeHolder, type LockEntry } from "../../engine/prune/index.ts";
+import { unlock } from "../../engine/prune/index.ts";
 import { flag, type Command } from "../command.ts";
 
 const brief = (e: LockEntry): Record<string, unknown> => ({ key: e.key, ...e.info });

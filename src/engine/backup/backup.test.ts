@@ -7,7 +7,7 @@ import { parseManifest } from "../../format/manifest.ts";
 import { compareTrees, formatDifferences, makeTree } from "../../fsmeta/testing/make-tree.ts";
 import { collect } from "../../core/parallel.ts";
 import { backup } from "./backup.ts";
-import { restore } from "../restore/restore.ts";
+import { restore } from "../restore/index.ts";
 import { referencedPacks, structuralProblems } from "../testing/structure.ts";
 import { testRepository } from "../testing/fixtures.ts";
 

@@ -19,7 +19,7 @@ import { findParent, parentNodeAt } from "./parent.ts";
 import { type RootEntry, buildRootTree } from "./root-tree.ts";
 import { DataPipeline } from "./pipeline/data-pipeline.ts";
 import { type Lookup, ParentTrees, nameKey } from "./pipeline/parent-trees.ts";
-import type { Repository } from "../repository/repository.ts";
+import type { Repository } from "../repository/index.ts";
 
 export type { BackupResult, BackupWarning } from "./commit.ts";
 export { findParent } from "./parent.ts";

@@ -5,9 +5,9 @@ import { encodeManifest } from "../../format/manifest.ts";
 import { type Snapshot, type SnapshotStats } from "../../format/snapshot.ts";
 import { formatTimeMs, formatTimeNs, parseTimeNs } from "../../format/time.ts";
 import { type TreeNode, encodeTree } from "../../format/tree.ts";
-import { addPack, saveIndex } from "../repository/index-store.ts";
+import { addPack, saveIndex } from "../repository/index.ts";
 import type { Packer } from "./pipeline/packer.ts";
-import type { Repository } from "../repository/repository.ts";
+import type { Repository } from "../repository/index.ts";
 
 /** Program name recorded in snapshots. */
 export const PROGRAM = "coffer 0.1.0";

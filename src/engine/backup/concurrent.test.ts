@@ -8,10 +8,10 @@ import { decodeIndex } from "../../format/index-file.ts";
 import { parseManifest } from "../../format/manifest.ts";
 import { compareTrees, formatDifferences, pseudoRandomBytes } from "../../fsmeta/testing/make-tree.ts";
 import { LocalStorage } from "../../storage/local.ts";
-import { check } from "../check/check.ts";
+import { check } from "../check/index.ts";
 import { collect } from "../../core/parallel.ts";
-import { Repository } from "../repository/repository.ts";
-import { restore } from "../restore/restore.ts";
+import { Repository } from "../repository/index.ts";
+import { restore } from "../restore/index.ts";
 import { startBackupChild } from "../testing/backup-child.ts";
 import { TEST_KDF } from "../testing/fixtures.ts";
 

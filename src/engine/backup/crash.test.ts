@@ -9,9 +9,9 @@ import { compareTrees, formatDifferences, pseudoRandomBytes } from "../../fsmeta
 import { LocalStorage } from "../../storage/local.ts";
 import { backup } from "./backup.ts";
 import { backupCommand } from "./stream.ts";
-import { check } from "../check/check.ts";
-import { Repository } from "../repository/repository.ts";
-import { restore } from "../restore/restore.ts";
+import { check } from "../check/index.ts";
+import { Repository } from "../repository/index.ts";
+import { restore } from "../restore/index.ts";
 import { type BackupChild, startBackupChild } from "../testing/backup-child.ts";
 import { TEST_KDF } from "../testing/fixtures.ts";
 

@@ -7,12 +7,12 @@ import { after, test } from "node:test";
 import { packKey } from "../../format/pack.ts";
 import { LocalStorage } from "../../storage/local.ts";
 import { backup } from "./backup.ts";
-import { check } from "../check/check.ts";
-import { repairIndex } from "../repair/repair-index.ts";
-import { repairSnapshots } from "../repair/repair-snapshots.ts";
-import { restore } from "../restore/restore.ts";
+import { check } from "../check/index.ts";
+import { repairIndex } from "../repair/index.ts";
+import { repairSnapshots } from "../repair/index.ts";
+import { restore } from "../restore/index.ts";
 import { testRepository } from "../testing/fixtures.ts";
-import type { Repository } from "../repository/repository.ts";
+import type { Repository } from "../repository/index.ts";
 import { fxBytes } from "../testing/check-fixture.ts";
 
 const dirs: string[] = [];

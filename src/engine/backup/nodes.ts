@@ -6,7 +6,7 @@ import { listAttributesSync } from "fs-xattr";
 import type { BackupStats, BackupWarning, References } from "./commit.ts";
 import type { DataPipeline } from "./pipeline/data-pipeline.ts";
 import type { Lookup } from "./pipeline/parent-trees.ts";
-import type { Repository } from "../repository/repository.ts";
+import type { Repository } from "../repository/index.ts";
 
 /** A directory being walked: its entry, its children's nodes so far, and its parent's node. */
 export interface Frame {

@@ -4,7 +4,7 @@ import { parseTimeNs } from "../../format/time.ts";
 import type { TreeNode } from "../../format/tree.ts";
 import { components } from "./nodes.ts";
 import { type Lookup, type ParentTrees, nameKey as key } from "./pipeline/parent-trees.ts";
-import type { Repository } from "../repository/repository.ts";
+import type { Repository } from "../repository/index.ts";
 
 /**
  * Finds the parent: the newest snapshot with the same host and the same set of paths.

@@ -13,7 +13,7 @@ import {
 } from "./commit.ts";
 import { DataPipeline } from "./pipeline/data-pipeline.ts";
 import { assertAllStored, readPipe } from "./pipe-source.ts";
-import type { Repository } from "../repository/repository.ts";
+import type { Repository } from "../repository/index.ts";
 
 /** Cut chunks gathered before a batch goes to a worker. */
 const BATCH_BYTES = 4 * 1024 * 1024;

@@ -1,6 +1,6 @@
 import type { TreeNode } from "../../format/tree.ts";
 import { findSnapshot, type SnapshotSource } from "./find-snapshot.ts";
-import { displayPath, joinPath, ROOT, walkTree, type TreeLoader } from "../repository/walk-tree.ts";
+import { displayPath, joinPath, ROOT, walkTree, type TreeLoader } from "../repository/index.ts";
 
 /** `+` added, `-` removed, `M` modified (content or metadata), `T` type changed. */
 export type ChangeKind = "+" | "-" | "M" | "T";

@@ -4,7 +4,7 @@ import type { BlobType } from "../../format/blob.ts";
 import type { TreeNode } from "../../format/tree.ts";
 import { TarWriter, type TarEntry } from "../../fsmeta/tar-writer.ts";
 import { findSnapshot, type SnapshotSource } from "./find-snapshot.ts";
-import { resolvePath, walkTree, type TreeLoader } from "../repository/walk-tree.ts";
+import { resolvePath, walkTree, type TreeLoader } from "../repository/index.ts";
 
 /** What dump needs from a repository (a `Repository` satisfies it). */
 export interface DumpSource extends SnapshotSource, TreeLoader {

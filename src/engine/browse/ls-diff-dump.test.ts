@@ -12,7 +12,7 @@ import { diff } from "./diff.ts";
 import { dump } from "./dump.ts";
 import { ls } from "./ls.ts";
 import { testRepository } from "../testing/fixtures.ts";
-import { displayPath } from "../repository/walk-tree.ts";
+import { displayPath } from "../repository/index.ts";
 
 const dirs: string[] = [];
 after(async () => {

@@ -1,6 +1,6 @@
 import type { TreeNode } from "../../format/tree.ts";
 import { findSnapshot, type SnapshotSource } from "./find-snapshot.ts";
-import { resolvePath, walkTree, type TreeLoader } from "../repository/walk-tree.ts";
+import { resolvePath, walkTree, type TreeLoader } from "../repository/index.ts";
 
 /** One entry listed by {@link ls}. */
 export interface LsEntry {

@@ -7,8 +7,8 @@ import { MemoryStorage } from "../../storage/memory.ts";
 import type { ByteRange } from "../../storage/storage.ts";
 import { writeFixture } from "../testing/check-fixture.ts";
 import { ObjectCache } from "./object-cache.ts";
-import { loadIndexFiles } from "../repository/index-store.ts";
-import type { Repository } from "../repository/repository.ts";
+import { loadIndexFiles } from "../repository/index.ts";
+import type { Repository } from "../repository/index.ts";
 import { testRepository } from "../testing/fixtures.ts";
 
 /** Memory storage that counts the GETs of index objects. */

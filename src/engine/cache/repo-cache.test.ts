@@ -5,9 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
 import { type Fixture, writeFixture } from "../testing/check-fixture.ts";
-import { ParentTrees } from "../backup/pipeline/parent-trees.ts";
+import { ParentTrees } from "../backup/index.ts";
 import { RepoCache } from "./repo-cache.ts";
-import { Repository } from "../repository/repository.ts";
+import { Repository } from "../repository/index.ts";
 import { CountingStorage } from "../testing/counting-storage.ts";
 import { testRepository } from "../testing/fixtures.ts";
 

@@ -7,7 +7,7 @@ import { packKey } from "../../format/pack.ts";
 import { LocalStorage } from "../../storage/local.ts";
 import { check } from "./check.ts";
 import { fxBytes, writeFixture, type Fixture, type FxNode } from "../testing/check-fixture.ts";
-import type { Repository } from "../repository/repository.ts";
+import type { Repository } from "../repository/index.ts";
 import { testRepository } from "../testing/fixtures.ts";
 
 const dirs: string[] = [];

@@ -12,7 +12,7 @@ import { checkIndexes } from "./indexes.ts";
 import type { CheckReport, DamagedPack } from "./report.ts";
 import { repairAdvice } from "./advice.ts";
 import { checkManifests } from "./manifests.ts";
-import { pendingDeletions } from "../prune/forget.ts";
+import { pendingDeletions } from "../prune/index.ts";
 import { analyseSnapshots, loadSnapshots, loadTrees } from "./trees.ts";
 
 export type {

@@ -8,7 +8,7 @@ import type { MasterKey } from "../../format/master-key.ts";
 import { PACK_TAIL_READ, packKey, readPackHeader, type PackEntry } from "../../format/pack.ts";
 import type { Storage } from "../../storage/storage.ts";
 import type { CheckProblem } from "./report.ts";
-import { gonePacks } from "../repository/gone-packs.ts";
+import { gonePacks } from "../repository/index.ts";
 import { collect, mapLimit } from "../../core/parallel.ts";
 
 /** A blob as every index names it. */

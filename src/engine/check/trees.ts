@@ -6,7 +6,7 @@ import { decodeTree, type TreeNode } from "../../format/tree.ts";
 import type { AffectedPath, AffectedSnapshot } from "./report.ts";
 import { copiesOf, lostIn, type CheckState } from "./packs.ts";
 import { collect, mapLimit } from "../../core/parallel.ts";
-import { displayPath, joinPath, ROOT } from "../repository/walk-tree.ts";
+import { displayPath, joinPath, ROOT } from "../repository/index.ts";
 
 const msg = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 

@@ -16,11 +16,11 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { parsePolicy } from "../../retention/index.ts";
 import { LocalStorage } from "../../storage/local.ts";
-import { check } from "../check/check.ts";
+import { check } from "../check/index.ts";
 import { forgetByPolicy } from "./forget.ts";
 import { prune } from "./prune.ts";
-import { Repository } from "../repository/repository.ts";
-import { restore } from "../restore/restore.ts";
+import { Repository } from "../repository/index.ts";
+import { restore } from "../restore/index.ts";
 import { startBackupChild } from "../testing/backup-child.ts";
 import { TEST_KDF } from "../testing/fixtures.ts";
 

@@ -10,9 +10,9 @@ import {
   type RetentionSnapshot,
 } from "../../retention/index.ts";
 import type { Storage } from "../../storage/storage.ts";
-import { type SnapshotFilter, matchesFilter } from "../browse/find-snapshot.ts";
+import { type SnapshotFilter, matchesFilter } from "../browse/index.ts";
 import { collect, mapLimit } from "../../core/parallel.ts";
-import type { Repository } from "../repository/repository.ts";
+import type { Repository } from "../repository/index.ts";
 
 /** Gateway object listing the bucket's pending deletions (docs/format.md, "Gateway objects"). */
 export const PENDING_DELETIONS_KEY = "gateway/pending-deletions.json";

@@ -2,7 +2,7 @@ import { CofferError, isCofferError } from "../../core/errors.ts";
 import { shortId } from "../../format/ids.ts";
 import { mapLimit } from "../../core/parallel.ts";
 import type { PruneIndexes } from "./indexes.ts";
-import type { Repository } from "../repository/repository.ts";
+import type { Repository } from "../repository/index.ts";
 
 /** The reason part of `Cannot open index 3fa1c2d4: authentication failed`. */
 const reason = (message: string): string => message.replace(/^Cannot open [a-z]+ [0-9a-f?]+: /, "");

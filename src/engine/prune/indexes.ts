@@ -1,7 +1,7 @@
 import { isCofferError } from "../../core/errors.ts";
 import { decodeIndex, type IndexPack } from "../../format/index-file.ts";
 import { mapLimit } from "../../core/parallel.ts";
-import type { Repository } from "../repository/repository.ts";
+import type { Repository } from "../repository/index.ts";
 
 const CONCURRENCY = 8;
 

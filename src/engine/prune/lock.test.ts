@@ -16,7 +16,7 @@ import { decodeLock, encodeLock, lockKey, type LockInfo } from "./lock-decision.
 import { acquirePruneLock, listLocks } from "./lock.ts";
 import { unlock } from "./unlock.ts";
 import { prune } from "./prune.ts";
-import { Repository } from "../repository/repository.ts";
+import { Repository } from "../repository/index.ts";
 
 const T0 = Date.UTC(2026, 10, 23, 10, 0, 0);
 const MIN = 60_000;

@@ -2,7 +2,7 @@ import { encodeManifest } from "../../format/manifest.ts";
 import type { Snapshot } from "../../format/snapshot.ts";
 import type { StoredManifest } from "./forget.ts";
 import { snapshotPacks, type TreeRefs } from "./usage.ts";
-import type { Repository } from "../repository/repository.ts";
+import type { Repository } from "../repository/index.ts";
 
 /** One snapshot whose manifest a prune recomputes. */
 export interface ManifestJob {

@@ -9,7 +9,7 @@ import { writePlan } from "./plan.ts";
 import { selectPacks, type UnusedLimit } from "./select.ts";
 import { walkSnapshots } from "./usage.ts";
 import { repackPacks } from "./repack.ts";
-import type { Repository } from "../repository/repository.ts";
+import type { Repository } from "../repository/index.ts";
 
 /** Options of {@link planPrune}. */
 export interface PlanPruneOptions {

@@ -1,7 +1,7 @@
 import { CofferError, isCofferError } from "../../core/errors.ts";
 import type { Random } from "../../core/deps.ts";
 import type { Storage } from "../../storage/storage.ts";
-import { PRUNE_PLAN_PREFIX } from "../repository/index-store.ts";
+import { PRUNE_PLAN_PREFIX } from "../repository/index.ts";
 import { collect } from "../../core/parallel.ts";
 
 /**

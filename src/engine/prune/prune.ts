@@ -3,14 +3,14 @@ import { shortId } from "../../format/ids.ts";
 import type { IndexPack } from "../../format/index-file.ts";
 import { packKey } from "../../format/pack.ts";
 import { readManifests, type StoredManifest } from "./forget.ts";
-import { saveIndex } from "../repository/index-store.ts";
+import { saveIndex } from "../repository/index.ts";
 import { PruneIndexes } from "./indexes.ts";
 import { assertPrunable } from "./guard.ts";
 import { planPrune } from "./phase1.ts";
 import { readPlans } from "./plan.ts";
 import { DEFAULT_MAX_UNUSED, type UnusedLimit } from "./select.ts";
 import { withPruneLock, type PruneLockOptions } from "./lock.ts";
-import { Repository } from "../repository/repository.ts";
+import { Repository } from "../repository/index.ts";
 import { stoppableStorage } from "./stoppable-storage.ts";
 
 /** Default grace between a prune plan and its execution: longer than any backup. */

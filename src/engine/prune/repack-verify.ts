@@ -4,7 +4,7 @@ import { type BlobType, FLAG_ZSTD } from "../../format/blob.ts";
 import { blobId, shortId } from "../../format/ids.ts";
 import type { MasterKey } from "../../format/master-key.ts";
 import { unseal } from "../../format/seal.ts";
-import { MAX_RAW } from "../restore/blob.ts";
+import { MAX_RAW } from "../restore/index.ts";
 
 type Binding = typeof import("zstd-napi/binding.js");
 

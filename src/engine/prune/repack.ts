@@ -3,11 +3,11 @@ import type { BlobType } from "../../format/blob.ts";
 import { shortId } from "../../format/ids.ts";
 import type { IndexBlob, IndexPack } from "../../format/index-file.ts";
 import { packKey } from "../../format/pack.ts";
-import { saveIndex } from "../repository/index-store.ts";
+import { saveIndex } from "../repository/index.ts";
 import type { PackUsage } from "./accounting.ts";
 import { verifyBlob } from "./repack-verify.ts";
 import { RepackWriter } from "./repack-writer.ts";
-import type { Repository } from "../repository/repository.ts";
+import type { Repository } from "../repository/index.ts";
 
 /**
  * Bytes read from a source pack at once. Two reads are in memory (one verified, the next

@@ -3,7 +3,7 @@ import { shortId } from "../../format/ids.ts";
 import type { Snapshot } from "../../format/snapshot.ts";
 import type { UsedBlobs } from "./accounting.ts";
 import { mapLimit } from "../../core/parallel.ts";
-import type { Repository } from "../repository/repository.ts";
+import type { Repository } from "../repository/index.ts";
 
 /** What a tree references directly: data blobs of its files and its subtrees. */
 export interface TreeRefs {

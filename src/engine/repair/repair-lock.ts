@@ -1,5 +1,5 @@
-import { withPruneLock } from "../prune/lock.ts";
-import type { Repository } from "../repository/repository.ts";
+import { withPruneLock } from "../prune/index.ts";
+import type { Repository } from "../repository/index.ts";
 
 /**
  * Runs a repair under the repository's prune lock (docs/format.md "Locks"), so that no prune

@@ -10,11 +10,11 @@ import {
   forgetSnapshots,
   pendingDeletions,
   readManifests,
-} from "../prune/forget.ts";
-import { addPack, saveIndex } from "../repository/index-store.ts";
-import { Packer } from "../backup/pipeline/packer.ts";
-import type { Repository } from "../repository/repository.ts";
-import { ROOT, displayPath, joinPath } from "../repository/walk-tree.ts";
+} from "../prune/index.ts";
+import { addPack, saveIndex } from "../repository/index.ts";
+import { Packer } from "../backup/index.ts";
+import type { Repository } from "../repository/index.ts";
+import { ROOT, displayPath, joinPath } from "../repository/index.ts";
 import { findUnindexedCopies } from "./unindexed.ts";
 import { withRepairLock } from "./repair-lock.ts";
 import { TreeRewriter } from "./tree-rewriter.ts";

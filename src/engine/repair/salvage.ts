@@ -7,9 +7,9 @@ import type { MasterKey } from "../../format/master-key.ts";
 import { packKey, readPackHeader } from "../../format/pack.ts";
 import type { Random } from "../../core/deps.ts";
 import type { Storage } from "../../storage/storage.ts";
-import { addPack } from "../repository/index-store.ts";
-import { Packer } from "../backup/pipeline/packer.ts";
-import { verifyBlob } from "../prune/repack-verify.ts";
+import { addPack } from "../repository/index.ts";
+import { Packer } from "../backup/index.ts";
+import { verifyBlob } from "../prune/index.ts";
 
 /** A pack read whole: intact (its entry), or damaged with the blobs that still verify. */
 export type PackVerdict =

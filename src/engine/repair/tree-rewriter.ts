@@ -2,8 +2,8 @@ import { isCofferError } from "../../core/errors.ts";
 import type { BlobType } from "../../format/blob.ts";
 import { shortId } from "../../format/ids.ts";
 import type { TreeNode } from "../../format/tree.ts";
-import type { Repository } from "../repository/repository.ts";
-import { joinPath } from "../repository/walk-tree.ts";
+import type { Repository } from "../repository/index.ts";
+import { joinPath } from "../repository/index.ts";
 
 /** One damaged path of a snapshot and what the repair did to it. */
 export interface PathChange {

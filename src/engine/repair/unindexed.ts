@@ -2,7 +2,7 @@ import { isCofferError } from "../../core/errors.ts";
 import { objectId } from "../../format/ids.ts";
 import { packKey } from "../../format/pack.ts";
 import { collect, mapLimit } from "../../core/parallel.ts";
-import type { Repository } from "../repository/repository.ts";
+import type { Repository } from "../repository/index.ts";
 import { packEntryFromHeader } from "./pack-entries.ts";
 
 /**

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { packKey } from "../../format/pack.ts";
 import { MemoryStorage } from "../../storage/memory.ts";
-import { check } from "../check/check.ts";
+import { check } from "../check/index.ts";
 import { fxBytes, writeFixture } from "../testing/check-fixture.ts";
 import { gonePacks } from "./gone-packs.ts";
 import { testRepository } from "../testing/fixtures.ts";

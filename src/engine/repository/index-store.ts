@@ -6,7 +6,7 @@ import { type IndexFile, type IndexPack, decodeIndex, encodeIndex } from "../../
 import { shortId } from "../../format/ids.ts";
 import type { MasterKey } from "../../format/keys.ts";
 import type { Storage } from "../../storage/storage.ts";
-import type { ObjectCache } from "../cache/object-cache.ts";
+import type { ObjectCache } from "../cache/index.ts";
 import { collect, mapLimit } from "../../core/parallel.ts";
 
 /** Information about one pack, from the index. */

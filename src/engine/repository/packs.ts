@@ -3,7 +3,7 @@ import type { BlobType } from "../../format/blob.ts";
 import { shortId } from "../../format/ids.ts";
 import { packKey } from "../../format/pack.ts";
 import type { Storage } from "../../storage/storage.ts";
-import type { TreePackCache } from "../cache/pack-cache.ts";
+import type { TreePackCache } from "../cache/index.ts";
 
 /**
  * The whole tree pack `packId`: from `packs` (the tree pack cache) when there, else fetched

@@ -11,7 +11,7 @@ import type { Storage } from "../../storage/storage.ts";
 import { type DamagedObject, type PackInfo, loadIndexFiles } from "./index-store.ts";
 import { collect, mapLimit } from "../../core/parallel.ts";
 import { DamageLog } from "./damage-log.ts";
-import type { RepoCache } from "../cache/repo-cache.ts";
+import type { RepoCache } from "../cache/index.ts";
 import {
   type InitOptions,
   type OpenOptions,

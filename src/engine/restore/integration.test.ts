@@ -11,12 +11,12 @@ import {
   type MadeTree,
 } from "../../fsmeta/testing/make-tree.ts";
 import { LocalStorage } from "../../storage/local.ts";
-import { backup } from "../backup/backup.ts";
-import { check } from "../check/check.ts";
-import type { Repository } from "../repository/repository.ts";
+import { backup } from "../backup/index.ts";
+import { check } from "../check/index.ts";
+import type { Repository } from "../repository/index.ts";
 import { restore } from "./restore.ts";
 import { testRepository } from "../testing/fixtures.ts";
-import { resolvePath } from "../repository/walk-tree.ts";
+import { resolvePath } from "../repository/index.ts";
 
 const dirs: string[] = [];
 after(async () => {

@@ -1,6 +1,6 @@
 import { compileGlobs, matchesAny, type Glob } from "../../fsmeta/glob.ts";
 import type { TreeNode } from "../../format/tree.ts";
-import { displayPath, joinPath, ROOT, type TreeLoader } from "../repository/walk-tree.ts";
+import { displayPath, joinPath, ROOT, type TreeLoader } from "../repository/index.ts";
 
 /** One node to restore; `pathBytes` is its path inside the snapshot (starts with `/`). */
 export interface PlannedNode {

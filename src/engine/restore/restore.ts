@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { mkdir } from "node:fs/promises";
 import { CofferError } from "../../core/errors.ts";
 import { shortId } from "../../format/ids.ts";
-import { findSnapshot } from "../browse/find-snapshot.ts";
+import { findSnapshot } from "../browse/index.ts";
 import { RestoreDecoder } from "./decoder.ts";
 import { FileSink, type FileJob } from "./files.ts";
 import { planFileJobs } from "./jobs.ts";

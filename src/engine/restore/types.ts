@@ -2,8 +2,8 @@ import type { BlobLocation } from "../../format/blob-table.ts";
 import type { BlobType } from "../../format/blob.ts";
 import type { MasterKey } from "../../format/master-key.ts";
 import type { Storage } from "../../storage/storage.ts";
-import type { SnapshotSource } from "../browse/find-snapshot.ts";
-import type { TreeLoader } from "../repository/walk-tree.ts";
+import type { SnapshotSource } from "../browse/index.ts";
+import type { TreeLoader } from "../repository/index.ts";
 
 /** What restore needs from a repository (a `Repository` satisfies it). */
 export interface RestoreSource extends SnapshotSource, TreeLoader {

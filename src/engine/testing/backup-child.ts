@@ -18,8 +18,8 @@ import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { LocalStorage } from "../../storage/local.ts";
-import { backup } from "../backup/backup.ts";
-import { Repository } from "../repository/repository.ts";
+import { backup } from "../backup/index.ts";
+import { Repository } from "../repository/index.ts";
 
 /** Writes one line to stdout and resolves once it is flushed (the test parses it). */
 function say(line: string): Promise<void> {

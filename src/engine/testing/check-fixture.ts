@@ -9,7 +9,7 @@ import { encodeManifest } from "../../format/manifest.ts";
 import { PackBuilder, packKey } from "../../format/pack.ts";
 import { encodeSnapshot, type Snapshot } from "../../format/snapshot.ts";
 import { encodeTree, type TreeNode } from "../../format/tree.ts";
-import type { Repository } from "../repository/repository.ts";
+import type { Repository } from "../repository/index.ts";
 
 /** A node of a described tree. */
 export type FxNode =

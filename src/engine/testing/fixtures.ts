@@ -3,7 +3,7 @@ import { FakeClock, type Random } from "../../core/deps.ts";
 import type { KdfParams } from "../../format/keys.ts";
 import { MemoryStorage } from "../../storage/memory.ts";
 import type { Storage } from "../../storage/storage.ts";
-import { Repository } from "../repository/repository.ts";
+import { Repository } from "../repository/index.ts";
 
 /** A cheap scrypt cost for tests (never for real repositories). */
 export const TEST_KDF: KdfParams = { N: 1024, r: 8, p: 1 };

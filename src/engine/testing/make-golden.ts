@@ -33,8 +33,8 @@ import { FakeClock } from "../../core/deps.ts";
 import { pseudoRandomBytes } from "../../fsmeta/testing/make-tree.ts";
 import { readXattrs, writeXattrs } from "../../fsmeta/xattrs.ts";
 import { LocalStorage } from "../../storage/local.ts";
-import { backup } from "../backup/backup.ts";
-import { Repository } from "../repository/repository.ts";
+import { backup } from "../backup/index.ts";
+import { Repository } from "../repository/index.ts";
 import { TEST_KDF, seededRandom } from "./fixtures.ts";
 
 /** Password of the golden repository. */

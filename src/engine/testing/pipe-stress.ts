@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isCofferError } from "../../core/errors.ts";
 import { collect } from "../../core/parallel.ts";
-import type { Repository } from "../repository/repository.ts";
+import type { Repository } from "../repository/index.ts";
 
 /**
  * Runs per kind of output: 25 in `npm test` (each run starts a worker pool, ~150 ms), 200 with

@@ -16,11 +16,11 @@ import { join } from "node:path";
 import { packKey } from "../../format/pack.ts";
 import { LocalStorage } from "../../storage/local.ts";
 import type { Storage } from "../../storage/storage.ts";
-import { backup } from "../backup/backup.ts";
-import { check } from "../check/check.ts";
-import { readManifests } from "../prune/forget.ts";
-import { Repository } from "../repository/repository.ts";
-import { restore } from "../restore/restore.ts";
+import { backup } from "../backup/index.ts";
+import { check } from "../check/index.ts";
+import { readManifests } from "../prune/index.ts";
+import { Repository } from "../repository/index.ts";
+import { restore } from "../restore/index.ts";
 import { TEST_KDF } from "./fixtures.ts";
 
 /** Pack size of fixture repositories: 64 KiB, so a few hundred KiB make many packs. */

@@ -1,7 +1,7 @@
 import { parseManifest } from "../../format/manifest.ts";
 import { packKey } from "../../format/pack.ts";
 import { collect } from "../../core/parallel.ts";
-import type { Repository } from "../repository/repository.ts";
+import type { Repository } from "../repository/index.ts";
 
 /**
  * Every pack a snapshot's whole tree references, found by walking its trees through the

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { test } from "node:test";
-import { emptyStats } from "../../engine/backup/commit.ts";
+import { emptyStats } from "../../engine/backup/index.ts";
 import { encodeManifest } from "../../format/manifest.ts";
 import { runServerCli } from "../../cli/server/run.ts";
 import { runGc } from "../gc/run-gc.ts";

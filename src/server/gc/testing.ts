@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { compress } from "zstd-napi";
-import { emptyStats } from "../../engine/backup/commit.ts";
+import { emptyStats } from "../../engine/backup/index.ts";
 import { encodeIndex, type IndexFile } from "../../format/index-file.ts";
 import { encodeManifest } from "../../format/manifest.ts";
 import { generateMasterKey } from "../../format/master-key.ts";

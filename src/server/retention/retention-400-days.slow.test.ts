@@ -16,11 +16,11 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { backup } from "../../engine/backup/backup.ts";
-import { RepoCache } from "../../engine/cache/repo-cache.ts";
-import { forgetSnapshots, pendingDeletions } from "../../engine/prune/forget.ts";
-import { Repository } from "../../engine/repository/repository.ts";
-import { restore } from "../../engine/restore/restore.ts";
+import { backup } from "../../engine/backup/index.ts";
+import { RepoCache } from "../../engine/cache/index.ts";
+import { forgetSnapshots, pendingDeletions } from "../../engine/prune/index.ts";
+import { Repository } from "../../engine/repository/index.ts";
+import { restore } from "../../engine/restore/index.ts";
 import { TEST_KDF } from "../../engine/testing/fixtures.ts";
 import { applyPolicy, parsePolicy } from "../../retention/index.ts";
 import { S3Storage } from "../../storage/s3.ts";

@@ -1,4 +1,4 @@
-import { displayPath } from "../../engine/repository/walk-tree.ts";
+import { displayPath } from "../../engine/repository/index.ts";
 
 /** What PROPFIND shows of one resource. */
 export interface DavEntry {

@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import { CofferError } from "../../../core/errors.ts";
 import { masterKeyToBytes } from "../../../format/keys.ts";
-import type { Repository } from "../../repository/repository.ts";
+import type { Repository } from "../../repository/index.ts";
 import { Packer } from "./packer.ts";
 import type { ChunkItem, ChunkJob, ChunkWorkerData, FileTask, PartReply } from "./protocol.ts";
 import { WorkerPool, type WorkerReply } from "../../../core/worker-pool.ts";

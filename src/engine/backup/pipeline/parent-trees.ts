@@ -1,6 +1,6 @@
 import { decodeBlob } from "../../../format/blob.ts";
 import { type TreeNode, decodeTree } from "../../../format/tree.ts";
-import type { Repository } from "../../repository/repository.ts";
+import type { Repository } from "../../repository/index.ts";
 
 /** A parent directory's children by name (`latin1` of the raw name bytes). */
 export type Lookup = Map<string, TreeNode> | undefined;

@@ -17,6 +17,8 @@ have s3cmd || need+=(s3cmd)
 have zstd || need+=(zstd)
 have tar || need+=(tar)
 have openssl || need+=(openssl)
+# The Debian packages (scripts/package-test.sh) depend on adduser.
+[ -x /usr/sbin/adduser ] || need+=(adduser)
 have sqlite3 || need+=(sqlite3)
 have pg_dump || need+=(postgresql-client)
 have mariadb-dump || need+=(mariadb-client)

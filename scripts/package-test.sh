@@ -41,6 +41,7 @@ chmod 0755 "$work"
 listing >"$work/before.txt"
 
 server_pid=
+data=
 cleanup() {
   local rc=$?
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
@@ -49,7 +50,7 @@ cleanup() {
     [ -f "$work/server.log" ] && sed 's/^/  server: /' "$work/server.log" >&2
     dpkg --purge coffer-server coffer >/dev/null 2>&1 || true
   fi
-  rm -rf "$work"
+  rm -rf "$work" ${data:+"$data"}
   exit $rc
 }
 trap cleanup EXIT
@@ -139,6 +140,7 @@ kill -TERM "$server_pid"
 wait "$server_pid" || fail "coffer-server did not stop cleanly on SIGTERM"
 server_pid=
 rm -rf "$data"
+data=
 say "server: start as coffer-server, request (403), source add, backup+restore through it, stop ok"
 
 # Purge: nothing left.

@@ -118,7 +118,9 @@ export class Gateway {
       // An authenticated client may finish sending what it was sending (bounded in size and,
       // by the edge, in idle time); an unauthenticated body is never read: the connection is
       // closed after the answer.
-      if (log.accessKeyId !== undefined)
+      // A client waiting for `100 Continue` has sent nothing: it gets the answer instead.
+      const waiting = /100-continue/i.test(req.headers.expect ?? "");
+      if (log.accessKeyId !== undefined && !waiting)
         await drain(req.body, 64 * 1024 * 1024).catch(() => undefined);
     }
     res.headers["x-amz-request-id"] = requestId;
@@ -206,6 +208,14 @@ export class Gateway {
         `Access Denied: buckets are managed by the gateway operator (${op} refused)`,
       );
     }
+    // Server-side encryption is refused, never ignored: a client asking for it must not
+    // believe its data is encrypted at rest by the gateway (coffer encrypts on the client).
+    const sse = Object.keys(req.headers).find((h) => h.startsWith("x-amz-server-side-encryption"));
+    if (sse !== undefined)
+      throw new S3Error(
+        "NotImplemented",
+        `Server-side encryption (${sse}) is not supported by coffer-server; nothing was stored`,
+      );
     if (WRITE_OPS.has(op) && this.hooks.beforeWrite !== undefined)
       await this.hooks.beforeWrite(log, req);
     const ctx: RequestContext = {

@@ -10,7 +10,15 @@ import { S3Error } from "./s3/errors.ts";
  * closed after the response: a client announcing 60 MB and sending 10 bytes cannot hold a
  * connection open for ever.
  */
-async function* bodyOf(req: IncomingMessage, idleMs: number): AsyncIterable<Uint8Array> {
+async function* bodyOf(
+  req: IncomingMessage,
+  idleMs: number,
+  res: ServerResponse | undefined,
+): AsyncIterable<Uint8Array> {
+  // `100 Continue` goes out only when the gateway starts reading the body, i.e. after the
+  // request was authenticated (the server's checkContinue listener defers it to here).
+  if (res !== undefined && /100-continue/i.test(req.headers.expect ?? "") && !res.headersSent)
+    res.writeContinue();
   const it = (
     req as Readable & { iterator(o: { destroyOnReturn: boolean }): AsyncIterable<Buffer> }
   )
@@ -42,23 +50,35 @@ async function* bodyOf(req: IncomingMessage, idleMs: number): AsyncIterable<Uint
   if (!req.complete) throw new Error(`request body aborted after ${received} bytes`);
 }
 
+/**
+ * Node decodes header bytes as latin1; clients send (and sign) UTF-8. A value whose bytes are
+ * valid UTF-8 is re-decoded so the signature check hashes the bytes that were signed.
+ */
+function utf8Header(v: string): string {
+  if (!/[\u0080-\u00ff]/.test(v)) return v;
+  const bytes = Buffer.from(v, "latin1");
+  const text = bytes.toString("utf8");
+  return Buffer.from(text, "utf8").equals(bytes) ? text : v;
+}
+
 /** Converts a node:http request into the gateway's request value. */
 export function toGatewayRequest(
   req: IncomingMessage,
   o: { bodyIdleMs?: number } = {},
+  res?: ServerResponse,
 ): GatewayRequest {
   const url = req.url ?? "/";
   const q = url.indexOf("?");
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headersDistinct)) {
-    if (v !== undefined) headers[k] = v.join(",");
+    if (v !== undefined) headers[k] = utf8Header(v.join(","));
   }
   return {
     method: req.method ?? "GET",
     rawPath: q < 0 ? url : url.slice(0, q),
     rawQuery: q < 0 ? "" : url.slice(q + 1),
     headers,
-    body: bodyOf(req, o.bodyIdleMs ?? DEFAULT_BODY_IDLE_MS),
+    body: bodyOf(req, o.bodyIdleMs ?? DEFAULT_BODY_IDLE_MS, res),
     remoteAddress: req.socket.remoteAddress ?? "",
   };
 }
@@ -74,7 +94,7 @@ export function nodeHandler(
   return (req, res) => {
     void (async () => {
       try {
-        const r = await gateway.handle(toGatewayRequest(req, o));
+        const r = await gateway.handle(toGatewayRequest(req, o, res));
         // A body left unread (refused before it was read): close rather than wait for it.
         if (!req.complete) r.headers.connection = "close";
         const body = r.body;

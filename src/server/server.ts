@@ -194,6 +194,8 @@ export async function startServer(
       generated = tls.generated;
       server = createHttpsServer({ cert: tls.cert, key: tls.key }, handler);
     }
+    // Expect: 100-continue is answered by the gateway once the request is authenticated.
+    server.on("checkContinue", handler);
     server.requestTimeout = 0; // uploads may be long; idle bodies time out (bodyTimeout)
     server.keepAliveTimeout = 30_000;
     server.headersTimeout = Math.min(60_000, Math.max(cfg.bodyTimeoutMs, 1000));

@@ -92,7 +92,7 @@ export async function listObjects(ctx: RequestContext, v2: boolean): Promise<Gat
   const token = q.get("continuation-token");
   const startAfter = q.get("start-after");
   const marker = q.get("marker");
-  if (v2 && token !== undefined) {
+  if (v2 && token !== undefined && token !== "") {
     const decoded = Buffer.from(token, "base64url").toString("utf8");
     if (!decoded.startsWith("c1:"))
       throw new S3Error("InvalidArgument", "The continuation token provided is incorrect", {
@@ -109,11 +109,15 @@ export async function listObjects(ctx: RequestContext, v2: boolean): Promise<Gat
         : marker;
   }
   const page = await walk(ctx, prefix, delimiter, after, maxKeys);
+  // V1 always names the owner; V2 with fetch-owner=true (the source owns all it can list).
+  const withOwner = !v2 || q.get("fetch-owner") === "true";
+  const owner = { ID: ctx.caller.source.accessKeyId, DisplayName: ctx.caller.source.name };
   const contents: XmlNode[] = page.contents.map((o) => ({
     Key: enc(o.key),
     LastModified: isoTime(o.createdAt),
     ETag: quoteEtag(o.etag),
     Size: o.size,
+    ...(withOwner ? { Owner: owner } : {}),
     StorageClass: "STANDARD",
   }));
   const prefixes: XmlNode[] = page.prefixes.map((p) => ({ Prefix: enc(p) }));

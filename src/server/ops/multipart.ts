@@ -62,6 +62,8 @@ export async function uploadPart(ctx: ObjectContext): Promise<GatewayResponse> {
       { ArgumentName: "partNumber" },
     );
   }
+  if (ctx.req.headers["x-amz-copy-source"] !== undefined)
+    throw new S3Error("NotImplemented", "UploadPartCopy is not supported by coffer-server");
   const u = await requireUpload(ctx);
   const body = await receive(ctx, MAX_PART_BYTES);
   try {
@@ -84,11 +86,8 @@ export async function uploadPart(ctx: ObjectContext): Promise<GatewayResponse> {
   return { status: 200, headers };
 }
 
-/** CompleteMultipartUpload: concatenates the listed parts and commits write-once. */
-export async function completeUpload(ctx: ObjectContext): Promise<GatewayResponse> {
-  const { bucket, key } = ctx.target;
-  const u = await requireUpload(ctx);
-  const ifNoneMatch = wantsIfNoneMatch(ctx);
+/** The parts a CompleteMultipartUpload body lists (MalformedXML when it lists none). */
+async function requestedParts(ctx: ObjectContext): Promise<{ partNumber: number; etag: string }[]> {
   const xmlBody = await receive(ctx, 4 * 1024 * 1024);
   let xml: string;
   try {
@@ -110,6 +109,44 @@ export async function completeUpload(ctx: ObjectContext): Promise<GatewayRespons
       "The XML you provided was not well-formed or did not validate against our published schema.",
     );
   }
+  return wanted;
+}
+
+/** The S3 ETag of a multipart object: MD5 of the parts' binary MD5s, `-N`. */
+function multipartEtag(etags: readonly string[]): string | undefined {
+  if (!etags.every((e) => /^[0-9a-f]{32}$/.test(e))) return undefined;
+  const md5s = etags.map((e) => Buffer.from(e, "hex"));
+  return `${createHash("md5").update(Buffer.concat(md5s)).digest("hex")}-${etags.length}`;
+}
+
+function completed(bucket: string, key: string, etag: string): GatewayResponse {
+  return xmlResponse("CompleteMultipartUploadResult", {
+    Location: `/${bucket}/${key}`,
+    Bucket: bucket,
+    Key: key,
+    ETag: quoteEtag(etag),
+  });
+}
+
+/**
+ * CompleteMultipartUpload: concatenates the listed parts and commits write-once. Completing
+ * an upload that already completed (a client retry after a lost answer) returns the same 200
+ * when the stored object is the one these parts make.
+ */
+export async function completeUpload(ctx: ObjectContext): Promise<GatewayResponse> {
+  const { bucket, key } = ctx.target;
+  let u: UploadRecord;
+  try {
+    u = await requireUpload(ctx);
+  } catch (err) {
+    if (!(err instanceof S3Error) || err.code !== "NoSuchUpload") throw err;
+    const etag = multipartEtag((await requestedParts(ctx)).map((w) => w.etag));
+    const rec = await ctx.deps.metadata.objects.get(bucket, key);
+    if (etag !== undefined && rec?.etag === etag) return completed(bucket, key, etag);
+    throw err;
+  }
+  const ifNoneMatch = wantsIfNoneMatch(ctx);
+  const wanted = await requestedParts(ctx);
   const stored = new Map(
     (await ctx.deps.metadata.uploads.parts(u.uploadId)).map((p) => [p.partNumber, p]),
   );
@@ -169,12 +206,7 @@ export async function completeUpload(ctx: ObjectContext): Promise<GatewayRespons
     await admitted.afterCommit(r.created);
     await ctx.deps.metadata.uploads.remove(u.uploadId);
     await rm(partDir(ctx, u.uploadId), { recursive: true, force: true });
-    return xmlResponse("CompleteMultipartUploadResult", {
-      Location: `/${bucket}/${key}`,
-      Bucket: bucket,
-      Key: key,
-      ETag: quoteEtag(r.record.etag),
-    });
+    return completed(bucket, key, r.record.etag);
   } finally {
     await out.close().catch(() => undefined);
     await rm(tmp, { force: true });

@@ -71,6 +71,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import("./repair.ts")).repairCommand,
   },
   {
+    name: "copy",
+    summary: "copy snapshots from another repository (--from-repo), uploading only what is missing",
+    load: async () => (await import("./copy.ts")).copyCommand,
+  },
+  {
     name: "forget",
     summary:
       "forget snapshots by ID or by a retention policy (behind a coffer gateway: a delayed, cancellable deletion)",

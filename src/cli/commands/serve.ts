@@ -97,6 +97,7 @@ export const serveCommand: Command = {
       users,
       tls,
       log: (msg) => ctx.io.stderr.write(`coffer: ${msg}\n`),
+      now: () => ctx.io.clock.now(),
     });
     const addr = server.address() as AddressInfo;
     const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;

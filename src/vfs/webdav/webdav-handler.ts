@@ -5,7 +5,8 @@ import type { BrowseTree } from "../browse-tree.ts";
 import type { VNode } from "../vnode.ts";
 import { parseRange } from "./http-range.ts";
 import { type DavEntry, decodePath, encodeHref, httpDate, multistatus } from "./multistatus.ts";
-import { verifyUser, type WebdavUser } from "./users-file.ts";
+import { BasicAuth } from "./basic-auth.ts";
+import type { WebdavUser } from "./users-file.ts";
 
 /** A symlink stored in a snapshot shows as `<name>.rclonelink` holding its target (rclone -l). */
 export const LINK_SUFFIX = ".rclonelink";
@@ -25,6 +26,8 @@ export interface WebdavHandlerOptions {
   users: ReadonlyMap<string, WebdavUser> | undefined;
   /** Reports damaged files (stderr). */
   log: (message: string) => void;
+  /** Clock for remembering verified credentials (see BasicAuth). */
+  now: () => number;
 }
 
 function join(dir: Buffer, name: Buffer): Buffer {
@@ -40,6 +43,7 @@ export function webdavHandler(
   tree: BrowseTree,
   o: WebdavHandlerOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
+  const auth = o.users === undefined ? undefined : new BasicAuth(o.users, o.now);
   const resolveTarget = async (parts: Buffer[]): Promise<Target | undefined> => {
     const node = await tree.resolve(parts);
     if (node !== undefined) return node.kind === "symlink" && node.immutable ? undefined : { node };
@@ -90,7 +94,7 @@ export function webdavHandler(
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (o.users !== undefined && !(await authorised(req, o.users))) {
+    if (auth !== undefined && !(await auth.check(req.headers.authorization))) {
       res.writeHead(401, {
         "WWW-Authenticate": 'Basic realm="coffer", charset="UTF-8"',
         "Content-Length": 0,
@@ -294,16 +298,4 @@ function etagOf(n: VNode, link?: Buffer): string {
   else if (n.source.t === "file") h.update("file\0").update(n.source.content.join(","));
   else h.update(`ino\0${n.ino.toString()}`);
   return `"${h.digest("hex").slice(0, 32)}"`;
-}
-
-async function authorised(
-  req: IncomingMessage,
-  users: ReadonlyMap<string, WebdavUser>,
-): Promise<boolean> {
-  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(req.headers.authorization ?? "");
-  if (m === null) return false;
-  const decoded = Buffer.from(m[1]!, "base64").toString("utf8");
-  const colon = decoded.indexOf(":");
-  if (colon < 0) return false;
-  return verifyUser(users, decoded.slice(0, colon), decoded.slice(colon + 1));
 }

@@ -33,6 +33,8 @@ export interface WebdavServerOptions {
   users: ReadonlyMap<string, WebdavUser> | undefined;
   tls: { cert: Buffer; key: Buffer } | undefined;
   log: (message: string) => void;
+  /** Clock (milliseconds) for remembering verified credentials. */
+  now: () => number;
 }
 
 /**
@@ -48,7 +50,7 @@ export async function startWebdav(tree: BrowseTree, o: WebdavServerOptions): Pro
       `Refusing to serve on ${o.listen.host}, which is not a loopback address, without both --users and --tls-cert/--tls-key`,
     );
   }
-  const handler = webdavHandler(tree, { users: o.users, log: o.log });
+  const handler = webdavHandler(tree, { users: o.users, log: o.log, now: o.now });
   const server: Server =
     o.tls !== undefined
       ? createHttps({ cert: o.tls.cert, key: o.tls.key }, handler)

@@ -10,7 +10,7 @@ import {
   generateMasterKey,
 } from "../../format/keys.ts";
 import type { Storage } from "../../storage/storage.ts";
-import { unlockMasterKey } from "./keys.ts";
+import { unlockMasterKey } from "./unlock.ts";
 
 /** Options for {@link Repository.init}. */
 export interface InitOptions {

@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
-const repo = process.env.COFFER_REPOSITORY ?? join(homedir(), ".coffer", "repo");
+const repo = process.env.COFFER_REPOSITORY || join(homedir(), ".coffer", "repo");
 const paths = process.argv.slice(2).length ? process.argv.slice(2) : [join(root, "src")];
 const env = { ...process.env, COFFER_REPOSITORY: repo };
 if (!env.COFFER_PASSWORD && !env.COFFER_PASSWORD_FILE) {
@@ -33,5 +33,5 @@ const b = coffer("backup", ...paths);
 if (b.status !== 0 && b.status !== 3) process.exit(b.status ?? 1);
 coffer("snapshots");
 console.log(
-  `\nrepository: ${repo}\ntry: COFFER_REPOSITORY=${repo} COFFER_PASSWORD_FILE=${env.COFFER_PASSWORD_FILE} ./bin/coffer.mjs restore latest --target /tmp/restored`,
+  `\nrepository: ${repo}\ntry: COFFER_REPOSITORY=${repo} COFFER_PASSWORD_FILE=${env.COFFER_PASSWORD_FILE} coffer restore latest --target /tmp/restored  (coffer is bin/coffer: export PATH="$PWD/bin:$PATH")`,
 );

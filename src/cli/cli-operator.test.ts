@@ -103,6 +103,19 @@ describe("coffer for operators (slow: real processes)", () => {
     assert.equal(eight.code, 0, eight.stderr);
   });
 
+  test("COFFER_TLS_FINGERPRINT in the environment (for a gateway) does not break a local repository; the flag is refused", async () => {
+    const fp =
+      "86:E6:72:75:F4:43:FE:69:40:CE:14:2B:DC:64:B9:2C:41:61:5E:91:21:88:5E:5D:D7:6A:91:E0:00:C8:CC:EF";
+    const r = await f.run(["snapshots"], {
+      COFFER_TLS_FINGERPRINT: fp,
+      COFFER_TLS_CA: "/nonexistent.pem",
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const flag = await f.run(["snapshots", "--tls-fingerprint", fp]);
+    assert.equal(flag.code, 2, flag.stderr);
+    assert.match(flag.stderr, /only applies to s3: repositories/);
+  });
+
   test("key add and key passwd refuse a short new password unless --insecure-password", async () => {
     const r = await f.run(["key", "add"], { COFFER_NEW_PASSWORD: "short" });
     assert.equal(r.code, 2, r.stderr);

@@ -56,7 +56,11 @@ describe("coffer on a terminal (slow: real processes on a pseudo-terminal)", () 
     await mkdir(src);
     for (let i = 0; i < 24; i++)
       await writeFile(join(src, `f${String(i)}`), pseudoRandomBytes(512 << 10, i + 1));
-    const env = { COFFER_REPOSITORY: repo, COFFER_PASSWORD: "test password", COFFER_PROGRESS_FPS: "50" };
+    const env = {
+      COFFER_REPOSITORY: repo,
+      COFFER_PASSWORD: "test password",
+      COFFER_PROGRESS_FPS: "50",
+    };
     assert.equal((await runCoffer(["init"], env)).code, 0);
 
     // "[0:01]  41.7% [========>           ] 10/24 files 5.0 MiB / 12.0 MiB 4.1 MiB/s ETA 0:02"
@@ -76,5 +80,28 @@ describe("coffer on a terminal (slow: real processes on a pseudo-terminal)", () 
     const piped = await runCoffer(["backup", src], env);
     assert.equal(piped.code, 0, piped.stderr);
     assert.doesNotMatch(piped.stderr, /\x1b\[K/);
+  });
+
+  test("dump refuses to write a directory's tar archive to a terminal; a file, or a pipe, is fine", async () => {
+    const repo = join(dir, "dump-repo");
+    const src = join(dir, "dump-src");
+    await mkdir(src);
+    await writeFile(join(src, "note.txt"), "hello terminal\n");
+    const env = { COFFER_REPOSITORY: repo, COFFER_PASSWORD: "test password" };
+    assert.equal((await runCoffer(["init"], env)).code, 0);
+    assert.equal((await runCoffer(["backup", src, "-q"], env)).code, 0);
+    const d = await runCofferTty(["dump", "latest", src], env);
+    assert.equal(d.code, 2, d.output);
+    assert.match(
+      d.output,
+      /it is a directory \(a tar archive\): refusing to write it to a terminal/,
+    );
+    assert.doesNotMatch(d.output, /ustar/);
+    const f = await runCofferTty(["dump", "latest", join(src, "note.txt")], env);
+    assert.equal(f.code, 0, f.output);
+    assert.match(f.output, /hello terminal/);
+    const piped = await runCoffer(["dump", "latest", src], env);
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.match(piped.stdout.subarray(257, 262).toString(), /ustar/);
   });
 });

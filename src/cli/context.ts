@@ -53,8 +53,12 @@ export class CliContext {
   /** The storage backend for the repository location (no snapshot is written after an interrupt). */
   async storage(): Promise<Storage> {
     if (this.storageCache) return this.storageCache;
-    const ca = str(this.args, "tls-ca") ?? this.io.env.COFFER_TLS_CA;
-    const fp = str(this.args, "tls-fingerprint") ?? this.io.env.COFFER_TLS_FINGERPRINT;
+    // The environment's TLS settings are ambient (set for the gateway in a profile): they apply
+    // to s3: repositories only. The same settings as flags on another repository are refused.
+    const s3 = this.repoUrl.startsWith("s3:");
+    const ca = str(this.args, "tls-ca") ?? (s3 ? this.io.env.COFFER_TLS_CA : undefined);
+    const fp =
+      str(this.args, "tls-fingerprint") ?? (s3 ? this.io.env.COFFER_TLS_FINGERPRINT : undefined);
     const storage = await openStorage(this.repoUrl, {
       env: this.io.env,
       cwd: this.io.cwd,

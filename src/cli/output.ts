@@ -56,6 +56,11 @@ export class Output {
   }
 }
 
+/** `1 pack`, `2 packs`; `plural(2, "index object")` → `2 index objects`. */
+export function plural(n: number, word: string, many = `${word}s`): string {
+  return `${String(n)} ${n === 1 ? word : many}`;
+}
+
 /** Formats a byte count the way restic does: `1.234 GiB`. */
 export function formatBytes(n: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];

@@ -202,7 +202,7 @@ async function runBackup(
     }
     if (readErrors > 0) {
       ctx.out.warn(
-        `${String(readErrors)} file(s) could not be read; snapshot ${result.snapshotId.slice(0, 8)} is incomplete`,
+        `${String(readErrors)} file${readErrors === 1 ? "" : "s"} could not be read; snapshot ${result.snapshotId.slice(0, 8)} is incomplete`,
       );
       return ExitCode.PARTIAL;
     }

@@ -36,7 +36,15 @@ export const dumpCommand: Command = {
     const repo = await ctx.repository();
     const { id } = await findSnapshot(repo, ref, readFilter(args, ctx.io.cwd));
     if (targetArg === undefined) {
-      await dump(repo, id, path, ctx.out.stdout);
+      const tty = ctx.io.stdout.isTTY === true;
+      await dump(repo, id, path, ctx.out.stdout, {
+        ...(tty
+          ? {
+              refuseArchive:
+                "refusing to write it to a terminal; redirect stdout or use --target FILE",
+            }
+          : {}),
+      });
       return 0;
     }
     const target = resolve(ctx.io.cwd, targetArg);

@@ -248,7 +248,7 @@ describe("coffer forget on a local repository (slow: real processes)", () => {
       [["--keep-daily"], /^coffer: forget: Option '--keep-daily <value>' argument missing/],
       [
         ["not-hex!"],
-        /^coffer: Cannot find snapshot "not-hex!": expected "latest" or a hex snapshot ID$/,
+        /^coffer: Cannot find snapshot "not-hex!": expected "latest", "latest~N" or a hex snapshot ID$/,
       ],
     ];
     for (const [args, re] of cases) {

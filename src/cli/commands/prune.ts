@@ -3,7 +3,7 @@ import { prune, type PruneOptions, type PruneReport } from "../../engine/prune/i
 import { parseMaxUnused, parseSize } from "../../engine/prune/index.ts";
 import { flag, str, type Command, type OptionSpec, type ParsedArgs } from "../command.ts";
 import type { CliContext } from "../context.ts";
-import { formatBytes } from "../output.ts";
+import { formatBytes, plural } from "../output.ts";
 
 /** Options shared by `prune` and `forget --prune`. */
 export const pruneOptions: Record<string, OptionSpec> = {
@@ -71,23 +71,27 @@ export function printPruneReport(ctx: CliContext, r: PruneReport): void {
   );
   if (r.repacked.packs > 0)
     ctx.out.line(
-      `${r.dryRun ? "would repack" : "repacked"} ${r.repacked.packs} pack(s): ${r.repacked.blobs} blob(s), ${formatBytes(r.repacked.bytes)} copied into ${r.repacked.newPacks} new pack(s)`,
+      `${r.dryRun ? "would repack" : "repacked"} ${plural(r.repacked.packs, "pack")}: ${plural(r.repacked.blobs, "blob")}, ${formatBytes(r.repacked.bytes)} copied into ${plural(r.repacked.newPacks, "new pack")}`,
     );
   if (r.manifestsRewritten > 0)
-    ctx.out.line(`${r.dryRun ? "would rewrite" : "rewrote"} ${r.manifestsRewritten} manifest(s)`);
+    ctx.out.line(
+      `${r.dryRun ? "would rewrite" : "rewrote"} ${plural(r.manifestsRewritten, "manifest")}`,
+    );
   if (r.deletedPacks.length > 0 || r.rescued.length > 0) {
     ctx.out.line(
-      `${r.dryRun ? "would delete" : "deleted"} ${r.deletedPacks.length} packs (${r.freedBytes} bytes), rewrote ${r.rewrittenIndexes} index object(s), rescued ${r.rescued.length} pack(s) a new backup uses`,
+      `${r.dryRun ? "would delete" : "deleted"} ${plural(r.deletedPacks.length, "pack")} (${formatBytes(r.freedBytes)}), rewrote ${plural(r.rewrittenIndexes, "index object")}, rescued ${plural(r.rescued.length, "pack")} a new backup uses`,
     );
   }
   if (r.orphanManifests > 0)
-    ctx.out.line(`deleted ${r.orphanManifests} manifest(s) of forgotten snapshots`);
+    ctx.out.line(`deleted ${plural(r.orphanManifests, "manifest")} of forgotten snapshots`);
   if (r.plan !== undefined)
     ctx.out.line(
-      `${r.dryRun ? "would plan" : "planned"} ${r.plan.candidates} unused or repacked pack(s) (${r.plan.bytes} bytes) for deletion by a prune after ${r.plan.executableAfter} (${r.plan.key})`,
+      `${r.dryRun ? "would plan" : "planned"} ${plural(r.plan.candidates, "unused or repacked pack")} (${formatBytes(r.plan.bytes)}) for deletion by a prune after ${r.plan.executableAfter}${r.dryRun ? "" : ` (${r.plan.key})`}`,
     );
   if (r.waitingPlans > 0)
-    ctx.out.line(`${r.waitingPlans} earlier plan(s) still within their grace period`);
+    ctx.out.line(
+      `${plural(r.waitingPlans, "earlier plan")} still within ${r.waitingPlans === 1 ? "its" : "their"} grace period`,
+    );
   if (r.deletedPacks.length === 0 && r.plan === undefined && r.waitingPlans === 0)
     ctx.out.line("nothing to prune");
 }

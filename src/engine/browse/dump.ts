@@ -15,6 +15,11 @@ export interface DumpSource extends SnapshotSource, TreeLoader {
 export interface DumpOptions {
   /** Blobs fetched ahead of the one being written (default 4). */
   readAhead?: number;
+  /**
+   * Refuse a directory (a tar archive) with this reason, before writing anything: the CLI
+   * sets it when stdout is a terminal, as restic does.
+   */
+  refuseArchive?: string;
 }
 
 /**
@@ -46,6 +51,11 @@ export async function dump(
     }
     return;
   }
+  if (o.refuseArchive !== undefined)
+    throw new CofferError(
+      "BAD_INPUT",
+      `Cannot dump ${target.path}: it is a directory (a tar archive): ${o.refuseArchive}`,
+    );
   const tree = target.tree ?? snap.tree;
   const tar = new TarWriter(out);
   const base = target.pathBytes;

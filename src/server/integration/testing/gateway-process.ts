@@ -28,6 +28,7 @@ export interface SourceCreds {
   endpoint: string;
   tlsFingerprint: string | null;
   repository: string;
+  region: string;
 }
 
 /** The outcome of a child process. */

@@ -3,10 +3,11 @@ import { CofferError, isCofferError } from "../core/errors.ts";
 import type { FoundSnapshot } from "../engine/browse/index.ts";
 import type { TreeNode } from "../format/tree.ts";
 import { BlobCache } from "./blob-cache.ts";
-import { hashIno, ROOT_INO } from "./ino.ts";
+import { ROOT_INO } from "./ino.ts";
 import { buildLayout, type Layout, type TimeFormatter } from "./layout.ts";
 import { blobStarts, planRead } from "./read-plan.ts";
 import { snapshotChild, virtualNode, type VNode } from "./vnode.ts";
+import { virtualList } from "./virtual-dirs.ts";
 
 /** What the browse tree reads: a repository (see repository-source.ts) or a test fake. */
 export interface VfsSource {
@@ -119,7 +120,7 @@ export class BrowseTree {
     const src = dir.source;
     if (src.t === "virtual") {
       await this.#fresh();
-      return this.#virtualList(src.key);
+      return virtualList(this.#layout, src.key, this.#owner);
     }
     if (src.t !== "tree")
       throw new CofferError("BAD_INPUT", `Cannot list ${dir.path}: not a directory`);
@@ -157,57 +158,6 @@ export class BrowseTree {
       else hi = mid - 1;
     }
     return undefined;
-  }
-
-  #virtualList(key: string): VNode[] {
-    const L = this.#layout;
-    const t = this.#topTime();
-    const dir = (name: string, path: string): VNode =>
-      virtualNode(hashIno("virtual", path), name, path, "dir", t, this.#owner, { key: path });
-    const link = (name: string, path: string, target: string, ns: bigint): VNode =>
-      virtualNode(hashIno("link", path, target), name, path, "symlink", ns, this.#owner, {
-        target,
-      });
-    const snapPath = (name: string): string => `snapshots/${name}`;
-    if (key === "") {
-      const out = [dir("hosts", "hosts"), dir("ids", "ids")];
-      if (L.latest !== undefined)
-        out.push(link("latest", "latest", snapPath(L.latest.name), L.latest.timeNs));
-      out.push(dir("snapshots", "snapshots"), dir("tags", "tags"));
-      return out;
-    }
-    if (key === "snapshots") {
-      return L.snapshots.map((s) =>
-        virtualNode(
-          hashIno("snapshot", s.id),
-          s.name,
-          snapPath(s.name),
-          "dir",
-          s.timeNs,
-          this.#owner,
-          {
-            tree: { tree: s.found.snapshot.tree, snapshotId: s.id },
-          },
-        ),
-      );
-    }
-    if (key === "ids") {
-      return L.snapshots.map((s) =>
-        link(s.alias, `ids/${s.alias}`, `../${snapPath(s.name)}`, s.timeNs),
-      );
-    }
-    for (const [top, map] of [
-      ["hosts", L.hosts],
-      ["tags", L.tags],
-    ] as const) {
-      if (key === top) return [...map.keys()].sort().map((h) => dir(h, `${top}/${h}`));
-      if (key.startsWith(`${top}/`)) {
-        const s = map.get(key.slice(top.length + 1));
-        if (s === undefined) return [];
-        return [link("latest", `${key}/latest`, `../../${snapPath(s.name)}`, s.timeNs)];
-      }
-    }
-    return [];
   }
 
   /**

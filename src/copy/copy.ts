@@ -1,15 +1,13 @@
 import { CofferError } from "../core/errors.ts";
-import { References, throwIfInterrupted } from "../engine/backup/commit.ts";
-import { Packer } from "../engine/backup/pipeline/packer.ts";
+import { Packer, References, throwIfInterrupted } from "../engine/backup/index.ts";
 import {
   type FoundSnapshot,
   type SnapshotFilter,
   compareSnapshots,
   findSnapshot,
   listSnapshots,
-} from "../engine/browse/find-snapshot.ts";
-import { addPack, saveIndex } from "../engine/repository/index-store.ts";
-import type { Repository } from "../engine/repository/repository.ts";
+} from "../engine/browse/index.ts";
+import { type Repository, addPack, saveIndex } from "../engine/repository/index.ts";
 import { encodeManifest } from "../format/manifest.ts";
 import type { Snapshot } from "../format/snapshot.ts";
 import type { TreeNode } from "../format/tree.ts";

@@ -2,8 +2,8 @@ import { CofferError } from "../core/errors.ts";
 import { encodeBlob } from "../format/blob.ts";
 import { Chunker, gearTable } from "../format/chunker.ts";
 import { blobId, shortId } from "../format/ids.ts";
-import type { Packer } from "../engine/backup/pipeline/packer.ts";
-import type { Repository } from "../engine/repository/repository.ts";
+import type { Packer } from "../engine/backup/index.ts";
+import type { Repository } from "../engine/repository/index.ts";
 
 /** Packs uploading at once before a re-chunk waits (bounds memory). */
 const MAX_UPLOADS = 4;

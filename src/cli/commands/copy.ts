@@ -1,5 +1,5 @@
 import { CofferError } from "../../core/errors.ts";
-import { Repository } from "../../engine/repository/repository.ts";
+import { Repository } from "../../engine/repository/index.ts";
 import { copySnapshots } from "../../copy/copy.ts";
 import { shortId } from "../../format/ids.ts";
 import { openStorage } from "../../storage/open.ts";

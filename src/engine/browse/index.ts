@@ -2,6 +2,7 @@
 export { diff } from "./diff.ts";
 export { dump, fileContent } from "./dump.ts";
 export {
+  compareSnapshots,
   findSnapshot,
   listSnapshots,
   matchesFilter,

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { CofferError } from "../../core/errors.ts";
 import { BrowseTree, localTimeFormatter, repositorySource } from "../../vfs/index.ts";
-import { FuseMount } from "../../vfs/fuse/fuse-mount.ts";
+import { checkMountpoint, FuseMount } from "../../vfs/fuse/fuse-mount.ts";
 import { type Command, str } from "../command.ts";
 import type { CliContext } from "../context.ts";
 import { filterOptions, readFilter } from "./snapshot-filter.ts";
@@ -89,6 +89,7 @@ export const mountCommand: Command = {
     if (target === undefined || extra !== undefined)
       throw new CofferError("BAD_INPUT", "mount: give one mount point");
     const mountpoint = resolve(ctx.io.cwd, target);
+    checkMountpoint(mountpoint);
     const tree = await openBrowseTree(ctx, args);
     const m = await FuseMount.mount(tree, {
       mountpoint,

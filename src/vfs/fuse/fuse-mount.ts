@@ -44,6 +44,24 @@ function run(cmd: string, args: string[], fd?: number): Promise<Ran> {
 }
 
 /**
+ * Refuses a mount point that is not an existing directory.
+ * @throws CofferError BAD_INPUT `Cannot mount at /x: not a directory`
+ */
+export function checkMountpoint(mountpoint: string): void {
+  let isDir: boolean;
+  try {
+    isDir = statSync(mountpoint).isDirectory();
+  } catch (err) {
+    const why =
+      (err as NodeJS.ErrnoException).code === "ENOENT"
+        ? "no such directory (create it first)"
+        : (err as Error).message;
+    throw new CofferError("BAD_INPUT", `Cannot mount at ${mountpoint}: ${why}`, { cause: err });
+  }
+  if (!isDir) throw new CofferError("BAD_INPUT", `Cannot mount at ${mountpoint}: not a directory`);
+}
+
+/**
  * A FUSE mount of a {@link BrowseTree}, speaking the kernel protocol on /dev/fuse directly
  * (no libfuse; see ADR 0015). The device is opened here and handed to `mount -t fuse.coffer`
  * as its fd 3; two reads are outstanding at a time and every request is answered
@@ -77,18 +95,7 @@ export class FuseMount {
    * @throws CofferError BAD_INPUT (mount point not a directory), IO (no /dev/fuse, mount failed).
    */
   static async mount(tree: BrowseTree, o: FuseMountOptions): Promise<FuseMount> {
-    let isDir: boolean;
-    try {
-      isDir = statSync(o.mountpoint).isDirectory();
-    } catch (err) {
-      throw new CofferError(
-        "BAD_INPUT",
-        `Cannot mount at ${o.mountpoint}: ${(err as Error).message}`,
-        { cause: err },
-      );
-    }
-    if (!isDir)
-      throw new CofferError("BAD_INPUT", `Cannot mount at ${o.mountpoint}: not a directory`);
+    checkMountpoint(o.mountpoint);
     let fd: number;
     try {
       fd = openSync("/dev/fuse", "r+");

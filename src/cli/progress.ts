@@ -22,7 +22,7 @@ export class Progress {
   private readonly started: number;
   private drawn = false;
   private sample: ProgressSample = { files: 0, bytes: 0 };
-  private totals: { files: number; bytes: number } | undefined;
+  private totals: { files: number; bytes: number; final: boolean } | undefined;
   private ticker: ReturnType<typeof setInterval> | undefined;
 
   private readonly intervalMs: number;
@@ -58,9 +58,13 @@ export class Progress {
     this.ticker.unref();
   }
 
-  /** Totals found by a concurrent scan (used when the sample has none). */
-  setTotals(files: number, bytes: number): void {
-    this.totals = { files, bytes };
+  /**
+   * Totals found by a concurrent scan (used when the sample has none). Until `final` (the scan
+   * is done) they only grow: no percentage or ETA is shown from them, and the file count reads
+   * `10/24+`. Totals the backup has overtaken (a file grew, the scan is behind) are not shown.
+   */
+  setTotals(files: number, bytes: number, final = false): void {
+    this.totals = { files, bytes, final };
   }
 
   /** Reports a sample; draws only if the interval has passed. */
@@ -74,8 +78,15 @@ export class Progress {
     if (!force && now - this.last < this.intervalMs) return;
     this.last = now;
     const p = this.sample;
-    const totalFiles = p.totalFiles ?? this.totals?.files;
-    const totalBytes = p.totalBytes ?? this.totals?.bytes;
+    const t = this.totals;
+    const trusted =
+      t !== undefined && t.final && p.files <= t.files && p.bytes <= t.bytes ? t : undefined;
+    const totalFiles = p.totalFiles ?? trusted?.files;
+    const totalBytes = p.totalBytes ?? trusted?.bytes;
+    const scanned =
+      p.totalFiles === undefined && t !== undefined && !t.final && t.files > p.files
+        ? t.files
+        : undefined;
     const elapsed = (now - this.started) / 1000;
     const rate = elapsed > 0 ? p.bytes / elapsed : 0;
     const eta =
@@ -102,7 +113,9 @@ export class Progress {
       return;
     }
     if (!this.out.interactive) return;
-    this.io.stderr.write(`\r\x1b[K${this.line(elapsed, p, totalFiles, totalBytes, rate, eta)}`);
+    this.io.stderr.write(
+      `\r\x1b[K${this.line(elapsed, p, totalFiles, totalBytes, rate, eta, scanned)}`,
+    );
     this.drawn = true;
   }
 
@@ -113,9 +126,14 @@ export class Progress {
     totalBytes: number | undefined,
     rate: number,
     eta: number | undefined,
+    scanned: number | undefined,
   ): string {
     const files =
-      totalFiles !== undefined ? `${String(p.files)}/${String(totalFiles)}` : String(p.files);
+      totalFiles !== undefined
+        ? `${String(p.files)}/${String(totalFiles)}`
+        : scanned !== undefined
+          ? `${String(p.files)}/${String(scanned)}+`
+          : String(p.files);
     const total = totalBytes !== undefined ? ` / ${shortBytes(totalBytes)}` : "";
     const tail =
       ` ${files} files ${shortBytes(p.bytes)}${total} ${shortBytes(rate)}/s` +

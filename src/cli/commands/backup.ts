@@ -147,6 +147,8 @@ async function runBackup(
           onUpdate: (t) => {
             progress.setTotals(t.files, t.bytes);
           },
+        }).then((t) => {
+          if (!scanAbort.signal.aborted) progress.setTotals(t.files, t.bytes, true);
         });
       }
       try {

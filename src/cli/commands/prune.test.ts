@@ -123,9 +123,9 @@ describe("coffer prune --max-unused (slow: real processes)", () => {
       "0s",
     ]);
     assert.match(out, /snapshot [0-9a-f]{8} removed/);
-    assert.match(out, /^repacked \d+ pack\(s\)/m);
+    assert.match(out, /^repacked (1 pack|\d+ packs):/m);
     const again = await ok(["prune", "--max-unused", "0", "--grace", "0s"]);
-    assert.match(again, /^deleted [1-9]\d* packs/m);
+    assert.match(again, /^deleted (1 pack|[1-9]\d* packs) /m);
     await ok(["check", "--read-data"]);
     const left = await coffer(["snapshots", "--json"]);
     assert.equal((jsonLines(left.stdout.toString("utf8"))[0] as unknown[]).length, 1);

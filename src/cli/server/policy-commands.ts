@@ -38,7 +38,10 @@ export function rulesFromFlags(flags: Record<string, string | string[]>): Record
   const out: Record<string, unknown> = {};
   for (const [f, v] of Object.entries(flags)) {
     const k = f === "group-by" ? undefined : FLAG_KEYS[f];
-    if (k !== undefined) out[k] = v;
+    // Counts are stored as JSON numbers (`"keepLast":1`), as a policy file writes them.
+    const isCount = k !== undefined && /^keep(Last|Hourly|Daily|Weekly|Monthly|Yearly)$/.test(k);
+    if (k !== undefined)
+      out[k] = isCount && typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
   }
   return out;
 }

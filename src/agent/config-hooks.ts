@@ -1,5 +1,5 @@
 import type { ConfigReader } from "./config-reader.ts";
-import type { HookSpec, Hooks } from "./config.ts";
+import type { HookSpec, Hooks } from "./config-types.ts";
 
 const DEFAULT_HOOK_TIMEOUT = 5 * 60_000;
 

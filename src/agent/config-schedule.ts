@@ -1,7 +1,7 @@
 import { isCofferError } from "../core/errors.ts";
 import { parseCron } from "../server/alerts/cron.ts";
 import type { ConfigReader } from "./config-reader.ts";
-import type { ParseOptions } from "./config.ts";
+import type { ParseOptions } from "./config-types.ts";
 import type { Schedule } from "./schedule.ts";
 
 /** True when `tz` is an IANA time zone this Node knows. */

@@ -1,61 +1,18 @@
 import { ConfigReader, type ConfigIssue } from "./config-reader.ts";
-import { parseDatabases, type DatabasesSpec } from "./config-databases.ts";
+import { parseDatabases } from "./config-databases.ts";
 import { parseHooks } from "./config-hooks.ts";
 import { parseSchedule } from "./config-schedule.ts";
-import type { Schedule } from "./schedule.ts";
+import type { AgentConfig, Hooks, JobConfig, JobWhat, ParseOptions } from "./config-types.ts";
 
 export type { DatabasesSpec } from "./config-databases.ts";
-
-/** A hook: a shell command line and how long it may take. */
-export interface HookSpec {
-  run: string;
-  timeoutMs: number;
-}
-
-/** Commands run around a job (the agent's, then the job's own). */
-export interface Hooks {
-  before: HookSpec[];
-  after: HookSpec[];
-  onError: HookSpec[];
-}
-
-/** What a job backs up or verifies. */
-export type JobWhat =
-  | { kind: "files"; paths: string[]; exclude: string[]; oneFileSystem: boolean }
-  | { kind: "databases"; spec: DatabasesSpec }
-  | { kind: "command"; argv: string[]; filename: string }
-  | { kind: "check"; readData: boolean; subset?: { of: number } | { fraction: number } };
-
-/** One job of the agent. */
-export interface JobConfig {
-  name: string;
-  what: JobWhat;
-  schedule: Schedule;
-  /** `0 3 * * * (Europe/Paris)` or `every 1h, window 20m`: for logs and status. */
-  describe: string;
-  tags: string[];
-  hooks: Hooks;
-  ping?: string;
-  timeoutMs?: number;
-  /** How late past its window a run may finish before the gateway calls it late (default 1h). */
-  graceMs?: number;
-}
-
-/** The agent's configuration file, read and checked. */
-export interface AgentConfig {
-  file: string;
-  repository: string;
-  passwordFile?: string;
-  passwordCommand?: string;
-  host?: string;
-  stateDir?: string;
-  tlsCa?: string;
-  tlsFingerprint?: string;
-  cacheDir?: string;
-  concurrency: number;
-  retry: { attempts: number; initialMs: number; maxMs: number };
-  jobs: JobConfig[];
-}
+export type {
+  AgentConfig,
+  HookSpec,
+  Hooks,
+  JobConfig,
+  JobWhat,
+  ParseOptions,
+} from "./config-types.ts";
 
 /** The result of reading a configuration: the config, or every mistake in it. */
 export type ConfigResult = { ok: true; config: AgentConfig } | { ok: false; issues: ConfigIssue[] };
@@ -97,12 +54,6 @@ const JOB = [
 const SECRETS = ["password", "aws_secret_access_key", "secret_access_key", "secret"];
 const SECRET_HINT =
   "secrets never go in the configuration: use password_file, password_command or the environment (COFFER_PASSWORD, AWS_SECRET_ACCESS_KEY)";
-
-/** Options for {@link parseAgentConfig}. */
-export interface ParseOptions {
-  /** Time zone of cron schedules without `tz` (the host's). */
-  defaultTz: string;
-}
 
 /** Reads an agent configuration; every mistake is returned with its file, line and field. */
 export function parseAgentConfig(file: string, text: string, o: ParseOptions): ConfigResult {

@@ -5,7 +5,7 @@ import { backupDatabases, type DbBackupOutcome } from "../dumps/backup-db.ts";
 import { discoverDatabases } from "../dumps/discover.ts";
 import type { DbConnection, DbType } from "../dumps/types.ts";
 import type { DatabasesSpec } from "./config.ts";
-import type { WorkContext, WorkResult } from "./job-kinds.ts";
+import type { WorkContext, WorkResult } from "./work.ts";
 
 /**
  * Dumps a `databases` job's databases, one snapshot each: those `discover` finds, the

@@ -1,32 +1,11 @@
 import { CofferError } from "../core/errors.ts";
-import type { ToolEnv } from "../dumps/run-tool.ts";
 import { backup } from "../engine/backup/index.ts";
 import { backupCommand } from "../engine/backup/index.ts";
 import { check, type CheckReport } from "../engine/check/index.ts";
-import type { Repository } from "../engine/repository/index.ts";
 import type { JobConfig, JobWhat } from "./config.ts";
+import type { WorkContext, WorkResult } from "./work.ts";
 
-/** What one job's work produced (before hooks). */
-export interface WorkResult {
-  /** Snapshots committed. */
-  snapshots: string[];
-  bytesRead: number;
-  bytesAdded: number;
-  /** A problem that still let the run commit (unreadable files): the run is a "warning". */
-  warning?: string;
-}
-
-/** Everything the work of a job needs. */
-export interface WorkContext {
-  repo: Repository;
-  host: string;
-  tags: string[];
-  env: ToolEnv;
-  signal: AbortSignal;
-  /** How many runs of this job came before (picks the part a `1/N` check reads). */
-  runIndex: number;
-  log(text: string, fields?: Record<string, unknown>): void;
-}
+export type { WorkContext, WorkResult } from "./work.ts";
 
 /** Does the job's work: a backup of files, databases or a command's output, or a check. */
 export async function doWork(job: JobConfig, c: WorkContext): Promise<WorkResult> {

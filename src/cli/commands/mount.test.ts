@@ -159,3 +159,23 @@ test(
     }
   },
 );
+
+test("coffer mount refuses a missing mount point or a file, before opening the repository", async () => {
+  const f = await cliFixture("coffer-mount-");
+  try {
+    const missing = await f.run(["mount", join(f.dir, "nope")], { COFFER_PASSWORD: "" });
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(
+      missing.stderr,
+      /^coffer: Cannot mount at .*nope: no such directory \(create it first\)\n$/,
+    );
+    await writeFile(join(f.dir, "file"), "x");
+    const file = await f.run(["mount", join(f.dir, "file")]);
+    assert.equal(file.code, 2);
+    assert.match(file.stderr, /Cannot mount at .*file: not a directory/);
+    const two = await f.run(["mount", f.dir, f.dir]);
+    assert.match(two.stderr, /mount: give one mount point/);
+  } finally {
+    await f.remove();
+  }
+});

@@ -200,6 +200,22 @@ CREATE TABLE index_packs (
 CREATE INDEX index_packs_pack ON index_packs (bucket, pack_id)
 `,
   },
+  {
+    version: 5,
+    name: "object and multipart upload headers (Content-Type, x-amz-meta-*)",
+    sql: `
+CREATE TABLE object_headers (
+  bucket TEXT NOT NULL,
+  key TEXT NOT NULL,
+  headers TEXT NOT NULL,
+  PRIMARY KEY (bucket, key)
+);
+CREATE TABLE upload_headers (
+  upload_id TEXT PRIMARY KEY,
+  headers TEXT NOT NULL
+)
+`,
+  },
 ];
 
 /**

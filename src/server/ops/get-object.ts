@@ -1,5 +1,6 @@
 import type { ObjectContext } from "../context.ts";
 import type { GatewayResponse } from "../request.ts";
+import { loadObjectHeaders } from "../object-headers.ts";
 import { S3Error } from "../s3/errors.ts";
 import { httpDate, quoteEtag } from "./common.ts";
 import { CONDITIONAL_WRITES_HEADER } from "./put-object.ts";
@@ -122,6 +123,9 @@ export async function getObject(ctx: ObjectContext, head: boolean): Promise<Gate
     headers["x-coffer-deletion"] = "pending";
     headers["x-coffer-deletion-execute-after"] = new Date(pending.executeAfter).toISOString();
   }
+  // Values go out as their UTF-8 bytes (node writes header strings as latin1).
+  for (const [k, v] of Object.entries(await loadObjectHeaders(ctx.deps.metadata.db, bucket, key)))
+    headers[k] = Buffer.from(v, "utf8").toString("latin1");
   const conditional = checkConditions(ctx.req.headers, quoteEtag(rec.etag), rec.createdAt);
   if (conditional === 304) return { status: 304, headers };
   applyResponseOverrides(ctx.target.query, headers);

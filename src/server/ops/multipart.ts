@@ -4,6 +4,12 @@ import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { ObjectContext, RequestContext } from "../context.ts";
 import { checkKeyLayout, checkObjectKey } from "../keys.ts";
+import {
+  saveObjectHeaders,
+  saveUploadHeaders,
+  storedHeaders,
+  uploadHeaders,
+} from "../object-headers.ts";
 import type { GatewayResponse } from "../request.ts";
 import { S3Error } from "../s3/errors.ts";
 import { xmlBlocks, xmlText } from "../s3/xml.ts";
@@ -37,7 +43,9 @@ export async function createUpload(ctx: ObjectContext): Promise<GatewayResponse>
   checkObjectKey(key);
   await checkKeyLayout(ctx.deps.metadata.db, bucket, key);
   const uploadId = randomBytes(16).toString("hex");
+  const stored = storedHeaders(ctx.req.headers);
   await mkdir(partDir(ctx, uploadId), { recursive: true });
+  await saveUploadHeaders(ctx.deps.metadata.db, uploadId, stored);
   await ctx.deps.metadata.uploads.create({
     uploadId,
     bucket,
@@ -204,6 +212,8 @@ export async function completeUpload(ctx: ObjectContext): Promise<GatewayRespons
       { ifNoneMatch, by: ctx.caller.accessKeyId, now: ctx.now },
     );
     await admitted.afterCommit(r.created);
+    const stored = await uploadHeaders(ctx.deps.metadata.db, u.uploadId, { drop: true });
+    if (r.created) await saveObjectHeaders(ctx.deps.metadata.db, bucket, key, stored);
     await ctx.deps.metadata.uploads.remove(u.uploadId);
     await rm(partDir(ctx, u.uploadId), { recursive: true, force: true });
     return completed(bucket, key, r.record.etag);
@@ -216,6 +226,7 @@ export async function completeUpload(ctx: ObjectContext): Promise<GatewayRespons
 /** AbortMultipartUpload: drops the staged parts. */
 export async function abortUpload(ctx: ObjectContext): Promise<GatewayResponse> {
   const u = await requireUpload(ctx);
+  await uploadHeaders(ctx.deps.metadata.db, u.uploadId, { drop: true });
   await ctx.deps.metadata.uploads.remove(u.uploadId);
   await rm(partDir(ctx, u.uploadId), { recursive: true, force: true });
   return { status: 204, headers: {} };

@@ -1,6 +1,7 @@
 import type { ReceivedBody } from "../body.ts";
 import type { ObjectContext, RequestContext } from "../context.ts";
 import { checkKeyLayout, checkObjectKey } from "../keys.ts";
+import { saveObjectHeaders, storedHeaders } from "../object-headers.ts";
 import { receivePayload } from "../payload.ts";
 import type { GatewayResponse } from "../request.ts";
 import { S3Error } from "../s3/errors.ts";
@@ -42,6 +43,7 @@ export async function putObject(ctx: ObjectContext): Promise<GatewayResponse> {
   await checkKeyLayout(ctx.deps.metadata.db, bucket, key);
   if (ctx.req.headers["x-amz-copy-source"] !== undefined)
     throw new S3Error("NotImplemented", "CopyObject is not supported");
+  const stored = storedHeaders(ctx.req.headers); // before the body: MetadataTooLarge reads nothing
   // No fsync of the temp file: ObjectStore.commit makes the stored object durable before
   // it is linked into place, and the 200 below comes after that.
   const body = await receive(ctx, ctx.deps.config.maxObjectBytes, { sync: false });
@@ -52,6 +54,7 @@ export async function putObject(ctx: ObjectContext): Promise<GatewayResponse> {
       { ifNoneMatch, by: ctx.caller.accessKeyId, now: ctx.now },
     );
     await admitted.afterCommit(r.created);
+    if (r.created) await saveObjectHeaders(ctx.deps.metadata.db, bucket, key, stored);
     const headers: Record<string, string> = {
       etag: quoteEtag(r.record.etag),
       [CONDITIONAL_WRITES_HEADER]: "if-none-match",

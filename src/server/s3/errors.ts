@@ -42,6 +42,7 @@ export const S3_ERRORS = {
   // Coffer-specific refusals, in S3 style.
   ObjectImmutable: 409,
   KeyConflict: 409,
+  MetadataTooLarge: 400,
   InvalidManifest: 400,
   InvalidIndex: 400,
 } as const;

@@ -209,8 +209,8 @@ async function copyOne(
     }
   }
   const parentCopy = s.snapshot.parent === undefined ? undefined : copyOf.get(s.snapshot.parent);
-  const { parent: _parent, ...rest } = s.snapshot;
-  void _parent;
+  const rest: Snapshot = { ...s.snapshot };
+  delete rest.parent;
   const snapshot: Snapshot = {
     ...rest,
     tree: root,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -253,6 +253,54 @@ test(
         const got = curl(["-u", "bob:another-pass", `${s.url}/latest${f.dir}/hello.txt`]);
         assert.equal(got.status, 200);
         assert.equal(got.body.toString(), "hello over TLS\n");
+      } finally {
+        await stop(s);
+      }
+    } finally {
+      await f.remove();
+    }
+  },
+);
+
+test(
+  "coffer serve webdav: a damaged file is a 500 naming it, on stderr too; other files are served",
+  { timeout: 300_000 },
+  async () => {
+    const f = await cliFixture("coffer-webdav-");
+    try {
+      const src = join(f.dir, "src");
+      await mkdir(src);
+      await writeFile(join(src, "ok.txt"), "intact\n");
+      assert.equal((await f.run(["backup", "-q", src])).code, 0);
+      const packs = async (): Promise<string[]> =>
+        (await readdir(join(f.repo, "data"), { recursive: true, withFileTypes: true }))
+          .filter((e) => e.isFile())
+          .map((e) => join(e.parentPath, e.name));
+      const before = new Set(await packs());
+      await writeFile(join(src, "victim.bin"), pseudoRandomBytes(200_000, 5));
+      assert.equal((await f.run(["backup", "-q", src])).code, 0);
+      const fresh = (await packs()).filter((p) => !before.has(p));
+      const sizes = await Promise.all(fresh.map(async (p) => (await stat(p)).size));
+      const victimPack = fresh[sizes.findIndex((n) => n >= 200_000)]!;
+      const bytes = Buffer.from(await readFile(victimPack));
+      bytes[1000] = bytes[1000]! ^ 0x01;
+      await chmod(victimPack, 0o644);
+      await writeFile(victimPack, bytes);
+      const s = await serve(f, []);
+      try {
+        const bad = curl([`${s.url}/latest${src}/victim.bin`]);
+        assert.equal(bad.status, 500);
+        assert.match(
+          bad.body.toString(),
+          /^Cannot read snapshots\/[^ ]+\/victim\.bin: Cannot read blob [0-9a-f]+: authentication failed/,
+        );
+        for (let i = 0; i < 600 && !s.stderr().includes("victim.bin"); i++) await sleep(50);
+        assert.match(s.stderr(), /coffer: Cannot read snapshots\/[^ ]+\/victim\.bin/);
+        assert.equal(curl([`${s.url}/latest${src}/ok.txt`]).body.toString(), "intact\n");
+        assert.equal(
+          curl(["-X", "PROPFIND", "-H", "Depth: 1", `${s.url}/latest${src}/`]).status,
+          207,
+        );
       } finally {
         await stop(s);
       }

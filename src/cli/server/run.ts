@@ -8,6 +8,7 @@ import { sourceCommand } from "./source-commands.ts";
 import { alertsCommand } from "./alerts-commands.ts";
 import { auditCommand } from "./audit-commands.ts";
 import { expectCommand } from "./expect-command.ts";
+import type { Clock } from "../../core/deps.ts";
 import { systemClock } from "../../core/system.ts";
 import { scheduleMaintenance } from "../../server/retention/maintenance.ts";
 import { deletionsCommand, sourceDeletionCommand } from "./deletions-commands.ts";
@@ -58,6 +59,8 @@ export async function runServerCli(
   argv: readonly string[],
   io: CliIo,
   onStarted?: (s: RunningServer) => void,
+  /** The server's clock (`start`): the system clock unless a test drives time. */
+  clock: Clock = systemClock,
 ): Promise<number> {
   const meta = serverMetaCommand(argv, io, USAGE);
   if (meta !== undefined) return meta;
@@ -69,31 +72,26 @@ export async function runServerCli(
         if (p.positionals.length > 0)
           throw new Error(`start takes no arguments, got ${p.positionals.join(" ")}`);
         const cfg = configFrom(p);
-        const s = await startServer(cfg);
-        const maintenance = scheduleMaintenance(
-          s.metadata,
-          s.gateway.deps.objects.storage,
-          systemClock,
-          {
-            minDelayMs: cfg.minDeletionDelayMs,
-            intervalMs: cfg.maintenanceIntervalMs,
-            floor: cfg.retentionFloor,
-            // Every maintenance pass anchors the audit chain head (deletion steps it wrote).
-            onReport: () => {
-              s.monitor.anchor().catch((err: unknown) => {
-                io.err(
-                  `coffer-server: audit anchor failed: ${err instanceof Error ? err.message : String(err)}`,
-                );
-              });
-            },
-            onError: (err) => {
-              const why = (err instanceof Error ? err.message : String(err)).split("\n")[0] ?? "";
+        const s = await startServer(cfg, { clock });
+        const maintenance = scheduleMaintenance(s.metadata, s.gateway.deps.objects.storage, clock, {
+          minDelayMs: cfg.minDeletionDelayMs,
+          intervalMs: cfg.maintenanceIntervalMs,
+          floor: cfg.retentionFloor,
+          // Every maintenance pass anchors the audit chain head (deletion steps it wrote).
+          onReport: () => {
+            s.monitor.anchor().catch((err: unknown) => {
               io.err(
-                `coffer-server: maintenance (retention, GC, deletions) failed, retrying in ${String(cfg.maintenanceIntervalMs / 1000)}s: ${why}`,
+                `coffer-server: audit anchor failed: ${err instanceof Error ? err.message : String(err)}`,
               );
-            },
+            });
           },
-        );
+          onError: (err) => {
+            const why = (err instanceof Error ? err.message : String(err)).split("\n")[0] ?? "";
+            io.err(
+              `coffer-server: maintenance (retention, GC, deletions) failed, retrying in ${String(cfg.maintenanceIntervalMs / 1000)}s: ${why}`,
+            );
+          },
+        });
         if (s.tlsGenerated)
           io.err(`coffer-server: generated a self-signed certificate in ${cfg.dataDir}/tls`);
         io.err(

@@ -1,5 +1,5 @@
 import { parseCron } from "./cron.ts";
-import type { Alerter } from "./alerter.ts";
+import type { ScanContext } from "./scan-context.ts";
 import { tagsMatch } from "./expectations.ts";
 
 /** Group name prefix of expectations derived from an agent's published schedule. */
@@ -51,7 +51,7 @@ export function parseAgentSchedule(bytes: Uint8Array): PublishedJob[] | undefine
  * empty schedule.
  */
 export async function applyAgentSchedule(
-  a: Alerter,
+  a: ScanContext,
   source: string,
   jobs: readonly PublishedJob[],
   now: number,

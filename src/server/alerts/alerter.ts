@@ -1,11 +1,5 @@
-import type { Clock } from "../../core/deps.ts";
-import type { Storage } from "../../storage/storage.ts";
-import type { AuditLog } from "../audit/audit-log.ts";
-import type { DbInt, Dialect, Queryable } from "../db/dialect.ts";
-import type { Metadata } from "../metadata.ts";
-import type { AlertsConfig } from "./alerts-config.ts";
-import { type Alert, type AlertKind, AlertStore, type OutboxItem } from "./alert-store.ts";
-import type { Channel } from "./channels.ts";
+import type { DbInt, Queryable } from "../db/dialect.ts";
+import { type Alert, AlertStore, type OutboxItem } from "./alert-store.ts";
 import {
   expectationStatus,
   ExpectationStore,
@@ -13,18 +7,10 @@ import {
   tagsMatch,
 } from "./expectations.ts";
 import * as msg from "./messages.ts";
+import type { AlerterDeps, NotifyOptions, NotifyRequest, ScanContext } from "./scan-context.ts";
 import { scanEvents } from "./scan-events.ts";
 
-/** What the alerter needs. */
-export interface AlerterDeps {
-  db: Dialect;
-  metadata: Metadata;
-  storage: Storage;
-  cfg: AlertsConfig;
-  clock: Clock;
-  channels: Channel[];
-  audit?: AuditLog;
-}
+export type { AlerterDeps } from "./scan-context.ts";
 
 /**
  * Evaluates expectations and events and delivers notifications. `tick()` is idempotent and
@@ -32,7 +18,7 @@ export interface AlerterDeps {
  * committed together, and delivery reads the persisted outbox, so a restart neither repeats
  * nor loses a notification.
  */
-export class Alerter {
+export class Alerter implements ScanContext {
   readonly expectations: ExpectationStore;
   readonly alerts: AlertStore;
   #running: Promise<void> = Promise.resolve();
@@ -85,17 +71,10 @@ export class Alerter {
    * one transaction.
    */
   async notify(
-    a: {
-      dedup: string;
-      source: string;
-      group: string | null;
-      kind: AlertKind;
-      state: Alert["state"];
-      detail?: Record<string, unknown> | null;
-    },
+    a: NotifyRequest,
     r: msg.Rendered,
     now: number,
-    o: { existing?: Alert; resolve?: boolean; except?: string } = {},
+    o: NotifyOptions = {},
   ): Promise<Alert> {
     return this.deps.db.transaction(async (tx) => {
       const store = new AlertStore(tx);

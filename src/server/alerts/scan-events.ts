@@ -2,7 +2,7 @@ import type { DbInt } from "../db/dialect.ts";
 import { deletionFromRow, type DeletionRow } from "../deletions.ts";
 import { storageKey } from "../object-store.ts";
 import { applyAgentSchedule, parseAgentSchedule } from "./agent-schedule.ts";
-import type { Alerter } from "./alerter.ts";
+import type { ScanContext } from "./scan-context.ts";
 import { tagsMatch } from "./expectations.ts";
 import * as msg from "./messages.ts";
 import { scanRetentionRisks } from "./scan-retention.ts";
@@ -50,7 +50,7 @@ interface Stats {
 }
 
 /** Runs every event scan: status reports, new manifests, deletions, quotas. */
-export async function scanEvents(a: Alerter, now: number): Promise<void> {
+export async function scanEvents(a: ScanContext, now: number): Promise<void> {
   await scanStatus(a, now);
   await scanManifests(a, now);
   await scanDeletions(a, now);
@@ -58,13 +58,13 @@ export async function scanEvents(a: Alerter, now: number): Promise<void> {
   await scanRetentionRisks(a, now);
 }
 
-async function groupOf(a: Alerter, source: string, tags: string[]): Promise<string | null> {
+async function groupOf(a: ScanContext, source: string, tags: string[]): Promise<string | null> {
   return (
     (await a.expectations.list(source)).find((e) => tagsMatch(e.tagMatch, tags))?.group ?? null
   );
 }
 
-async function scanStatus(a: Alerter, now: number): Promise<void> {
+async function scanStatus(a: ScanContext, now: number): Promise<void> {
   const since = Number((await a.alerts.cursor("status")) ?? "0");
   const rows = await a.deps.db.all<{ bucket: string; key: string; created_at: DbInt }>(
     "SELECT bucket, key, created_at FROM objects WHERE substr(key, 1, 7) = 'status/' AND created_at > ? AND created_at <= ? ORDER BY created_at, bucket, key",
@@ -98,7 +98,7 @@ async function scanStatus(a: Alerter, now: number): Promise<void> {
   }
 }
 
-async function scanManifests(a: Alerter, now: number): Promise<void> {
+async function scanManifests(a: ScanContext, now: number): Promise<void> {
   const since = Number((await a.alerts.cursor("manifests")) ?? "0");
   const rows = await a.deps.db.all<{
     bucket: string;
@@ -192,7 +192,7 @@ function groupBy<T>(rows: T[], key: (r: T) => string): Map<string, T[]> {
   return m;
 }
 
-async function scanDeletions(a: Alerter, now: number): Promise<void> {
+async function scanDeletions(a: ScanContext, now: number): Promise<void> {
   const lastId = Number((await a.alerts.cursor("deletions.requested")) ?? "0");
   const req = await a.deps.db.all<DelRow>(
     "SELECT * FROM deletions WHERE id > ? AND reason = 'user' AND requested_at <= ? ORDER BY id",
@@ -243,7 +243,7 @@ async function scanDeletions(a: Alerter, now: number): Promise<void> {
   if (maxAt > since) await a.alerts.setCursor("deletions.executed", String(maxAt));
 }
 
-async function scanQuotas(a: Alerter, now: number): Promise<void> {
+async function scanQuotas(a: ScanContext, now: number): Promise<void> {
   for (const [source, sc] of Object.entries(a.deps.cfg.sources)) {
     if (sc.quota === undefined) continue;
     const { bytes } = await a.deps.metadata.objects.count(source);

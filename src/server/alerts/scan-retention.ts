@@ -1,5 +1,5 @@
 import type { DbInt } from "../db/dialect.ts";
-import type { Alerter } from "./alerter.ts";
+import type { ScanContext } from "./scan-context.ts";
 import { slotAfter, type Expectation } from "./expectations.ts";
 import * as msg from "./messages.ts";
 
@@ -28,12 +28,12 @@ function expectedPerDay(exps: readonly Expectation[], at: number): number | unde
  * - **retention-share**: one retention pass filed more than `alerts.retentionShare` of the
  *   source's snapshots.
  */
-export async function scanRetentionRisks(a: Alerter, now: number): Promise<void> {
+export async function scanRetentionRisks(a: ScanContext, now: number): Promise<void> {
   await scanBursts(a, now);
   await scanRetentionShare(a, now);
 }
 
-async function scanBursts(a: Alerter, now: number): Promise<void> {
+async function scanBursts(a: ScanContext, now: number): Promise<void> {
   const since = Number((await a.alerts.cursor("bursts")) ?? "0");
   const rows = await a.deps.db.all<{ bucket: string; committed_at: DbInt }>(
     "SELECT bucket, committed_at FROM manifests WHERE committed_at > ? AND committed_at <= ? ORDER BY committed_at, bucket, key",
@@ -82,7 +82,7 @@ async function scanBursts(a: Alerter, now: number): Promise<void> {
   }
 }
 
-async function scanRetentionShare(a: Alerter, now: number): Promise<void> {
+async function scanRetentionShare(a: ScanContext, now: number): Promise<void> {
   const lastId = Number((await a.alerts.cursor("retention.share")) ?? "0");
   const rows = await a.deps.db.all<{ id: number; bucket: string; requested_at: DbInt }>(
     "SELECT id, bucket, requested_at FROM deletions WHERE id > ? AND reason = 'retention' AND substr(key, 1, 10) = 'snapshots/' AND requested_at <= ? ORDER BY id",

@@ -76,9 +76,7 @@ function decodeBody(headers: string, body: string): string {
 }
 
 /** A real SMTP server (smtp-server) on 127.0.0.1 collecting messages. */
-export async function startTestSmtp(
-  o: TestSmtpOptions = {},
-): Promise<{
+export async function startTestSmtp(o: TestSmtpOptions = {}): Promise<{
   port: number;
   mails: ReceivedMail[];
   authFailures: string[];

@@ -231,4 +231,40 @@ describe("S3 semantics real clients rely on", () => {
       (e: S3ServiceException) => e.name === "AccessDenied",
     );
   });
+
+  test("stored checksums come back with ChecksumMode ENABLED (and only then)", async () => {
+    const s3 = gw.sdk(a);
+    const put = await s3.send(
+      new PutObjectCommand({
+        Bucket: a.bucket,
+        Key: "crc",
+        Body: "checksummed",
+        ChecksumAlgorithm: "CRC32",
+      }),
+    );
+    assert.ok(put.ChecksumCRC32 !== undefined);
+    const on = await s3.send(
+      new GetObjectCommand({ Bucket: a.bucket, Key: "crc", ChecksumMode: "ENABLED" }),
+    );
+    assert.equal(on.ChecksumCRC32, put.ChecksumCRC32);
+    await on.Body?.transformToString();
+    const off = await gw.signed(a, { method: "GET", path: `/${a.bucket}/crc` });
+    assert.equal(off.headers["x-amz-checksum-crc32"], undefined);
+  });
+
+  test("PutObject If-Match: 404 on a missing key, 412 on another ETag, the write-once outcome otherwise", async () => {
+    const put = (key: string, ifMatch: string, body = "hello") =>
+      gw.signed(a, {
+        method: "PUT",
+        path: `/${a.bucket}/${key}`,
+        headers: { "if-match": ifMatch },
+        body,
+      });
+    assert.equal((await put("missing", "*")).status, 404);
+    assert.equal((await put("obj", '"00000000000000000000000000000000"')).status, 412);
+    const same = await put("obj", etag);
+    assert.equal(same.status, 200);
+    assert.equal(same.headers["x-coffer-write"], "identical");
+    assert.equal((await put("obj", etag, "other bytes")).status, 409);
+  });
 });

@@ -124,8 +124,12 @@ export async function getObject(ctx: ObjectContext, head: boolean): Promise<Gate
     headers["x-coffer-deletion-execute-after"] = new Date(pending.executeAfter).toISOString();
   }
   // Values go out as their UTF-8 bytes (node writes header strings as latin1).
-  for (const [k, v] of Object.entries(await loadObjectHeaders(ctx.deps.metadata.db, bucket, key)))
+  const checksumMode = (ctx.req.headers["x-amz-checksum-mode"] ?? "").toUpperCase() === "ENABLED";
+  for (const [k, v] of Object.entries(await loadObjectHeaders(ctx.deps.metadata.db, bucket, key))) {
+    if (k.startsWith("x-amz-checksum-") && (!checksumMode || ctx.req.headers.range !== undefined))
+      continue;
     headers[k] = Buffer.from(v, "utf8").toString("latin1");
+  }
   const conditional = checkConditions(ctx.req.headers, quoteEtag(rec.etag), rec.createdAt);
   if (conditional === 304) return { status: 304, headers };
   applyResponseOverrides(ctx.target.query, headers);

@@ -33,6 +33,25 @@ export function wantsIfNoneMatch(ctx: RequestContext): boolean {
 }
 
 /**
+ * `If-Match` on PutObject (S3 conditional writes): the key must exist with that ETag (`*`: any),
+ * else 404 NoSuchKey or 412. Checked before the body is read; write-once still decides after.
+ */
+async function checkIfMatch(ctx: ObjectContext): Promise<void> {
+  const im = ctx.req.headers["if-match"];
+  if (im === undefined) return;
+  const rec = await ctx.deps.metadata.objects.get(ctx.target.bucket, ctx.target.key);
+  if (rec === undefined)
+    throw new S3Error("NoSuchKey", "The specified key does not exist.", { Key: ctx.target.key });
+  const tags = im.split(",").map((t) => t.trim());
+  if (im.trim() !== "*" && !tags.includes(quoteEtag(rec.etag)))
+    throw new S3Error(
+      "PreconditionFailed",
+      "At least one of the pre-conditions you specified did not hold",
+      { Condition: "If-Match" },
+    );
+}
+
+/**
  * PutObject: verified body → write-once commit; manifests and index pack lists are parsed
  * and recorded; a pack uploaded again revives the index objects pending GC that name it.
  */
@@ -44,6 +63,7 @@ export async function putObject(ctx: ObjectContext): Promise<GatewayResponse> {
   if (ctx.req.headers["x-amz-copy-source"] !== undefined)
     throw new S3Error("NotImplemented", "CopyObject is not supported");
   const stored = storedHeaders(ctx.req.headers); // before the body: MetadataTooLarge reads nothing
+  await checkIfMatch(ctx);
   // No fsync of the temp file: ObjectStore.commit makes the stored object durable before
   // it is linked into place, and the 200 below comes after that.
   const body = await receive(ctx, ctx.deps.config.maxObjectBytes, { sync: false });
@@ -54,7 +74,12 @@ export async function putObject(ctx: ObjectContext): Promise<GatewayResponse> {
       { ifNoneMatch, by: ctx.caller.accessKeyId, now: ctx.now },
     );
     await admitted.afterCommit(r.created);
-    if (r.created) await saveObjectHeaders(ctx.deps.metadata.db, bucket, key, stored);
+    // Verified flexible checksums are kept, returned with x-amz-checksum-mode: ENABLED.
+    if (r.created)
+      await saveObjectHeaders(ctx.deps.metadata.db, bucket, key, {
+        ...stored,
+        ...Object.fromEntries(body.checksums),
+      });
     const headers: Record<string, string> = {
       etag: quoteEtag(r.record.etag),
       [CONDITIONAL_WRITES_HEADER]: "if-none-match",

@@ -1,5 +1,5 @@
 import { isCofferError } from "../core/errors.ts";
-import { parseCron } from "../server/alerts/cron.ts";
+import { parseCron } from "../cron/cron.ts";
 import type { ConfigReader } from "./config-reader.ts";
 import type { ParseOptions } from "./config-types.ts";
 import type { Schedule } from "./schedule.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseCron } from "../server/alerts/cron.ts";
+import { parseCron } from "../cron/cron.ts";
 import {
   decide,
   hostOffset,

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { nextSlot, prevSlot, type Cron } from "../server/alerts/cron.ts";
+import { nextSlot, prevSlot, type Cron } from "../cron/cron.ts";
 
 /**
  * When a job runs: cron slots in an IANA time zone, or every `everyMs` (slots at multiples of

@@ -3,7 +3,7 @@ import { systemClock } from "../../core/system.ts";
 import { AuditLog } from "../../server/audit/audit-log.ts";
 import { Alerter } from "../../server/alerts/alerter.ts";
 import { channelsOf } from "../../server/alerts/channels.ts";
-import { formatInZone } from "../../server/alerts/cron.ts";
+import { formatInZone } from "../../cron/cron.ts";
 import type { ServerConfig } from "../../server/config.ts";
 import { parseArgs, opt } from "./args.ts";
 import type { CliIo } from "./io.ts";

@@ -1,4 +1,4 @@
-import { parseCron } from "./cron.ts";
+import { parseCron } from "../../cron/cron.ts";
 import type { ScanContext } from "./scan-context.ts";
 import { tagsMatch } from "./expectations.ts";
 

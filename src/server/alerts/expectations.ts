@@ -1,7 +1,7 @@
 import { CofferError } from "../../core/errors.ts";
 import type { DbInt, Queryable } from "../db/dialect.ts";
 import type { DownAfter } from "./alerts-config.ts";
-import { nextSlot, parseCron, type Cron } from "./cron.ts";
+import { nextSlot, parseCron, type Cron } from "../../cron/cron.ts";
 
 /** Monitoring state of an expectation. */
 export type ExpectationState = "up" | "late" | "down";

@@ -1,5 +1,5 @@
 import type { Deletion } from "../deletions.ts";
-import { formatInZone } from "./cron.ts";
+import { formatInZone } from "../../cron/cron.ts";
 import type { Expectation, ExpectationStatus } from "./expectations.ts";
 
 /** A rendered notification (channel-independent). */
@@ -179,7 +179,7 @@ export function alerterMessage(
     text: `Channel: ${channel}\nAttempts: ${attempts}\nLast error: ${error}\nUndelivered: ${original}\n`,
   };
 }
-export { formatInZone as describeTime } from "./cron.ts";
+export { formatInZone as describeTime } from "../../cron/cron.ts";
 
 /** A source committed far more snapshots than expected (count-based retention at risk). */
 export function burstMessage(

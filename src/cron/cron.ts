@@ -1,4 +1,4 @@
-import { CofferError } from "../../core/errors.ts";
+import { CofferError } from "../core/errors.ts";
 
 /** A parsed 5-field cron expression (minute hour day-of-month month day-of-week). */
 export interface Cron {

@@ -22,12 +22,7 @@ export const SERVER_ONLY = ["src/server/", "src/cli/server/", "src/web/"];
  * in the client package (the server imports them from there). Each must itself import nothing
  * server-only. Keep this short: a shared module belongs in a neutral folder.
  */
-export const SHARED = new Map([
-  [
-    "src/server/alerts/cron.ts",
-    "pure cron parser, also used by the agent's schedules (to move to a neutral folder)",
-  ],
-]);
+export const SHARED = new Map();
 
 /** Repository-relative path with `/` separators. */
 export function rel(root, file) {

@@ -60,6 +60,12 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import("./serve.ts")).serveCommand,
   },
   {
+    name: "drill",
+    summary:
+      "restore drill: restore into scratch, verify every file, measure recovery time and point",
+    load: async () => (await import("./drill.ts")).drillCommand,
+  },
+  {
     name: "check",
     summary: "verify the repository's structure, and with --read-data every blob",
     load: async () => (await import("./check.ts")).checkCommand,

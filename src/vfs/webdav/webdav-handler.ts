@@ -28,6 +28,8 @@ export interface WebdavHandlerOptions {
   log: (message: string) => void;
   /** Clock for remembering verified credentials (see BasicAuth). */
   now: () => number;
+  /** Called when a request's handling has ended, answered or not (tests count them). */
+  onDone?: () => void;
 }
 
 function join(dir: Buffer, name: Buffer): Buffer {
@@ -266,10 +268,17 @@ export function webdavHandler(
     }
     let pos = range.start;
     let chunk = first;
+    // a client that goes away (an aborted or paused-then-dropped download) ends the loop
+    const client = { gone: false };
+    const closed = once(res, "close").then(
+      () => (client.gone = true),
+      () => (client.gone = true),
+    );
     try {
       for (;;) {
         pos += chunk.length;
-        if (!res.write(chunk)) await once(res, "drain");
+        if (!res.write(chunk)) await Promise.race([once(res, "drain"), closed]);
+        if (client.gone || res.destroyed) return;
         if (pos > range.end || chunk.length === 0) break;
         chunk = await read(pos, Math.min(CHUNK, range.end + 1 - pos));
       }
@@ -281,13 +290,15 @@ export function webdavHandler(
   };
 
   return (req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      o.log(err instanceof Error ? err.message : String(err));
-      if (!res.headersSent) {
-        res.writeHead(500, { "Content-Type": "text/plain" });
-        res.end("internal error\n");
-      } else res.destroy();
-    });
+    handle(req, res)
+      .catch((err: unknown) => {
+        o.log(err instanceof Error ? err.message : String(err));
+        if (!res.headersSent) {
+          res.writeHead(500, { "Content-Type": "text/plain" });
+          res.end("internal error\n");
+        } else res.destroy();
+      })
+      .finally(() => o.onDone?.());
   };
 }
 

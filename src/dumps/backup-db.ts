@@ -5,7 +5,7 @@ import { backupStream } from "../engine/backup/index.ts";
 import type { Repository } from "../engine/repository/index.ts";
 import type { ServerDriver } from "./driver.ts";
 import { mysqlDriver } from "./mysql.ts";
-import { postgresDriver } from "./postgres.ts";
+import { pgDumpHasRestrictKey, postgresDriver, restrictKey } from "./postgres.ts";
 import type { ToolEnv } from "./run-tool.ts";
 import { readFilePieces, sqliteConsistentCopy, sqliteLibraryVersion } from "./sqlite.ts";
 import { streamToolIntoRepository } from "./stream-dump.ts";
@@ -106,11 +106,17 @@ export async function backupDatabases(
   if (databases.length === 0)
     throw new CofferError("BAD_INPUT", "Give a database with --db NAME, or --all-databases");
   databases = [...new Set(databases)];
+  // A stable \restrict key, so that identical PostgreSQL dumps deduplicate (postgres.ts).
+  const stableKey = o.type === "postgres" && (await pgDumpHasRestrictKey(toolEnv));
   for (const database of databases) {
     try {
       const tag = dbTag(o.type, database);
       const r = await streamToolIntoRepository(repo, {
-        tool: driver.dumpCommand(o.connection, database),
+        tool: driver.dumpCommand(
+          o.connection,
+          database,
+          stableKey ? { restrictKey: restrictKey(repo.master.macKey, database) } : {},
+        ),
         env: toolEnv,
         what: `Cannot dump ${ENGINE_NAME[o.type]} database "${database}"`,
         completionMarker: driver.completionMarker,

@@ -16,6 +16,16 @@ export interface RestoreTargetOptions {
   dropExisting: boolean;
 }
 
+/** Per-run options of {@link ServerDriver.dumpCommand}. */
+export interface DumpCommandOptions {
+  /**
+   * pg_dump's `--restrict-key` (the psql `\\restrict` key). pg_dump otherwise draws a random
+   * one per run, so identical dumps never fully deduplicate; coffer derives a stable, secret
+   * one from the repository key (see postgres.ts `restrictKey`).
+   */
+  restrictKey?: string;
+}
+
 /** A server engine (PostgreSQL, MySQL/MariaDB): how to talk to it with its own tools. */
 export interface ServerDriver {
   readonly type: "postgres" | "mysql";
@@ -34,7 +44,7 @@ export interface ServerDriver {
   /** Databases worth dumping with `--all-databases` (no templates or system schemas). */
   listDatabases(conn: DbConnection, env: ToolEnv): Promise<string[]>;
   /** The command that writes `database`'s dump to stdout. */
-  dumpCommand(conn: DbConnection, database: string): ToolCommand;
+  dumpCommand(conn: DbConnection, database: string, o?: DumpCommandOptions): ToolCommand;
   /**
    * Makes `database` ready to receive a dump: created when asked, refused when it holds
    * objects unless `dropExisting`. Returns what was done, for the user.

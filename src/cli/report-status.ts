@@ -32,6 +32,8 @@ const PLAIN: Readonly<Record<string, (v: unknown) => boolean>> = {
   duration: (v) => typeof v === "number",
   bytes_read: (v) => typeof v === "number",
   bytes_added: (v) => typeof v === "number",
+  /** A drill's recovery point: the drilled snapshot's age in seconds. */
+  recovery_point: (v) => typeof v === "number",
   snapshots: (v) =>
     typeof v === "number" ||
     (Array.isArray(v) && v.every((s) => typeof s === "string" && /^[0-9a-f]{64}$/.test(s))),

@@ -120,8 +120,17 @@ test("forget behind a coffer gateway files a pending deletion: snapshots shows i
   const snapDeletion = rows.find((d) => d.key === `snapshots/${first.id}`);
   assert.ok(snapDeletion !== undefined);
   assert.equal(Date.parse(snapDeletion.executeAfter), Math.floor(executeAfter / 1000) * 1000);
+  const human = await gw.admin(["deletions", "list"]);
+  const [header, ...rowLines] = human.stdout.trim().split("\n");
+  assert.match(header ?? "", /^ *ID +STATE +SOURCE +REASON +EXECUTES AFTER +KEY$/);
+  assert.equal(rowLines.length, 2, human.stdout);
   const cancel = await gw.admin(["deletions", "cancel", String(snapDeletion.id)]);
   assert.equal(cancel.code, 0, cancel.stderr);
+  // The snapshot's deletion and its manifest's, both counted and named.
+  assert.match(
+    cancel.stdout,
+    /^Cancelled 2 deletions: \d+ \(snapshots\/[0-9a-f]{64}\), \d+ \(manifests\/[0-9a-f]{64}\)\.$/m,
+  );
   const afterCancel = await gw.admin(["deletions", "list", "--json"]);
   assert.deepEqual(JSON.parse(afterCancel.stdout), []);
   assert.deepEqual(

@@ -79,6 +79,10 @@ export async function deletionsCommand(
           io.out(
             `No ${state?.toLowerCase() ?? ""} deletions${source !== undefined ? ` for ${source.name}` : ""}.`,
           );
+        if (list.length > 0)
+          io.out(
+            `${"ID".padStart(6)}  ${"STATE".padEnd(9)} ${"SOURCE".padEnd(16)} ${"REASON".padEnd(9)} ${"EXECUTES AFTER".padEnd(30)}  KEY`,
+          );
         for (const d of list) {
           const hold = d.state === "PENDING" && d.legalHold ? " (legal hold)" : "";
           io.out(
@@ -129,6 +133,14 @@ export async function deletionsCommand(
           });
           cancelled = await cancelDeletions(m, ids, by, now);
         }
+        // A snapshot's deletion takes its manifest's with it: count and name those too.
+        const named = new Set(cancelled.map((d) => d.id));
+        cancelled = [
+          ...cancelled,
+          ...(await listDeletions(m.db, { state: "CANCELLED" })).filter(
+            (d) => !named.has(d.id) && d.stateChangedBy === by && d.stateChangedAt === now,
+          ),
+        ];
         if (o.json)
           io.out(JSON.stringify(cancelled.map((d) => ({ id: d.id, key: d.key, state: d.state }))));
         else

@@ -197,7 +197,11 @@ export class BrowseTree {
       for (let i = last + 1; i <= last + this.#readAhead && i < src.content.length; i++)
         if (!this.cache.has(src.content[i]!)) load(i).catch(() => undefined);
     }
-    return parts.length === 1 ? Buffer.from(parts[0]!) : Buffer.concat(parts);
+    const only = parts.length === 1 ? parts[0]! : undefined;
+    // one blob: a view of the cached plaintext (never written to), no copy
+    return only !== undefined
+      ? Buffer.from(only.buffer, only.byteOffset, only.byteLength)
+      : Buffer.concat(parts);
   }
 
   #blobStarts(file: VNode, content: readonly string[]): number[] {

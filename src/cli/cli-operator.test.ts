@@ -116,6 +116,21 @@ describe("coffer for operators (slow: real processes)", () => {
     assert.match(flag.stderr, /only applies to s3: repositories/);
   });
 
+  test("-v: backup says which repository, what the scan found and which parent it used; without -v it does not", async () => {
+    const dir = join(f.dir, "verbose-src");
+    await mkdir(dir);
+    await writeFile(join(dir, "one.txt"), "1");
+    await writeFile(join(dir, "two.txt"), "22");
+    const quiet = await f.run(["backup", dir]);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.equal(quiet.stderr, "");
+    const v = await f.run(["backup", dir, "-v"]);
+    assert.equal(v.code, 0, v.stderr);
+    assert.match(v.stderr, /^open repository [0-9a-f]{10} at local:/m);
+    assert.match(v.stderr, /^scan finished in \d+:\d\d: 2 files, 1 directory, 3 B$/m);
+    assert.match(v.stderr, /^parent snapshot [0-9a-f]{8}: unchanged files were not read again$/m);
+  });
+
   test("key add and key passwd refuse a short new password unless --insecure-password", async () => {
     const r = await f.run(["key", "add"], { COFFER_NEW_PASSWORD: "short" });
     assert.equal(r.code, 2, r.stderr);

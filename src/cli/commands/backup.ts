@@ -7,7 +7,7 @@ import type { BackupResult, BackupWarning } from "../../engine/backup/index.ts";
 import { scanTotals } from "../../engine/backup/index.ts";
 import { flag, str, strs, type Command } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
-import { formatBytes, formatDuration } from "../output.ts";
+import { formatBytes, formatDuration, plural } from "../output.ts";
 import { Progress } from "../progress.ts";
 import { reportFailure } from "../report-status.ts";
 import { parseTime } from "./parse-time.ts";
@@ -139,16 +139,31 @@ async function runBackup(
         scanAbort.abort();
       };
       ctx.io.signal.addEventListener("abort", stopScan, { once: true });
-      if (progress.active) {
-        progress.start();
-        void scanTotals(paths, {
+      // -v: what restic -v says: the repository, the scan's totals and the parent snapshot.
+      const verbose = flag(args, "verbose");
+      if (verbose) {
+        ctx.out.info(`open repository ${repo.id.slice(0, 10)} at ${repo.storage.location}`);
+        ctx.out.info(`start scan on ${paths.join(", ")}`);
+      }
+      let scanDone: Promise<void> = Promise.resolve();
+      if (progress.active || verbose) {
+        if (progress.active) progress.start();
+        const scanStarted = ctx.io.clock.now();
+        scanDone = scanTotals(paths, {
           ...selection,
           signal: scanAbort.signal,
           onUpdate: (t) => {
             progress.setTotals(t.files, t.bytes);
           },
         }).then((t) => {
-          if (!scanAbort.signal.aborted) progress.setTotals(t.files, t.bytes, true);
+          if (scanAbort.signal.aborted) return;
+          progress.setTotals(t.files, t.bytes, true);
+          if (verbose) {
+            progress.clear();
+            ctx.out.info(
+              `scan finished in ${formatDuration((ctx.io.clock.now() - scanStarted) / 1000)}: ${plural(t.files, "file")}, ${plural(t.dirs, "directory", "directories")}, ${formatBytes(t.bytes)}`,
+            );
+          }
         });
       }
       try {
@@ -170,8 +185,18 @@ async function runBackup(
         });
       } finally {
         progress.done();
+        // -v reports the scan's totals, so it lets the (lstat-only) scan finish.
+        if (verbose && !ctx.io.signal.aborted) await scanDone;
         scanAbort.abort();
         ctx.io.signal.removeEventListener("abort", stopScan);
+      }
+      if (verbose) {
+        const parent = result.snapshot.parent;
+        ctx.out.info(
+          parent !== undefined
+            ? `parent snapshot ${parent.slice(0, 8)}: unchanged files were not read again`
+            : "no parent snapshot: every file was read",
+        );
       }
     }
     const secs = (ctx.io.clock.now() - started) / 1000;

@@ -167,7 +167,7 @@ export const mysqlDriver: ServerDriver = {
       if (!o.dropExisting) {
         throw new CofferError(
           "CONFLICT",
-          `Refusing to restore into MySQL database "${database}": it is not empty (${String(n)} objects); use --drop-existing to replace it`,
+          `Refusing to restore into MySQL database "${database}": it is not empty (${String(n)} object${n === 1 ? "" : "s"}); use --drop-existing to replace it`,
         );
       }
       await mysqlQuery(

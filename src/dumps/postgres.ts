@@ -150,7 +150,7 @@ export const postgresDriver: ServerDriver = {
       if (!o.dropExisting) {
         throw new CofferError(
           "CONFLICT",
-          `Refusing to restore into PostgreSQL database "${database}": it is not empty (${String(n)} objects); use --drop-existing to replace it`,
+          `Refusing to restore into PostgreSQL database "${database}": it is not empty (${String(n)} object${n === 1 ? "" : "s"}); use --drop-existing to replace it`,
         );
       }
       await psqlQuery(

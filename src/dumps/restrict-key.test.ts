@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { runCoffer } from "../cli/testing/run-coffer.ts";
-import { pgDumpHasRestrictKey, restrictKey } from "./postgres.ts";
+import { pgDumpHasRestrictKey, postgresDriver, restrictKey } from "./postgres.ts";
 import { pgAdmin, pgChecksums, pgDrop, uniqueName } from "./testing/servers.ts";
 
 test("restrictKey() is stable per repository key and database, differs otherwise, and is 32 hex characters", () => {
@@ -71,4 +71,21 @@ describe("identical PostgreSQL dumps deduplicate despite pg_dump's \\restrict li
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(await pgChecksums(target), await pgChecksums(db));
   });
+});
+
+test("a non-empty restore target is refused naming its objects in the right number (1 object, 2 objects)", async () => {
+  const db = uniqueName("plural");
+  try {
+    await pgAdmin(`create database "${db}"`);
+    await pgAdmin("create table one (a int)", db);
+    const refused = (): Promise<void> =>
+      postgresDriver
+        .prepareTarget({}, postgresDriver.env({}, process.env), db, {})
+        .then(() => undefined);
+    await assert.rejects(refused(), /it is not empty \(1 object\); use --drop-existing/);
+    await pgAdmin("create table two (a int)", db);
+    await assert.rejects(refused(), /it is not empty \(2 objects\); use --drop-existing/);
+  } finally {
+    await pgDrop(db);
+  }
 });

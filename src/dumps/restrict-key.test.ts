@@ -80,7 +80,10 @@ test("a non-empty restore target is refused naming its objects in the right numb
     await pgAdmin("create table one (a int)", db);
     const refused = (): Promise<void> =>
       postgresDriver
-        .prepareTarget({}, postgresDriver.env({}, process.env), db, {})
+        .prepareTarget({}, postgresDriver.env({}, process.env), db, {
+          create: false,
+          dropExisting: false,
+        })
         .then(() => undefined);
     await assert.rejects(refused(), /it is not empty \(1 object\); use --drop-existing/);
     await pgAdmin("create table two (a int)", db);

@@ -14,7 +14,10 @@ describe("coffer key recover (slow: real processes)", () => {
     repo = join(dir, "repo");
     other = join(dir, "other");
     assert.equal((await runCoffer(["init", "-r", repo], { COFFER_PASSWORD: "forgotten" })).code, 0);
-    assert.equal((await runCoffer(["init", "-r", other], { COFFER_PASSWORD: "other password" })).code, 0);
+    assert.equal(
+      (await runCoffer(["init", "-r", other], { COFFER_PASSWORD: "other password" })).code,
+      0,
+    );
     await writeFile(join(dir, "data.txt"), "precious\n");
     const b = await runCoffer(["backup", "-r", repo, join(dir, "data.txt")], {
       COFFER_PASSWORD: "forgotten",

@@ -1,6 +1,12 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { CofferError } from "../../core/errors.ts";
-import { addKey, changePassword, exportMasterKey, listKeys, removeKey } from "../../engine/repository/index.ts";
+import {
+  addKey,
+  changePassword,
+  exportMasterKey,
+  listKeys,
+  removeKey,
+} from "../../engine/repository/index.ts";
 import { flag, str, type Command } from "../command.ts";
 import type { CliContext } from "../context.ts";
 import { checkNewPassword } from "../password.ts";

@@ -66,6 +66,12 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import("./drill.ts")).drillCommand,
   },
   {
+    name: "mirror",
+    summary:
+      "keep a standby copy identical to the latest snapshot (only changes written, atomic switch)",
+    load: async () => (await import("./mirror.ts")).mirrorCommand,
+  },
+  {
     name: "check",
     summary: "verify the repository's structure, and with --read-data every blob",
     load: async () => (await import("./check.ts")).checkCommand,

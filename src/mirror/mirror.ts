@@ -9,7 +9,6 @@ import {
   rename,
   rm,
   symlink,
-  writeFile,
 } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { CofferError } from "../core/errors.ts";

@@ -123,7 +123,11 @@ test("mirror() killed (SIGKILL) at many points leaves the previous mirror comple
     const timer = setInterval(() => {
       if (entries() >= base + k * 2) child.kill("SIGKILL");
     }, 5);
-    const code = await new Promise<number | null>((res) => child.on("close", (c) => res(c)));
+    const code = await new Promise<number | null>((res) =>
+      child.on("close", (c) => {
+        res(c);
+      }),
+    );
     clearInterval(timer);
     if (code === 0) break; // finished before the kill: the rest is covered by the final run
     killed++;

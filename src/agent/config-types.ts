@@ -20,7 +20,9 @@ export type JobWhat =
   | { kind: "files"; paths: string[]; exclude: string[]; oneFileSystem: boolean }
   | { kind: "databases"; spec: DatabasesSpec }
   | { kind: "command"; argv: string[]; filename: string }
-  | { kind: "check"; readData: boolean; subset?: { of: number } | { fraction: number } };
+  | { kind: "check"; readData: boolean; subset?: { of: number } | { fraction: number } }
+  | { kind: "drill"; job: string; target: string }
+  | { kind: "mirror"; job: string; to: string; postMirror?: string };
 
 /** One job of the agent. */
 export interface JobConfig {

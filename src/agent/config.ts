@@ -1,3 +1,4 @@
+import { parseRecovery } from "./config-recovery.ts";
 import { ConfigReader, type ConfigIssue } from "./config-reader.ts";
 import { parseDatabases } from "./config-databases.ts";
 import { parseHooks } from "./config-hooks.ts";
@@ -40,6 +41,8 @@ const JOB = [
   "command",
   "filename",
   "check",
+  "drill",
+  "mirror",
   "schedule",
   "tz",
   "every",
@@ -128,15 +131,15 @@ function parseJob(
     r.issue(at, "is empty: give what to back up and a schedule");
     return undefined;
   }
-  const kinds = ["files", "databases", "command", "check"].filter(
+  const kinds = ["files", "databases", "command", "check", "drill", "mirror"].filter(
     (k) => keys.includes(k) || (k === "databases" && keys.includes("sqlite")),
   );
   if (kinds.length !== 1)
     r.issue(
       at,
       kinds.length === 0
-        ? "says nothing to do: give one of files, databases (or sqlite), command or check"
-        : `gives ${kinds.join(" and ")}: a job does one of files, databases, command or check`,
+        ? "says nothing to do: give one of files, databases (or sqlite), command, check, drill or mirror"
+        : `gives ${kinds.join(" and ")}: a job does one of files, databases, command, check, drill or mirror`,
     );
   const what = kinds.length === 1 ? parseWhat(r, at, kinds[0] ?? "", keys) : undefined;
   const schedule = parseSchedule(r, at, keys, o);
@@ -205,6 +208,7 @@ function parseWhat(
     return spec === undefined ? undefined : { kind, spec };
   }
   only([]);
+  if (kind === "drill" || kind === "mirror") return parseRecovery(r, at, kind);
   const v = r.get([...at, "check"]);
   if (v === true || v === null) return { kind: "check", readData: false };
   r.keys([...at, "check"], ["read_data", "read_data_subset"]);

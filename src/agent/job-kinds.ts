@@ -41,6 +41,8 @@ export async function doWork(job: JobConfig, c: WorkContext): Promise<WorkResult
   }
   // The dump drivers (and SQLite's native module) load only for a databases job.
   if (w.kind === "databases") return (await import("./job-databases.ts")).dumpDatabases(w.spec, c);
+  if (w.kind === "drill" || w.kind === "mirror")
+    return (await import("./job-recovery.ts")).doRecovery(w, c);
   const report = await check(c.repo, {
     readData: w.readData,
     ...(w.subset !== undefined && "of" in w.subset

@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { CofferError, isCofferError } from "../../core/errors.ts";
 import { drill, type DrillReport } from "../../drill/drill.ts";
 import { findSnapshot } from "../../engine/browse/index.ts";
-import { flag, str, type Command } from "../command.ts";
+import { flag, str, strs, type Command } from "../command.ts";
 import type { CliContext } from "../context.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { formatBytes, formatDuration } from "../output.ts";
@@ -19,7 +19,8 @@ export const drillCommand: Command = {
   name: "drill",
   summary:
     "restore drill: restore into scratch, verify every file, measure recovery time and point",
-  usage: "drill [--job NAME | SNAPSHOT] --target DIR [--keep] [--json]",
+  usage:
+    "drill [--job NAME | SNAPSHOT] --target DIR [--db-target URI [--probe SQL]...] [--keep] [--json]",
   options: {
     job: { type: "string", arg: "NAME", help: "drill the latest snapshot of this agent job" },
     target: {
@@ -29,6 +30,17 @@ export const drillCommand: Command = {
       help: "scratch place: a fresh directory is made under DIR and removed at the end (required)",
     },
     keep: { type: "boolean", help: "keep the scratch directory (for inspection)" },
+    "db-target": {
+      type: "string",
+      arg: "URI",
+      help: "for a database dump: restore into a scratch database on this server (postgres://… or mysql://…)",
+    },
+    probe: {
+      type: "string",
+      multiple: true,
+      arg: "SQL",
+      help: "query run on the scratch database; passes when its first value is not empty, 0, false or NULL",
+    },
     ...filterOptions,
   },
   async run(ctx, args) {
@@ -40,6 +52,9 @@ export const drillCommand: Command = {
     const targetArg = str(args, "target");
     if (targetArg === undefined)
       throw new CofferError("BAD_INPUT", "drill: --target DIR is required");
+    const dbTarget = str(args, "db-target");
+    if (dbTarget === undefined && strs(args, "probe").length > 0)
+      throw new CofferError("BAD_INPUT", "drill: --probe needs --db-target URI");
     const repo = await ctx.repository();
     const filter = readFilter(args, ctx.io.cwd);
     const found = await findSnapshot(
@@ -58,6 +73,16 @@ export const drillCommand: Command = {
         signal: ctx.io.signal,
         asRoot: process.getuid?.() === 0,
         keep: flag(args, "keep"),
+        ...(dbTarget !== undefined
+          ? {
+              extraChecks: async () =>
+                (await import("../../drill/db-drill.ts")).drillDatabase(repo, found, {
+                  uri: dbTarget,
+                  probes: strs(args, "probe"),
+                  env: ctx.io.env,
+                }),
+            }
+          : {}),
       });
     } catch (err) {
       if (!isCofferError(err, "INTERRUPTED"))

@@ -5,14 +5,23 @@ import type { JobWhat } from "./config-types.ts";
 /**
  * `drill: { job: www, target: /var/tmp }` or `mirror: { job: www, to: /srv/standby,
  * post_mirror: "curl -fs http://127.0.0.1/health" }`; `job` names the backup job whose
- * latest snapshot (tag `job:NAME`) is drilled or mirrored.
+ * latest snapshot (tag `job:NAME`) is drilled or mirrored; `copy: { to: REPO, password_file: F,
+ * job: www }` copies this repository's snapshots (of that job, else all) to another one.
  */
 export function parseRecovery(
   r: ConfigReader,
   at: string[],
-  kind: "drill" | "mirror",
+  kind: "drill" | "mirror" | "copy",
 ): JobWhat | undefined {
   const p = [...at, kind];
+  if (kind === "copy") {
+    r.keys(p, ["to", "password_file", "job"]);
+    const to = r.str([...p, "to"], true);
+    const passwordFile = r.str([...p, "password_file"], true);
+    const job = r.str([...p, "job"]);
+    if (to === undefined || passwordFile === undefined) return undefined;
+    return { kind, to, passwordFile, ...(job !== undefined ? { job } : {}) };
+  }
   const dirKey = kind === "drill" ? "target" : "to";
   r.keys(p, kind === "drill" ? ["job", "target"] : ["job", "to", "post_mirror"]);
   const job = r.str([...p, "job"], true);

@@ -22,7 +22,8 @@ export type JobWhat =
   | { kind: "command"; argv: string[]; filename: string }
   | { kind: "check"; readData: boolean; subset?: { of: number } | { fraction: number } }
   | { kind: "drill"; job: string; target: string }
-  | { kind: "mirror"; job: string; to: string; postMirror?: string };
+  | { kind: "mirror"; job: string; to: string; postMirror?: string }
+  | { kind: "copy"; to: string; passwordFile: string; job?: string };
 
 /** One job of the agent. */
 export interface JobConfig {

@@ -43,6 +43,7 @@ const JOB = [
   "check",
   "drill",
   "mirror",
+  "copy",
   "schedule",
   "tz",
   "every",
@@ -131,15 +132,15 @@ function parseJob(
     r.issue(at, "is empty: give what to back up and a schedule");
     return undefined;
   }
-  const kinds = ["files", "databases", "command", "check", "drill", "mirror"].filter(
+  const kinds = ["files", "databases", "command", "check", "drill", "mirror", "copy"].filter(
     (k) => keys.includes(k) || (k === "databases" && keys.includes("sqlite")),
   );
   if (kinds.length !== 1)
     r.issue(
       at,
       kinds.length === 0
-        ? "says nothing to do: give one of files, databases (or sqlite), command, check, drill or mirror"
-        : `gives ${kinds.join(" and ")}: a job does one of files, databases, command, check, drill or mirror`,
+        ? "says nothing to do: give one of files, databases (or sqlite), command, check, drill, mirror or copy"
+        : `gives ${kinds.join(" and ")}: a job does one of files, databases, command, check, drill, mirror or copy`,
     );
   const what = kinds.length === 1 ? parseWhat(r, at, kinds[0] ?? "", keys) : undefined;
   const schedule = parseSchedule(r, at, keys, o);
@@ -208,7 +209,7 @@ function parseWhat(
     return spec === undefined ? undefined : { kind, spec };
   }
   only([]);
-  if (kind === "drill" || kind === "mirror") return parseRecovery(r, at, kind);
+  if (kind === "drill" || kind === "mirror" || kind === "copy") return parseRecovery(r, at, kind);
   const v = r.get([...at, "check"]);
   if (v === true || v === null) return { kind: "check", readData: false };
   r.keys([...at, "check"], ["read_data", "read_data_subset"]);

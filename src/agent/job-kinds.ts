@@ -41,7 +41,7 @@ export async function doWork(job: JobConfig, c: WorkContext): Promise<WorkResult
   }
   // The dump drivers (and SQLite's native module) load only for a databases job.
   if (w.kind === "databases") return (await import("./job-databases.ts")).dumpDatabases(w.spec, c);
-  if (w.kind === "drill" || w.kind === "mirror")
+  if (w.kind === "drill" || w.kind === "mirror" || w.kind === "copy")
     return (await import("./job-recovery.ts")).doRecovery(w, c);
   const report = await check(c.repo, {
     readData: w.readData,

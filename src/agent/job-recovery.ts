@@ -5,13 +5,15 @@ import { findSnapshot } from "../engine/browse/index.ts";
 import { mirror } from "../mirror/mirror.ts";
 import type { JobWhat } from "./config-types.ts";
 import { runHook } from "./hooks.ts";
+import { copyOut } from "./job-copy.ts";
 import type { WorkContext, WorkResult } from "./work.ts";
 
 /** Runs a `drill` or `mirror` job; a failed drill or post_mirror check fails the run. */
 export async function doRecovery(
-  w: Extract<JobWhat, { kind: "drill" | "mirror" }>,
+  w: Extract<JobWhat, { kind: "drill" | "mirror" | "copy" }>,
   c: WorkContext,
 ): Promise<WorkResult> {
+  if (w.kind === "copy") return copyOut(w, c);
   const found = await findSnapshot(c.repo, "latest", { tags: [[`job:${w.job}`]] });
   if (w.kind === "drill") {
     const r = await drill(c.repo, found, {

@@ -20,7 +20,13 @@ const DEFAULT_GRACE = 3_600_000;
  */
 export function publishedSchedule(config: AgentConfig): PublishedJob[] {
   return config.jobs
-    .filter((j) => j.what.kind !== "check" && j.what.kind !== "drill" && j.what.kind !== "mirror")
+    .filter(
+      (j) =>
+        j.what.kind !== "check" &&
+        j.what.kind !== "drill" &&
+        j.what.kind !== "mirror" &&
+        j.what.kind !== "copy",
+    )
     .map((j) => {
       const graceMs = (j.schedule.windowMs ?? 0) + (j.graceMs ?? DEFAULT_GRACE);
       return j.schedule.kind === "cron"

@@ -12,7 +12,7 @@ after(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-test("agent drill and mirror jobs: run-now drills the latest snapshot of a backup job and mirrors it (post_mirror runs); validate refuses a relative target (slow: real processes)", async () => {
+test("agent drill, mirror and copy jobs: run-now drills the latest snapshot of a backup job, mirrors it (post_mirror runs) and copies it to a second repository (once); validate refuses a relative target (slow: real processes)", async () => {
   const dir = await mkdtemp(join(tmpdir(), "coffer-agent-recovery-"));
   dirs.push(dir);
   const data = join(dir, "data");
@@ -38,6 +38,9 @@ jobs:
   standby:
     mirror: { job: www, to: ${standby}, post_mirror: "test -f ${standby}${data}/b.txt && echo healthy" }
     schedule: "30 3 * * *"
+  offsite:
+    copy: { to: ${join(dir, "offsite")}, password_file: ${join(dir, "offsite-pw")}, job: www }
+    every: 1h
 `;
   await writeFile(config, yaml(join(dir, "scratch")));
   const run = async (job: string) => runCoffer(["agent", "run-now", job, "--config", config], env);
@@ -54,6 +57,24 @@ jobs:
   assert.equal(m.code, 0, m.stdout.toString() + m.stderr);
   assert.match(m.stdout.toString() + m.stderr, /post_mirror \| healthy/);
   execFileSync("diff", ["-r", `${data}/`, `${join(standby, data)}/`]);
+
+  // copy: the www snapshot goes to a second repository with its own password; again: nothing.
+  await writeFile(join(dir, "offsite-pw"), "offsite password\n");
+  const offEnv = { COFFER_PASSWORD: "offsite password" };
+  assert.equal((await runCoffer(["init", "-q", "-r", join(dir, "offsite")], offEnv)).code, 0);
+  const c1 = await run("offsite");
+  assert.equal(c1.code, 0, c1.stdout.toString() + c1.stderr);
+  assert.match(c1.stdout.toString() + c1.stderr, /snapshot [0-9a-f]{8} copied to [0-9a-f]{8}/);
+  const c2 = await run("offsite");
+  assert.equal(c2.code, 0, c2.stderr);
+  assert.match(c2.stdout.toString() + c2.stderr, /snapshot [0-9a-f]{8} already copied/);
+  const restored = join(dir, "restored");
+  const rr = await runCoffer(
+    ["restore", "-q", "-r", join(dir, "offsite"), "latest", "--target", restored],
+    offEnv,
+  );
+  assert.equal(rr.code, 0, rr.stderr);
+  execFileSync("diff", ["-r", `${data}/`, `${join(restored, data)}/`]);
 
   await writeFile(config, yaml("relative/scratch"));
   const v = await runCoffer(["agent", "validate", "--config", config], env);

@@ -4,6 +4,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "node:net";
 import { describe, test } from "node:test";
+import { signRequest } from "../../sigv4/sign-request.ts";
 import { applyConfigDocument } from "../config.ts";
 import { startTestGateway } from "../testing/harness.ts";
 import { listAnchors } from "./anchors.ts";
@@ -53,10 +54,30 @@ describe("audit monitor anchoring", () => {
     const storage = gw.running.gateway.deps.objects.storage;
     // An upload that announces 1000 bytes and sends 10: in flight until its connection ends.
     const sock = connect(gw.port, "127.0.0.1");
-    await new Promise<void>((r) => sock.once("connect", () => { r(); }));
+    await new Promise<void>((r) =>
+      sock.once("connect", () => {
+        r();
+      }),
+    );
     sock.on("error", () => undefined);
+    // Signed (an unauthenticated body is refused without being read, so never in flight).
+    const signed = signRequest(
+      {
+        method: "PUT",
+        path: `/${c.bucket}/slow`,
+        query: "",
+        headers: { host: gw.host, "content-length": "1000" },
+        payloadHash: "UNSIGNED-PAYLOAD",
+      },
+      { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
+      { region: "us-east-1", time: Date.now() },
+    );
     sock.write(
-      `PUT /${c.bucket}/slow HTTP/1.1\r\nHost: ${gw.host}\r\nContent-Length: 1000\r\n\r\n0123456789`,
+      `PUT /${c.bucket}/slow HTTP/1.1\r\n` +
+        Object.entries(signed.headers)
+          .map(([k, v]) => `${k}: ${String(v)}\r\n`)
+          .join("") +
+        "\r\n0123456789",
     );
     await until("the request to be in flight", () =>
       Promise.resolve(gw.running.gateway.inFlight > 0),
@@ -75,7 +96,7 @@ describe("audit monitor anchoring", () => {
     const last = rows[rows.length - 1];
     assert.equal(last?.action, "server.stop");
     const slow = rows.filter((r) => r.key === "slow").map((r) => r.action);
-    assert.deepEqual(slow, ["PutObject"]); // refused (unsigned), recorded once it ended
+    assert.deepEqual(slow, ["PutObject", "PutObject"]); // started, then the failed outcome
     const anchors = (await listAnchors(storage)).anchors;
     assert.equal(anchors[anchors.length - 1]?.seq, last.seq);
     rmSync(gw.dataDir, { recursive: true, force: true });

@@ -1,5 +1,11 @@
 import { CofferError } from "../core/errors.ts";
-import { Packer, References, throwIfInterrupted } from "../engine/backup/index.ts";
+import {
+  Packer,
+  References,
+  indexFlushedPacks,
+  saveSnapshotAndManifest,
+  throwIfInterrupted,
+} from "../engine/backup/index.ts";
 import {
   type FoundSnapshot,
   type SnapshotFilter,
@@ -7,8 +13,7 @@ import {
   findSnapshot,
   listSnapshots,
 } from "../engine/browse/index.ts";
-import { type Repository, addPack, saveIndex } from "../engine/repository/index.ts";
-import { encodeManifest } from "../format/manifest.ts";
+import type { Repository } from "../engine/repository/index.ts";
 import type { Snapshot } from "../format/snapshot.ts";
 import type { TreeNode } from "../format/tree.ts";
 import { ContentMap, seedContentMap } from "./content-map.ts";
@@ -201,13 +206,7 @@ async function copyOne(
     throw err;
   }
   const packs = refs.packs();
-  if (packer.indexPacks.length > 0) {
-    await saveIndex(dst.storage, dst.master, dst.random, packer.indexPacks);
-    for (const p of packer.indexPacks) {
-      addPack(dst.index, p);
-      if (!dst.packs.has(p.id)) dst.packs.set(p.id, { id: p.id, type: p.type, size: p.size });
-    }
-  }
+  await indexFlushedPacks(dst, packer);
   const parentCopy = s.snapshot.parent === undefined ? undefined : copyOf.get(s.snapshot.parent);
   const rest: Snapshot = { ...s.snapshot };
   delete rest.parent;
@@ -222,18 +221,7 @@ async function copyOne(
     },
     meta: { ...s.snapshot.meta, [ORIGINAL_META]: s.id },
   };
-  throwIfInterrupted(signal);
-  const id = await dst.saveSnapshot(snapshot);
-  const manifest = encodeManifest({
-    v: 1,
-    snapshot: id,
-    host: snapshot.host,
-    tags: snapshot.tags,
-    time: snapshot.time,
-    stats: snapshot.stats,
-    packs,
-  });
-  await dst.storage.putIfAbsent(`manifests/${manifest.id}`, manifest.bytes);
+  const id = await saveSnapshotAndManifest(dst, snapshot, packs, signal);
   result.blobsAdded += packer.stats.blobs;
   result.bytesAdded += packer.stats.rawBytes;
   result.bytesStored += packer.stats.storedBytes;

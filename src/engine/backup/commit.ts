@@ -159,13 +159,7 @@ export async function commitSnapshot(
   stats.addedBlobs = packer.stats.blobs;
   stats.addedPacks = packer.stats.packs;
   const packs = refs.packs();
-  if (packer.indexPacks.length > 0) {
-    await saveIndex(repo.storage, repo.master, repo.random, packer.indexPacks);
-    for (const p of packer.indexPacks) {
-      addPack(repo.index, p);
-      if (!repo.packs.has(p.id)) repo.packs.set(p.id, { id: p.id, type: p.type, size: p.size });
-    }
-  }
+  await indexFlushedPacks(repo, packer);
   const snapshot: Snapshot = {
     v: 1,
     ...snap,
@@ -174,6 +168,33 @@ export async function commitSnapshot(
     program: PROGRAM,
     stats,
   };
+  return { id: await saveSnapshotAndManifest(repo, snapshot, packs, signal), snapshot };
+}
+
+/**
+ * Writes the index of the packs `packer` has flushed and adds them to `repo`'s in-memory
+ * index (the step between packs and snapshot in the commit order).
+ */
+export async function indexFlushedPacks(repo: Repository, packer: Packer): Promise<void> {
+  if (packer.indexPacks.length === 0) return;
+  await saveIndex(repo.storage, repo.master, repo.random, packer.indexPacks);
+  for (const p of packer.indexPacks) {
+    addPack(repo.index, p);
+    if (!repo.packs.has(p.id)) repo.packs.set(p.id, { id: p.id, type: p.type, size: p.size });
+  }
+}
+
+/**
+ * The last two steps of the commit order: the snapshot, then its manifest naming `packs`
+ * (every pack its tree references). An aborted `signal` stops it before the snapshot.
+ * Returns the snapshot's ID.
+ */
+export async function saveSnapshotAndManifest(
+  repo: Repository,
+  snapshot: Snapshot,
+  packs: string[],
+  signal?: AbortSignal,
+): Promise<string> {
   throwIfInterrupted(signal);
   const id = await repo.saveSnapshot(snapshot);
   const manifest = encodeManifest({
@@ -182,9 +203,9 @@ export async function commitSnapshot(
     host: snapshot.host,
     tags: snapshot.tags,
     time: snapshot.time,
-    stats,
+    stats: snapshot.stats,
     packs,
   });
   await repo.storage.putIfAbsent(`manifests/${manifest.id}`, manifest.bytes);
-  return { id, snapshot };
+  return id;
 }

@@ -12,7 +12,7 @@ function secs(s: number): string {
   return s < 60 ? `${s.toFixed(2)} s` : formatDuration(s);
 }
 import { writeRunStatus } from "../report-status.ts";
-import { filterOptions, readFilter } from "./snapshot-filter.ts";
+import { filterOptions, readJobOrSnapshot } from "./snapshot-filter.ts";
 
 /** `coffer drill`: a restore drill with a measured recovery time, reported as a run. */
 export const drillCommand: Command = {
@@ -44,11 +44,7 @@ export const drillCommand: Command = {
     ...filterOptions,
   },
   async run(ctx, args) {
-    const job = str(args, "job");
-    const [ref, extra] = args.positionals;
-    if (extra !== undefined) throw new CofferError("BAD_INPUT", "drill: give one snapshot");
-    if (job !== undefined && ref !== undefined)
-      throw new CofferError("BAD_INPUT", "drill: give --job NAME or a snapshot, not both");
+    const { job, ref, filter } = readJobOrSnapshot(args, ctx.io.cwd, "drill");
     const targetArg = str(args, "target");
     if (targetArg === undefined)
       throw new CofferError("BAD_INPUT", "drill: --target DIR is required");
@@ -56,12 +52,7 @@ export const drillCommand: Command = {
     if (dbTarget === undefined && strs(args, "probe").length > 0)
       throw new CofferError("BAD_INPUT", "drill: --probe needs --db-target URI");
     const repo = await ctx.repository();
-    const filter = readFilter(args, ctx.io.cwd);
-    const found = await findSnapshot(
-      repo,
-      ref ?? "latest",
-      job !== undefined ? { ...filter, tags: [[`job:${job}`]] } : filter,
-    );
+    const found = await findSnapshot(repo, ref, filter);
     const now = (): number => ctx.io.clock.now();
     const started = now();
     ctx.out.info(`drill: restoring snapshot ${found.id.slice(0, 8)} (${found.snapshot.time})`);

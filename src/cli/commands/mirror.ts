@@ -6,7 +6,7 @@ import { mirror } from "../../mirror/mirror.ts";
 import { str, type Command } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { formatBytes } from "../output.ts";
-import { filterOptions, readFilter } from "./snapshot-filter.ts";
+import { filterOptions, readJobOrSnapshot } from "./snapshot-filter.ts";
 
 /** `coffer mirror`: keeps a standby copy identical to the latest snapshot. */
 export const mirrorCommand: Command = {
@@ -26,11 +26,7 @@ export const mirrorCommand: Command = {
     ...filterOptions,
   },
   async run(ctx, args) {
-    const job = str(args, "job");
-    const [ref, extra] = args.positionals;
-    if (extra !== undefined) throw new CofferError("BAD_INPUT", "mirror: give one snapshot");
-    if (job !== undefined && ref !== undefined)
-      throw new CofferError("BAD_INPUT", "mirror: give --job NAME or a snapshot, not both");
+    const { ref, filter } = readJobOrSnapshot(args, ctx.io.cwd, "mirror");
     const to = str(args, "to");
     if (to === undefined) throw new CofferError("BAD_INPUT", "mirror: --to DIR is required");
     const timeoutArg = str(args, "hook-timeout") ?? "300";
@@ -41,12 +37,7 @@ export const mirrorCommand: Command = {
         `mirror: invalid --hook-timeout ${JSON.stringify(timeoutArg)}`,
       );
     const repo = await ctx.repository();
-    const filter = readFilter(args, ctx.io.cwd);
-    const found = await findSnapshot(
-      repo,
-      ref ?? "latest",
-      job !== undefined ? { ...filter, tags: [[`job:${job}`]] } : filter,
-    );
+    const found = await findSnapshot(repo, ref, filter);
     const root = resolve(ctx.io.cwd, to);
     const started = ctx.io.clock.now();
     const r = await mirror(repo, found, root, ctx.io.signal);
